@@ -1,0 +1,1 @@
+//! The `discover` module (under construction).

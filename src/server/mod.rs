@@ -1,0 +1,1 @@
+//! The `server` module (under construction).
