@@ -1,1 +1,5 @@
-//! The `client` module (under construction).
+//! The background Eureka client (under construction).
+
+mod snapshot;
+
+pub use self::snapshot::{ClientSnapshot, Target};
