@@ -415,6 +415,20 @@ pub mod logs {
     }
 
     impl Captured {
+        /// Captures this thread's events until the guard drops.
+        ///
+        /// tracing-core caches each callsite's interest globally; while a single dispatcher
+        /// is registered it asks the *current thread's* default, so a callsite first hit on
+        /// another test thread would be cached as "never". A second, static dispatcher makes
+        /// it consult every registered dispatcher instead.
+        pub fn start() -> (Captured, tracing::dispatcher::DefaultGuard) {
+            static KEEP: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+            KEEP.get_or_init(|| tracing::Dispatch::new(Captured::default()));
+            let c = Captured::default();
+            let guard = tracing::dispatcher::set_default(&tracing::Dispatch::new(c.clone()));
+            (c, guard)
+        }
+
         pub fn count(&self, level: Level, needle: &str) -> usize {
             self.messages
                 .lock()
