@@ -14,7 +14,7 @@
 //! * **Shutdown**: optional `DOWN` + drain, then cancel (C-50, C-51).
 //!
 //! Every reconciled copy is published as an immutable [`ClientSnapshot`], through an
-//! [`ArcSwap`](arc_swap::ArcSwap) for lock-free reads ([`EurekaClient::snapshot`]) and a
+//! [`ArcSwap`] for lock-free reads ([`EurekaClient::snapshot`]) and a
 //! `tokio::sync::watch` channel for change notification ([`EurekaClient::snapshots`]), which
 //! is what the `discover` module consumes.
 //!
@@ -157,7 +157,8 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         for task in [&self.fetch_task, &self.lifecycle_task] {
-            if let Some(t) = lock(task).take() {
+            let task = lock(task).take();
+            if let Some(t) = task {
                 t.abort();
             }
         }
@@ -290,7 +291,8 @@ impl EurekaClient {
             return Ok(());
         }
         let shared = &inner.shared;
-        if let Some(t) = lock(&inner.fetch_task).take() {
+        let fetch_task = lock(&inner.fetch_task).take();
+        if let Some(t) = fetch_task {
             t.abort();
             let _ = t.await;
         }
@@ -304,7 +306,8 @@ impl EurekaClient {
             }
             tokio::time::sleep(drain).await;
         }
-        if let Some(t) = lock(&inner.lifecycle_task).take() {
+        let lifecycle_task = lock(&inner.lifecycle_task).take();
+        if let Some(t) = lifecycle_task {
             t.abort();
             let _ = t.await;
         }
