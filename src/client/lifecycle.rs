@@ -213,6 +213,8 @@ pub(crate) struct Lifecycle {
     next_register: Option<Instant>,
     /// Whether the pending registration was triggered on demand (and takes a token).
     on_demand: bool,
+    /// No registration (and so no heartbeat standing in for one) before this.
+    first_register: Instant,
     failing: bool,
 }
 
@@ -224,12 +226,13 @@ impl Lifecycle {
             config.instance_info_replication_interval,
         );
         let bucket = TokenBucket::new(config.on_demand_burst, config.on_demand_per_minute, start);
-        let next_register = Some(start + config.initial_registration_delay);
+        let first_register = start + config.initial_registration_delay;
         Lifecycle {
+            first_register,
+            next_register: Some(first_register),
             heartbeat: FixedRate::new(start, period),
             backoff,
             bucket,
-            next_register,
             on_demand: false,
             failing: false,
             shared,
@@ -280,8 +283,10 @@ impl Lifecycle {
 
     async fn beat(&mut self) {
         if !self.shared.registered.load(Ordering::Acquire) {
-            // C-12: never registered yet (or cancelled): the registration is the heartbeat.
-            self.register().await;
+            // C-12: not registered (yet, or any more): the registration is the heartbeat.
+            if Instant::now() >= self.first_register {
+                self.register().await;
+            }
             return;
         }
         match renew_once(&self.shared).await {
@@ -290,6 +295,7 @@ impl Lifecycle {
             Beat::Unknown => {
                 // C-12: a 404 (whatever its body) means "register again", with a fresh
                 // timestamp so that the server takes our record.
+                self.shared.registered.store(false, Ordering::Release);
                 if let Some(r) = self.shared.record.as_ref() {
                     self.shared.lock_record(r).touch();
                 }
@@ -309,9 +315,7 @@ impl Lifecycle {
             Ok(()) => {
                 self.backoff.reset();
                 self.next_register = None;
-                if self.failing {
-                    self.failing = false;
-                }
+                self.failing = false;
                 tracing::info!("eureka registration succeeded");
                 // Changed while the registration was in flight: go again (coalesced).
                 self.on_local_change(Instant::now());

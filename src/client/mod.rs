@@ -265,6 +265,8 @@ impl EurekaClient {
     /// other changes and rate-limited (burst 2, 4 a minute by default, C-08). The
     /// application name and instance id cannot change; such edits are ignored. Returns
     /// whether the record changed; always `false` for a fetch-only client.
+    ///
+    /// `change` runs under the record's lock: it must not call back into the client.
     pub fn update_instance(&self, change: impl FnOnce(&mut InstanceInfo)) -> bool {
         let shared = self.shared();
         let Some(record) = shared.record.as_ref() else {

@@ -126,6 +126,25 @@ async fn c06_register_succeeds_only_on_204() {
     assert!(server.count(Route::Heartbeat) >= 3);
 }
 
+// C-05: an optional start delay; nothing is sent for the instance before it ends.
+#[tokio::test(start_paused = true)]
+async fn c05_initial_registration_delay() {
+    let server = FakeEureka::start().await;
+    let t0 = Instant::now();
+    let client = EurekaClient::builder([server.url()])
+        .instance(me(10))
+        .register_only()
+        .initial_registration_delay(Duration::from_secs(45))
+        .start()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(44)).await;
+    assert!(server.requests().is_empty(), "{:?}", server.routes());
+    wait_until(Duration::from_secs(2), || client.is_registered()).await;
+    let reg = &server.of(Route::Register)[0];
+    assert!(reg.at - t0 >= Duration::from_secs(45));
+    assert_eq!(server.count(Route::Heartbeat), 0);
+}
+
 // C-11: fixed rate, jitter within ±5 % per beat, no drift.
 #[tokio::test(start_paused = true)]
 async fn c11_heartbeats_at_a_fixed_rate() {
