@@ -599,6 +599,34 @@ mod tests {
         assert!(!FullFetch.acceptable(s(404)));
     }
 
+    #[test]
+    fn w03_reply_format_from_content_type_or_sniffed() {
+        let reply = |ct: Option<&'static str>, body: &'static str| Reply {
+            status: StatusCode::OK,
+            content_type: ct.map(HeaderValue::from_static),
+            body: Bytes::from_static(body.as_bytes()),
+        };
+        assert_eq!(reply(Some("application/xml"), "{}").format(), Format::Xml);
+        assert_eq!(
+            reply(Some("text/xml; charset=UTF-8"), "").format(),
+            Format::Xml
+        );
+        assert_eq!(
+            reply(Some("application/json"), "<a/>").format(),
+            Format::Json
+        );
+        assert_eq!(
+            reply(Some("Application/JSON;charset=utf-8"), "").format(),
+            Format::Json
+        );
+        assert_eq!(reply(None, "  \n<applications/>").format(), Format::Xml);
+        assert_eq!(
+            reply(Some("text/plain"), "{\"applications\":{}}").format(),
+            Format::Json
+        );
+        assert_eq!(reply(None, "").format(), Format::Json);
+    }
+
     fn selector(n: usize) -> Selector {
         Selector::new(n, 0.66, Duration::from_secs(1200), StdRng::seed_from_u64(7))
     }
