@@ -10,13 +10,14 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use tokio::sync::watch;
 use tower::discover::Change;
 
 type Snapshots = watch::Receiver<Arc<ClientSnapshot>>;
-type Changed =
-    Pin<Box<dyn Future<Output = (Result<(), watch::error::RecvError>, Snapshots)> + Send>>;
+/// Resolves when a snapshot newer than the last diffed one is published, or the publisher
+/// is gone.
+type Changed = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// A tower `Discover` over the `UP` instances of one [`Target`], fed by the client's
 /// published registry snapshots.
@@ -70,6 +71,7 @@ type Changed =
 pub struct EurekaDiscover<M: MakeEndpoint> {
     target: Target,
     make: M,
+    snapshots: Snapshots,
     watch: Watch,
     /// What the consumer has been told: id -> the instance the endpoint was made from.
     emitted: HashMap<Arc<str>, Arc<InstanceInfo>>,
@@ -79,9 +81,12 @@ pub struct EurekaDiscover<M: MakeEndpoint> {
 
 enum Watch {
     /// The receiver's current value has not been diffed yet.
-    Fresh(Snapshots),
-    /// Waiting for the next publication.
-    Waiting(Changed),
+    Fresh,
+    /// Waiting for the next publication; `waker` is the one `changed` last registered.
+    Waiting {
+        changed: Changed,
+        waker: Option<Waker>,
+    },
     /// The client is gone: keep the set, pend forever.
     Closed,
 }
@@ -103,7 +108,8 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
         EurekaDiscover {
             target,
             make,
-            watch: Watch::Fresh(snapshots),
+            snapshots,
+            watch: Watch::Fresh,
             emitted: HashMap::new(),
             todo: VecDeque::new(),
         }
@@ -150,30 +156,56 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
         );
     }
 
-    /// Learns of new snapshots; registers the waker when there is none.
+    /// Learns of new snapshots; makes sure the task is woken by the next one.
+    ///
+    /// The fast path, taken on every balancer `poll_ready`, is an atomic version check
+    /// and a waker comparison: the `changed` future is polled again only when the task's
+    /// waker differs from the one it registered.
     fn poll_watch(&mut self, cx: &mut Context<'_>) {
         loop {
-            match std::mem::replace(&mut self.watch, Watch::Closed) {
-                Watch::Fresh(mut rx) => {
-                    let snap = rx.borrow_and_update().clone();
-                    self.diff(&snap);
-                    self.watch = Watch::Waiting(Box::pin(async move {
-                        let changed = rx.changed().await;
-                        (changed, rx)
-                    }));
-                }
-                Watch::Waiting(mut changed) => match changed.as_mut().poll(cx) {
-                    Poll::Ready((Ok(()), rx)) => self.watch = Watch::Fresh(rx),
-                    Poll::Ready((Err(_), _)) => {
-                        tracing::debug!(target = ?self.target, "snapshot publisher gone; keeping the last endpoint set");
-                        return;
-                    }
-                    Poll::Pending => {
-                        self.watch = Watch::Waiting(changed);
-                        return;
-                    }
-                },
+            match &mut self.watch {
                 Watch::Closed => return,
+                Watch::Fresh => {
+                    let snap = self.snapshots.borrow_and_update().clone();
+                    self.diff(&snap);
+                    // A clone has seen what the original has seen.
+                    let mut rx = self.snapshots.clone();
+                    self.watch = Watch::Waiting {
+                        changed: Box::pin(async move {
+                            let _ = rx.changed().await;
+                        }),
+                        waker: None,
+                    };
+                }
+                Watch::Waiting { changed, waker } => {
+                    match self.snapshots.has_changed() {
+                        Ok(true) => {
+                            self.watch = Watch::Fresh;
+                            continue;
+                        }
+                        Ok(false) => {}
+                        Err(_) => {
+                            // The publisher is gone (its last value may be unseen: a
+                            // repeated diff of the same snapshot is harmless). Keep the
+                            // set and pend forever.
+                            tracing::debug!(target = ?self.target, "snapshot publisher gone; keeping the last endpoint set");
+                            let snap = self.snapshots.borrow_and_update().clone();
+                            self.diff(&snap);
+                            self.watch = Watch::Closed;
+                            return;
+                        }
+                    }
+                    if waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        return;
+                    }
+                    match changed.as_mut().poll(cx) {
+                        Poll::Ready(()) => self.watch = Watch::Fresh,
+                        Poll::Pending => {
+                            *waker = Some(cx.waker().clone());
+                            return;
+                        }
+                    }
+                }
             }
         }
     }

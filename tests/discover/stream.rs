@@ -294,3 +294,23 @@ async fn c27_http_factory_skips_unusable_instances() {
         vec![("o1".to_owned(), "https://10.0.0.1:8443/".to_owned())]
     );
 }
+
+// The task that polled last is the one woken by the next publication, even when the
+// stream moves between tasks.
+#[tokio::test]
+async fn wakes_the_task_that_polled_last() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    let (tx, rx) = watch::channel(snapshot([inst("orders", "o1", "10.0.0.1", 80)], 1));
+    let mut d = EurekaDiscover::new(rx, Target::app("orders"), addr as Make);
+    let mut first = task::spawn(());
+    let mut second = task::spawn(());
+    let mut poll =
+        |t: &mut Spawn<()>| t.enter(|cx, _| Pin::new(&mut d).poll_next(cx).map(|c| c.is_some()));
+    assert_eq!(poll(&mut first), Poll::Ready(true));
+    assert_eq!(poll(&mut first), Poll::Pending);
+    assert_eq!(poll(&mut second), Poll::Pending);
+    tx.send_replace(snapshot([inst("orders", "o2", "10.0.0.2", 80)], 2));
+    assert!(second.is_woken(), "the last poller must be woken");
+    assert_eq!(poll(&mut second), Poll::Ready(true));
+}
