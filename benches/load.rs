@@ -158,7 +158,6 @@ type MakeReq = Arc<dyn Fn(u64) -> Request<Full<Bytes>> + Send + Sync>;
 struct Outcome {
     ok: u64,
     failed: u64,
-    bytes: u64,
     elapsed: Duration,
 }
 
@@ -174,12 +173,11 @@ async fn load(addr: SocketAddr, conns: usize, duration: Duration, max: u64, make
     let next = Arc::new(AtomicU64::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
-    let bytes = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for _ in 0..conns {
-        let (next, ok, failed, bytes, make) = (next.clone(), ok.clone(), failed.clone(), bytes.clone(), make.clone());
+        let (next, ok, failed, make) = (next.clone(), ok.clone(), failed.clone(), make.clone());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
             let _ = stream.set_nodelay(true);
@@ -195,9 +193,8 @@ async fn load(addr: SocketAddr, conns: usize, duration: Duration, max: u64, make
                 match tx.send_request(make(n)).await {
                     Ok(res) => {
                         let good = res.status().is_success();
-                        let body = res.into_body().collect().await.map(|b| b.to_bytes().len()).unwrap_or(0);
-                        bytes.fetch_add(body as u64, Ordering::Relaxed);
-                        if good { &ok } else { &failed }.fetch_add(1, Ordering::Relaxed);
+                        let drained = res.into_body().collect().await.is_ok();
+                        if good && drained { &ok } else { &failed }.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {
                         failed.fetch_add(1, Ordering::Relaxed);
@@ -213,7 +210,6 @@ async fn load(addr: SocketAddr, conns: usize, duration: Duration, max: u64, make
     Outcome {
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
-        bytes: bytes.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
     }
 }

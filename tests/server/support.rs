@@ -3,17 +3,16 @@
 use std::time::Duration;
 use tower_eureka::server::{serve, EurekaService, ServerConfig};
 
-pub struct TestServer {
+pub(crate) struct TestServer {
     /// `http://127.0.0.1:PORT/eureka`
-    pub base: String,
-    pub svc: EurekaService,
+    pub(crate) base: String,
     /// A client that does not add or undo gzip: what the test sends is what goes out.
-    pub http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 /// A config that publishes every change immediately (no coalescing delay).
-pub fn config() -> ServerConfig {
+pub(crate) fn config() -> ServerConfig {
     let mut c = ServerConfig {
         prefix: "/eureka".into(),
         ..ServerConfig::default()
@@ -22,11 +21,11 @@ pub fn config() -> ServerConfig {
     c
 }
 
-pub async fn start() -> TestServer {
+pub(crate) async fn start() -> TestServer {
     start_with(config()).await
 }
 
-pub async fn start_with(config: ServerConfig) -> TestServer {
+pub(crate) async fn start_with(config: ServerConfig) -> TestServer {
     let svc = EurekaService::new(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -35,7 +34,7 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(
         listener,
-        svc.clone(),
+        svc,
         async move {
             let _ = stopped.await;
         },
@@ -43,7 +42,6 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
     ));
     TestServer {
         base: format!("http://{addr}/eureka"),
-        svc,
         http: reqwest::Client::builder()
             .no_gzip()
             .build()
@@ -53,7 +51,7 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
 }
 
 /// An EX-1 style legacy JSON register body.
-pub fn register_body(app: &str, id: &str, host: &str, port: u16, status: &str) -> String {
+pub(crate) fn register_body(app: &str, id: &str, host: &str, port: u16, status: &str) -> String {
     format!(
         r#"{{"instance":{{"instanceId":"{id}","hostName":"{host}","app":"{app}","ipAddr":"10.0.0.{last}","status":"{status}","overriddenStatus":"UNKNOWN","port":{{"$":{port},"@enabled":"true"}},"securePort":{{"$":443,"@enabled":"false"}},"countryId":1,"dataCenterInfo":{{"@class":"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo","name":"MyOwn"}},"leaseInfo":{{"renewalIntervalInSecs":30,"durationInSecs":90,"registrationTimestamp":0,"lastRenewalTimestamp":0,"evictionTimestamp":0,"serviceUpTimestamp":0}},"metadata":{{"zone":"zone-a","management.port":"8081"}},"homePageUrl":"http://{host}:{port}/","statusPageUrl":"http://{host}:{port}/actuator/info","healthCheckUrl":"http://{host}:{port}/actuator/health","vipAddress":"{vip}","secureVipAddress":"{vip}-secure","isCoordinatingDiscoveryServer":"false","lastUpdatedTimestamp":"1700000000000","lastDirtyTimestamp":"1700000000000"}}}}"#,
         last = port % 250,
@@ -62,11 +60,11 @@ pub fn register_body(app: &str, id: &str, host: &str, port: u16, status: &str) -
 }
 
 impl TestServer {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    pub async fn register(&self, app: &str, id: &str, status: &str) -> reqwest::Response {
+    pub(crate) async fn register(&self, app: &str, id: &str, status: &str) -> reqwest::Response {
         self.post_json(
             &format!("/apps/{app}"),
             register_body(app, id, &format!("{id}.host"), 8080, status),
@@ -74,7 +72,7 @@ impl TestServer {
         .await
     }
 
-    pub async fn post_json(&self, path: &str, body: String) -> reqwest::Response {
+    pub(crate) async fn post_json(&self, path: &str, body: String) -> reqwest::Response {
         self.http
             .post(self.url(path))
             .header("content-type", "application/json")
@@ -84,7 +82,7 @@ impl TestServer {
             .expect("POST")
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+    pub(crate) async fn send(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
         self.http
             .request(method, self.url(path))
             .send()
@@ -92,16 +90,16 @@ impl TestServer {
             .expect("request")
     }
 
-    pub async fn put(&self, path: &str) -> u16 {
+    pub(crate) async fn put(&self, path: &str) -> u16 {
         self.send(reqwest::Method::PUT, path).await.status().as_u16()
     }
 
-    pub async fn delete(&self, path: &str) -> u16 {
+    pub(crate) async fn delete(&self, path: &str) -> u16 {
         self.send(reqwest::Method::DELETE, path).await.status().as_u16()
     }
 
     /// GET with `Accept: application/json`, parsed.
-    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+    pub(crate) async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self
             .http
             .get(self.url(path))
@@ -120,14 +118,14 @@ impl TestServer {
     }
 
     /// `GET /apps` as JSON: (hash, [(app, id, status)]) sorted.
-    pub async fn apps(&self) -> (String, Vec<(String, String, String)>) {
+    pub(crate) async fn apps(&self) -> (String, Vec<(String, String, String)>) {
         let (code, v) = self.get_json("/apps").await;
         assert_eq!(code, 200);
         flatten(&v)
     }
 }
 
-pub fn flatten(v: &serde_json::Value) -> (String, Vec<(String, String, String)>) {
+pub(crate) fn flatten(v: &serde_json::Value) -> (String, Vec<(String, String, String)>) {
     let apps = &v["applications"];
     let hash = apps["apps__hashcode"].as_str().expect("hash").to_owned();
     let mut out = Vec::new();
@@ -144,7 +142,7 @@ pub fn flatten(v: &serde_json::Value) -> (String, Vec<(String, String, String)>)
     (hash, out)
 }
 
-pub fn fixture(rel: &str) -> Vec<u8> {
+pub(crate) fn fixture(rel: &str) -> Vec<u8> {
     let p = format!(
         "{}/../shared/fixtures/eureka/{rel}",
         env!("CARGO_MANIFEST_DIR")
