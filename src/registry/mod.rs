@@ -194,8 +194,9 @@ impl Registry {
     /// Runs `f` on the live state at the current time and mirrors the revision and delta
     /// deadline for lock-free readers.
     fn with_state<R>(&self, f: impl FnOnce(&mut State, u64) -> R) -> R {
-        let now = self.inner.clock.elapsed_ms();
         let mut st = self.lock();
+        // Read the clock under the lock so that operations see time move forward.
+        let now = self.inner.clock.elapsed_ms();
         let r = f(&mut st, now);
         self.inner
             .live_revision
@@ -349,7 +350,7 @@ impl Registry {
     }
 
     /// Runs the maintenance loop on tokio time: an eviction pass, the delta-retention
-    /// sweep and (legacy mode) the threshold update every
+    /// sweep, (legacy mode) the threshold update and a publication check every
     /// [`eviction_interval`](RegistryConfig::eviction_interval). It holds only a weak
     /// reference and returns once every other handle on the registry is dropped.
     ///
@@ -372,6 +373,8 @@ impl Registry {
             let registry = Registry { inner };
             registry.evict();
             registry.with_state(|st, now| st.maintain(now));
+            // Keep the published snapshot fresh so readers hit the fast path.
+            let _ = registry.snapshot();
         }
     }
 

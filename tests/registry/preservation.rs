@@ -240,6 +240,11 @@ async fn r104_tolerance_for_jitter() {
     let ids = register_n(&reg, "A", 10);
     drive(&reg, &ids, 120).await;
     let live = &ids[..8];
+    drive(&reg, live, 190).await;
+    let sp = reg.self_preservation();
+    assert_eq!(sp.renews_last_min, 16);
+    assert_eq!(sp.threshold, 16.0);
+    assert!(!sp.active, "{}", sp.reason);
     assert_eq!(drive(&reg, live, 10 * 60).await, 2);
     assert_eq!(reg.len(), 8);
     assert!(!reg.self_preservation().active);
@@ -256,4 +261,16 @@ async fn r104_expected_from_lease_intervals() {
     assert_eq!(reg.self_preservation().expected_renews_per_min, 8.0);
     assert!(reg.cancel("A", "fast", false));
     assert_eq!(reg.self_preservation().expected_renews_per_min, 2.0);
+}
+
+// a register restarts the lease and counts as a renewal, so a freshly started
+// registry whose clients have just (re-)registered is not in self-preservation.
+#[tokio::test(start_paused = true)]
+async fn r104_no_false_alarm_after_start() {
+    let reg = registry();
+    register_n(&reg, "A", 10);
+    secs(20).await;
+    let sp = reg.self_preservation();
+    assert!(!sp.active, "{}", sp.reason);
+    assert_eq!(sp.renews_last_min, 10);
 }
