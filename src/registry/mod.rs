@@ -55,7 +55,7 @@
 //!   expires, not what is registered.
 //! * **Snapshots** are immutable and built copy-on-write: unchanged apps share their
 //!   `Arc<[Arc<InstanceInfo>]>` lists, the hash comes from incrementally kept
-//!   [`StatusCounts`](crate::model::StatusCounts), the delta view is rebuilt only when the
+//!   [`StatusCounts`], the delta view is rebuilt only when the
 //!   delta changed. Publication is lazy and coalesced: [`Registry::snapshot`] returns the
 //!   published snapshot (an `arc-swap` load) unless the live revision moved *and*
 //!   [`publish_interval`](RegistryConfig::publish_interval) has passed since the last
@@ -360,7 +360,7 @@ impl Registry {
             .inner
             .config
             .eviction_interval
-            .max(Duration::from_millis(10));
+            .max(Duration::from_millis(10)); // as in `evict`
         let weak = Arc::downgrade(&self.inner);
         drop(self);
         let mut tick = tokio::time::interval(period);
@@ -381,6 +381,12 @@ impl Registry {
     /// The self-preservation state and its inputs (R-104: expose the state).
     pub fn self_preservation(&self) -> SelfPreservationStatus {
         self.with_state(|st, now| st.self_preservation(now))
+    }
+
+    /// Expired leases that self-preservation currently keeps from eviction, as
+    /// `(app, id)`, sorted (R-104: expose the protected leases). Empty while it is off.
+    pub fn protected_leases(&self) -> Vec<(String, String)> {
+        self.with_state(|st, now| st.protected_leases(now))
     }
 
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of

@@ -856,6 +856,28 @@ impl State {
         }
     }
 
+    /// Expired leases currently held back by self-preservation (R-104: expose the list),
+    /// as of the last eviction pass, sorted.
+    pub(crate) fn protected_leases(&mut self, now: u64) -> Vec<(String, String)> {
+        if !self.gate(now).active {
+            return Vec::new();
+        }
+        let legacy = self.legacy_expiry();
+        let mut out: Vec<(String, String)> = self
+            .pool
+            .iter()
+            .filter_map(|((app, id), uid)| {
+                let lease = self.lease(app, id)?;
+                let current = lease.uid == *uid && lease.tracked == Tracked::Pool;
+                let expired_for = now.checked_sub(lease.expires_at(legacy))?;
+                (current && expired_for > 0 && !self.beyond_protection(expired_for))
+                    .then(|| (app.to_string(), id.to_string()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Legacy mode, R-101 first row.
     pub(crate) fn open_for_traffic(&mut self, copied: usize) {
         self.legacy.expected = match copied {
@@ -868,7 +890,7 @@ impl State {
 
     pub(crate) fn evict(&mut self, now: u64) -> usize {
         let legacy = self.legacy_expiry();
-        let interval = super::clock::duration_ms(self.cfg.eviction_interval);
+        let interval = super::clock::duration_ms(self.cfg.eviction_interval).max(10);
         // Lateness compensation: a stalled task does not mass-expire leases.
         let compensation = self
             .last_evict_ms

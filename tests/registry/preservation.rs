@@ -199,6 +199,12 @@ async fn r104_improved_scale_down_does_not_stick() {
     let sp = reg.self_preservation();
     assert!(sp.active, "{}", sp.reason);
     assert_eq!(sp.protected_count, 5);
+    let protected: Vec<String> = reg
+        .protected_leases()
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(protected, ids[5..].to_vec());
     assert_eq!(sp.expected_renews_per_min, 20.0);
     assert!(reg.stats().self_preservation_active);
     // Expired for 15 min at 1110 s; evicted 2 + 2 + 1 over three windows.
@@ -206,6 +212,7 @@ async fn r104_improved_scale_down_does_not_stick() {
     assert_eq!(reg.len(), 5);
     let sp = reg.self_preservation();
     assert!(!sp.active, "{}", sp.reason);
+    assert!(reg.protected_leases().is_empty());
     assert_eq!(sp.expected_renews_per_min, 10.0);
     for id in live {
         assert!(reg.instance("A", id).is_some());
