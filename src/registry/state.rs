@@ -344,7 +344,7 @@ impl State {
         let mut lease = Lease {
             key: key.clone(),
             uid,
-            record: Arc::new(InstanceInfo::builder("").build()),
+            record: placeholder(),
             reported,
             override_status,
             registered_ms: now,
@@ -1068,6 +1068,14 @@ impl State {
     pub(crate) fn lease_count(&self) -> usize {
         self.lease_count
     }
+}
+
+/// A shared empty record for the instant between creating a lease and materialising it.
+fn placeholder() -> Arc<InstanceInfo> {
+    static EMPTY: OnceLock<Arc<InstanceInfo>> = OnceLock::new();
+    EMPTY
+        .get_or_init(|| Arc::new(InstanceInfo::builder("").build()))
+        .clone()
 }
 
 /// `size − floor(size × percent)`.
