@@ -55,7 +55,7 @@
 //!   expires, not what is registered.
 //! * **Snapshots** are immutable and built copy-on-write: unchanged apps share their
 //!   `Arc<[Arc<InstanceInfo>]>` lists, the hash comes from incrementally kept
-//!   [`StatusCounts`](crate::model::StatusCounts), the delta view is rebuilt only when the
+//!   [`StatusCounts`], the delta view is rebuilt only when the
 //!   delta changed. Publication is lazy and coalesced: [`Registry::snapshot`] returns the
 //!   published snapshot (an `arc-swap` load) unless the live revision moved *and*
 //!   [`publish_interval`](RegistryConfig::publish_interval) has passed since the last
@@ -194,8 +194,9 @@ impl Registry {
     /// Runs `f` on the live state at the current time and mirrors the revision and delta
     /// deadline for lock-free readers.
     fn with_state<R>(&self, f: impl FnOnce(&mut State, u64) -> R) -> R {
-        let now = self.inner.clock.elapsed_ms();
         let mut st = self.lock();
+        // Read the clock under the lock so that operations see time move forward.
+        let now = self.inner.clock.elapsed_ms();
         let r = f(&mut st, now);
         self.inner
             .live_revision
@@ -349,7 +350,7 @@ impl Registry {
     }
 
     /// Runs the maintenance loop on tokio time: an eviction pass, the delta-retention
-    /// sweep and (legacy mode) the threshold update every
+    /// sweep, (legacy mode) the threshold update and a publication check every
     /// [`eviction_interval`](RegistryConfig::eviction_interval). It holds only a weak
     /// reference and returns once every other handle on the registry is dropped.
     ///
@@ -359,7 +360,7 @@ impl Registry {
             .inner
             .config
             .eviction_interval
-            .max(Duration::from_millis(10));
+            .max(Duration::from_millis(10)); // as in `evict`
         let weak = Arc::downgrade(&self.inner);
         drop(self);
         let mut tick = tokio::time::interval(period);
@@ -372,12 +373,20 @@ impl Registry {
             let registry = Registry { inner };
             registry.evict();
             registry.with_state(|st, now| st.maintain(now));
+            // Keep the published snapshot fresh so readers hit the fast path.
+            let _ = registry.snapshot();
         }
     }
 
     /// The self-preservation state and its inputs (R-104: expose the state).
     pub fn self_preservation(&self) -> SelfPreservationStatus {
         self.with_state(|st, now| st.self_preservation(now))
+    }
+
+    /// Expired leases that self-preservation currently keeps from eviction, as
+    /// `(app, id)`, sorted (R-104: expose the protected leases). Empty while it is off.
+    pub fn protected_leases(&self) -> Vec<(String, String)> {
+        self.with_state(|st, now| st.protected_leases(now))
     }
 
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of

@@ -15,11 +15,61 @@ use std::sync::{Arc, OnceLock};
 /// The per-window eviction limit applies per 60 s.
 const EVICTION_WINDOW_MS: u64 = 60_000;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct AppState {
     leases: HashMap<Arc<str>, Lease>,
-    /// The published instance list, sorted by id; `None` after a visible change.
-    list: Option<InstanceList>,
+    /// The last published instance list, sorted by id.
+    list: InstanceList,
+    /// Ids changed since `list` was built (unsorted, may repeat).
+    dirty: Vec<Arc<str>>,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState {
+            leases: HashMap::new(),
+            list: Arc::from(Vec::new()),
+            dirty: Vec::new(),
+        }
+    }
+}
+
+impl AppState {
+    fn mark_dirty(&mut self, id: &Arc<str>) {
+        self.dirty.push(id.clone());
+        if self.dirty.len() > 2 * self.leases.len() + 64 {
+            // Nobody published for a long time: keep the backlog bounded.
+            self.dirty.sort_unstable();
+            self.dirty.dedup();
+        }
+    }
+
+    /// The instance list, patched with the changed ids: one merge pass over the previous
+    /// list (O(size + changes × log changes)), no full sort.
+    fn published_list(&mut self) -> InstanceList {
+        if self.dirty.is_empty() {
+            return self.list.clone();
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        let old = &self.list;
+        let mut out: Vec<Arc<InstanceInfo>> = Vec::with_capacity(self.leases.len());
+        let mut rest = old.iter().peekable();
+        for id in &dirty {
+            while let Some(r) = rest.next_if(|r| r.id() < &**id) {
+                out.push(r.clone());
+            }
+            // Skip the old version of this id, if any.
+            let _ = rest.next_if(|r| r.id() == &**id);
+            if let Some(lease) = self.leases.get(id) {
+                out.push(lease.record.clone());
+            }
+        }
+        out.extend(rest.cloned());
+        self.list = out.into();
+        self.list.clone()
+    }
 }
 
 /// The dirty-timestamp verdict of a renew.
@@ -173,12 +223,14 @@ impl State {
         r
     }
 
-    /// Records a visible change of `key` (delta entry, new revision, app list rebuilt at
+    /// Records a visible change of `key` (delta entry, new revision, app list patched at
     /// the next publication).
     fn commit(&mut self, key: Key, record: Arc<InstanceInfo>, now: u64) {
         if let Some(a) = self.apps.get_mut(&key.0) {
-            a.list = None;
+            a.mark_dirty(&key.1);
         }
+        let retention = self.retention_ms();
+        self.delta.sweep(now, retention);
         self.delta.push(now, key, record);
         self.bump_delta();
     }
@@ -292,7 +344,7 @@ impl State {
         let mut lease = Lease {
             key: key.clone(),
             uid,
-            record: Arc::new(InstanceInfo::builder("").build()),
+            record: placeholder(),
             reported,
             override_status,
             registered_ms: now,
@@ -804,6 +856,28 @@ impl State {
         }
     }
 
+    /// Expired leases currently held back by self-preservation (R-104: expose the list),
+    /// as of the last eviction pass, sorted.
+    pub(crate) fn protected_leases(&mut self, now: u64) -> Vec<(String, String)> {
+        if !self.gate(now).active {
+            return Vec::new();
+        }
+        let legacy = self.legacy_expiry();
+        let mut out: Vec<(String, String)> = self
+            .pool
+            .iter()
+            .filter_map(|((app, id), uid)| {
+                let lease = self.lease(app, id)?;
+                let current = lease.uid == *uid && lease.tracked == Tracked::Pool;
+                let expired_for = now.checked_sub(lease.expires_at(legacy))?;
+                (current && expired_for > 0 && !self.beyond_protection(expired_for))
+                    .then(|| (app.to_string(), id.to_string()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Legacy mode, R-101 first row.
     pub(crate) fn open_for_traffic(&mut self, copied: usize) {
         self.legacy.expected = match copied {
@@ -816,7 +890,7 @@ impl State {
 
     pub(crate) fn evict(&mut self, now: u64) -> usize {
         let legacy = self.legacy_expiry();
-        let interval = super::clock::duration_ms(self.cfg.eviction_interval);
+        let interval = super::clock::duration_ms(self.cfg.eviction_interval).max(10);
         // Lateness compensation: a stalled task does not mass-expire leases.
         let compensation = self
             .last_evict_ms
@@ -954,17 +1028,7 @@ impl State {
             let Some(a) = self.apps.get_mut(name) else {
                 continue;
             };
-            let list = match &a.list {
-                Some(l) => l.clone(),
-                None => {
-                    let mut v: Vec<Arc<InstanceInfo>> =
-                        a.leases.values().map(|l| l.record.clone()).collect();
-                    v.sort_unstable_by(|x, y| x.id().cmp(y.id()));
-                    let l: InstanceList = v.into();
-                    a.list = Some(l.clone());
-                    l
-                }
-            };
+            let list = a.published_list();
             if !list.is_empty() {
                 apps.push((name.clone(), list));
             }
@@ -1006,6 +1070,14 @@ impl State {
     }
 }
 
+/// A shared empty record for the instant between creating a lease and materialising it.
+fn placeholder() -> Arc<InstanceInfo> {
+    static EMPTY: OnceLock<Arc<InstanceInfo>> = OnceLock::new();
+    EMPTY
+        .get_or_init(|| Arc::new(InstanceInfo::builder("").build()))
+        .clone()
+}
+
 /// `size − floor(size × percent)`.
 pub(crate) fn eviction_limit(size: usize, percent: f64) -> usize {
     let keep = (size as f64 * percent) as usize;
@@ -1015,6 +1087,65 @@ pub(crate) fn eviction_limit(size: usize, percent: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+
+    // the incrementally patched app lists always equal a full rebuild.
+    #[test]
+    fn patched_lists_match_full_rebuild() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut st = State::new(RegistryConfig::default(), Clock::starting_at(0));
+        let mut now = 0;
+        for step in 0..2_000 {
+            now += 10;
+            let app = ["A", "B", "C"][rng.random_range(0..3)];
+            let id = format!("i-{}", rng.random_range(0..40));
+            match rng.random_range(0..4) {
+                0 | 1 => {
+                    let i = InstanceInfo::builder(app).instance_id(id).build();
+                    st.register(i, false, None, now);
+                }
+                2 => {
+                    st.cancel(app, &id, now);
+                }
+                _ => {
+                    st.set_status_override(app, &id, Status::OutOfService, None, now);
+                }
+            }
+            if step % 7 == 0 {
+                let snap = st.build_snapshot();
+                let mut expected: Vec<(String, Vec<(String, Status)>)> = st
+                    .apps
+                    .iter()
+                    .map(|(name, a)| {
+                        let mut v: Vec<(String, Status)> = a
+                            .leases
+                            .values()
+                            .map(|l| (l.record.id().to_owned(), l.record.status))
+                            .collect();
+                        v.sort();
+                        (name.to_string(), v)
+                    })
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect();
+                expected.sort();
+                let got: Vec<(String, Vec<(String, Status)>)> = snap
+                    .apps()
+                    .map(|(n, l)| {
+                        let v = l.iter().map(|i| (i.id().to_owned(), i.status)).collect();
+                        (n.to_owned(), v)
+                    })
+                    .collect();
+                assert_eq!(got, expected, "step {step}");
+                assert_eq!(snap.len(), st.lease_count);
+                assert_eq!(
+                    snap.hashcode(),
+                    crate::model::apps_hashcode(
+                        snap.apps().flat_map(|(_, l)| l.iter().map(|i| i.status))
+                    )
+                );
+            }
+        }
+    }
 
     // the limit table.
     #[test]
