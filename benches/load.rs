@@ -32,7 +32,9 @@ fn serve_main(kind: &str, file: Option<String>) {
         .build()
         .expect("runtime");
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         println!("READY {addr}");
         std::io::stdout().flush().expect("flush");
@@ -51,7 +53,10 @@ fn serve_main(kind: &str, file: Option<String>) {
                 .expect("serve");
             return;
         }
-        let body = Bytes::from(file.map(|f| std::fs::read(f).expect("static file")).unwrap_or_default());
+        let body = Bytes::from(
+            file.map(|f| std::fs::read(f).expect("static file"))
+                .unwrap_or_default(),
+        );
         let kind: Arc<str> = Arc::from(kind);
         loop {
             let (stream, _) = listener.accept().await.expect("accept");
@@ -62,7 +67,9 @@ fn serve_main(kind: &str, file: Option<String>) {
                     let (kind, body) = (kind.clone(), body.clone());
                     async move {
                         let res = match &*kind {
-                            "hello" => Response::new(Full::new(Bytes::from_static(b"Hello, World!"))),
+                            "hello" => {
+                                Response::new(Full::new(Bytes::from_static(b"Hello, World!")))
+                            }
                             "accept" => {
                                 let _ = req.into_body().collect().await;
                                 let mut r = Response::new(Full::new(Bytes::new()));
@@ -71,7 +78,10 @@ fn serve_main(kind: &str, file: Option<String>) {
                             }
                             _ => {
                                 let mut r = Response::new(Full::new(body));
-                                r.headers_mut().insert("content-type", "application/json".parse().expect("hv"));
+                                r.headers_mut().insert(
+                                    "content-type",
+                                    "application/json".parse().expect("hv"),
+                                );
                                 r
                             }
                         };
@@ -127,7 +137,8 @@ impl Server {
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -145,7 +156,9 @@ impl Drop for Server {
 
 fn pinning() -> bool {
     std::env::var_os("LOAD_NO_PIN").is_none()
-        && std::thread::available_parallelism().map(|n| n.get() >= 2).unwrap_or(false)
+        && std::thread::available_parallelism()
+            .map(|n| n.get() >= 2)
+            .unwrap_or(false)
         && Command::new("taskset").arg("-V").output().is_ok()
 }
 
@@ -169,7 +182,13 @@ impl Outcome {
 
 /// `conns` connections send requests back to back until `duration` passes or `max`
 /// requests were sent in total. Request `n` is `make(n)`.
-async fn load(addr: SocketAddr, conns: usize, duration: Duration, max: u64, make: MakeReq) -> Outcome {
+async fn load(
+    addr: SocketAddr,
+    conns: usize,
+    duration: Duration,
+    max: u64,
+    make: MakeReq,
+) -> Outcome {
     let next = Arc::new(AtomicU64::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
@@ -250,7 +269,14 @@ fn get(path: &'static str, json: bool, gzip: bool) -> MakeReq {
 
 /// Registers instances `0..n` (one request each) and fails loudly if any was refused.
 async fn fill(addr: SocketAddr, n: u64) -> Outcome {
-    let out = load(addr, 8, Duration::from_secs(600), n, post_register("/eureka/apps")).await;
+    let out = load(
+        addr,
+        8,
+        Duration::from_secs(600),
+        n,
+        post_register("/eureka/apps"),
+    )
+    .await;
     assert_eq!(out.failed, 0, "registrations refused while filling");
     assert_eq!(out.ok, n, "not every registration went through");
     out
@@ -258,11 +284,16 @@ async fn fill(addr: SocketAddr, n: u64) -> Outcome {
 
 async fn fetch(addr: SocketAddr, req: Request<Full<Bytes>>) -> (u16, Bytes) {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("hs");
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("hs");
     tokio::spawn(conn);
     let res = tx.send_request(req).await.expect("send");
     let code = res.status().as_u16();
-    (code, res.into_body().collect().await.expect("body").to_bytes())
+    (
+        code,
+        res.into_body().collect().await.expect("body").to_bytes(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -277,9 +308,25 @@ struct Row {
     target: String,
 }
 
-fn row(rows: &mut Vec<Row>, metric: impl Into<String>, ours: impl Into<String>, baseline: impl Into<String>, ratio: impl Into<String>, target: impl Into<String>) {
-    let r = Row { metric: metric.into(), ours: ours.into(), baseline: baseline.into(), ratio: ratio.into(), target: target.into() };
-    println!("  {} | {} | {} | {} | {}", r.metric, r.ours, r.baseline, r.ratio, r.target);
+fn row(
+    rows: &mut Vec<Row>,
+    metric: impl Into<String>,
+    ours: impl Into<String>,
+    baseline: impl Into<String>,
+    ratio: impl Into<String>,
+    target: impl Into<String>,
+) {
+    let r = Row {
+        metric: metric.into(),
+        ours: ours.into(),
+        baseline: baseline.into(),
+        ratio: ratio.into(),
+        target: target.into(),
+    };
+    println!(
+        "  {} | {} | {} | {} | {}",
+        r.metric, r.ours, r.baseline, r.ratio, r.target
+    );
     rows.push(r);
 }
 
@@ -289,32 +336,57 @@ fn check(o: &Outcome, what: &str) {
 }
 
 async fn driver(quick: bool) {
-    let d = if quick { Duration::from_millis(400) } else { Duration::from_secs(3) };
+    let d = if quick {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_secs(3)
+    };
     let conns = if quick { 4 } else { 32 };
     let n10k: u64 = if quick { 500 } else { 10_000 };
     let mut rows = Vec::new();
-    println!("load driver: {} mode, {conns} connections, {d:?} per measurement, pinned: {}", if quick { "quick" } else { "full" }, pinning());
+    println!(
+        "load driver: {} mode, {conns} connections, {d:?} per measurement, pinned: {}",
+        if quick { "quick" } else { "full" },
+        pinning()
+    );
 
     // 1. Registration rate vs a hyper server that accepts a 1 KB body and answers 204.
     {
         let eureka = Server::start("eureka", None, &[]);
-        let ours = load(eureka.addr, conns, d, u64::MAX, post_register("/eureka/apps")).await;
+        let ours = load(
+            eureka.addr,
+            conns,
+            d,
+            u64::MAX,
+            post_register("/eureka/apps"),
+        )
+        .await;
         check(&ours, "register");
         drop(eureka);
         let base = Server::start("accept", None, &[]);
         let b = load(base.addr, conns, d, u64::MAX, post_register("/eureka/apps")).await;
         check(&b, "accept baseline");
-        row(&mut rows, "registrations/s", format!("{:.0}", ours.rate()), format!("{:.0} (1 KB accept, 204)", b.rate()), format!("{:.2}", ours.rate() / b.rate()), ">= 20k/s and >= 0.5x");
+        row(
+            &mut rows,
+            "registrations/s",
+            format!("{:.0}", ours.rate()),
+            format!("{:.0} (1 KB accept, 204)", b.rate()),
+            format!("{:.2}", ours.rate() / b.rate()),
+            ">= 20k/s and >= 0.5x",
+        );
     }
 
     // 2. Heartbeats at 1k, 10k (and 100k) instances vs hyper hello world.
     let hb = |n: u64| -> MakeReq {
         Arc::new(move |k| {
             let i = k % n;
-            Request::put(format!("/eureka/apps/APP-{}/inst-{i}?status=UP&lastDirtyTimestamp=1700000000000", i % 100))
-                .header("host", "127.0.0.1")
-                .body(Full::new(Bytes::new()))
-                .expect("request")
+            Request::put(format!(
+                "/eureka/apps/APP-{}/inst-{i}?status=UP&lastDirtyTimestamp=1700000000000",
+                i % 100
+            ))
+            .header("host", "127.0.0.1")
+            .body(Full::new(Bytes::new()))
+            .expect("request")
         })
     };
     let hello = {
@@ -323,7 +395,11 @@ async fn driver(quick: bool) {
         check(&b, "hello baseline");
         b.rate()
     };
-    let sizes: Vec<u64> = if quick { vec![100, n10k] } else { vec![1_000, 10_000, 100_000] };
+    let sizes: Vec<u64> = if quick {
+        vec![100, n10k]
+    } else {
+        vec![1_000, 10_000, 100_000]
+    };
     let mut hb_rates = Vec::new();
     for &n in &sizes {
         let eureka = Server::start("eureka", None, &[]);
@@ -331,10 +407,24 @@ async fn driver(quick: bool) {
         let o = load(eureka.addr, conns, d, u64::MAX, hb(n)).await;
         check(&o, "heartbeat");
         hb_rates.push((n, o.rate()));
-        row(&mut rows, format!("heartbeats/s, {n} instances"), format!("{:.0}", o.rate()), format!("{hello:.0} (hello world)"), format!("{:.2}", o.rate() / hello), if n == 10_000 { ">= 0.7x" } else { "" });
+        row(
+            &mut rows,
+            format!("heartbeats/s, {n} instances"),
+            format!("{:.0}", o.rate()),
+            format!("{hello:.0} (hello world)"),
+            format!("{:.2}", o.rate() / hello),
+            if n == 10_000 { ">= 0.7x" } else { "" },
+        );
     }
     if let (Some(first), Some(last)) = (hb_rates.first(), hb_rates.last()) {
-        row(&mut rows, format!("CPU per heartbeat, {} vs {} instances", last.0, first.0), format!("{:.2}x", first.1 / last.1), "1.00x", format!("{:.2}", first.1 / last.1), "<= 1.2x");
+        row(
+            &mut rows,
+            format!("CPU per heartbeat, {} vs {} instances", last.0, first.0),
+            format!("{:.2}x", first.1 / last.1),
+            "1.00x",
+            format!("{:.2}", first.1 / last.1),
+            "<= 1.2x",
+        );
     }
 
     // 3. Full fetch at 10k instances (JSON/XML, plain/gzip) vs a static body of the same bytes.
@@ -342,16 +432,38 @@ async fn driver(quick: bool) {
     fill(eureka.addr, n10k).await;
     tokio::time::sleep(Duration::from_millis(120)).await; // publication interval
     let tmp = std::env::temp_dir().join(format!("tower-eureka-load-{}", std::process::id()));
-    for (json, gzip, label) in [(true, false, "JSON"), (true, true, "JSON gzip"), (false, false, "XML"), (false, true, "XML gzip")] {
+    for (json, gzip, label) in [
+        (true, false, "JSON"),
+        (true, true, "JSON gzip"),
+        (false, false, "XML"),
+        (false, true, "XML gzip"),
+    ] {
         let (code, body) = fetch(eureka.addr, get("/eureka/apps", json, gzip)(0)).await;
         assert_eq!(code, 200);
         std::fs::write(&tmp, &body).expect("write static body");
-        let ours = load(eureka.addr, conns.min(8), d, u64::MAX, get("/eureka/apps", json, gzip)).await;
+        let ours = load(
+            eureka.addr,
+            conns.min(8),
+            d,
+            u64::MAX,
+            get("/eureka/apps", json, gzip),
+        )
+        .await;
         check(&ours, "full fetch");
         let base = Server::start("static", Some(&tmp), &[]);
         let b = load(base.addr, conns.min(8), d, u64::MAX, get("/", json, gzip)).await;
         check(&b, "static baseline");
-        row(&mut rows, format!("full fetch/s, {n10k} instances, {label} ({} KiB)", body.len() / 1024), format!("{:.0}", ours.rate()), format!("{:.0} (static body)", b.rate()), format!("{:.2}", ours.rate() / b.rate()), if label == "JSON" { ">= 0.8x" } else { "" });
+        row(
+            &mut rows,
+            format!(
+                "full fetch/s, {n10k} instances, {label} ({} KiB)",
+                body.len() / 1024
+            ),
+            format!("{:.0}", ours.rate()),
+            format!("{:.0} (static body)", b.rate()),
+            format!("{:.2}", ours.rate() / b.rate()),
+            if label == "JSON" { ">= 0.8x" } else { "" },
+        );
     }
 
     // 4. Register -> visible in GET /eureka/apps, at 10k instances.
@@ -368,42 +480,91 @@ async fn driver(quick: bool) {
                 if memchr_find(&body, needle.as_bytes()) {
                     break;
                 }
-                assert!(t0.elapsed() < Duration::from_secs(10), "registration never became visible");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "registration never became visible"
+                );
             }
             lat.push(t0.elapsed());
         }
         lat.sort();
         let med = lat[lat.len() / 2];
         let max = lat[lat.len() - 1];
-        row(&mut rows, format!("register -> visible in GET /eureka/apps, {n10k} instances"), format!("median {:.1} ms, max {:.1} ms", med.as_secs_f64() * 1e3, max.as_secs_f64() * 1e3), "Java: up to 30 s (read-only cache)", "", "< 100 ms");
+        row(
+            &mut rows,
+            format!("register -> visible in GET /eureka/apps, {n10k} instances"),
+            format!(
+                "median {:.1} ms, max {:.1} ms",
+                med.as_secs_f64() * 1e3,
+                max.as_secs_f64() * 1e3
+            ),
+            "Java: up to 30 s (read-only cache)",
+            "",
+            "< 100 ms",
+        );
     }
     drop(eureka);
 
     // 5. Delta fetch rate: 10k instances, 50 recent changes, short retention so that the
     //    delta holds only them; vs a static body of the same bytes.
     {
-        let eureka = Server::start("eureka", None, &[("LOAD_DELTA_RETENTION_MS", "1000".into())]);
+        let eureka = Server::start(
+            "eureka",
+            None,
+            &[("LOAD_DELTA_RETENTION_MS", "1000".into())],
+        );
         fill(eureka.addr, n10k).await;
         tokio::time::sleep(Duration::from_millis(2_500)).await;
         for k in 0..50u64 {
-            let (code, _) = fetch(eureka.addr, Request::put(format!("/eureka/apps/APP-{}/inst-{k}/status?value=OUT_OF_SERVICE", k % 100)).header("host", "h").body(Full::new(Bytes::new())).expect("req")).await;
+            let (code, _) = fetch(
+                eureka.addr,
+                Request::put(format!(
+                    "/eureka/apps/APP-{}/inst-{k}/status?value=OUT_OF_SERVICE",
+                    k % 100
+                ))
+                .header("host", "h")
+                .body(Full::new(Bytes::new()))
+                .expect("req"),
+            )
+            .await;
             assert_eq!(code, 200);
         }
         tokio::time::sleep(Duration::from_millis(120)).await;
         let (code, body) = fetch(eureka.addr, get("/eureka/apps/delta", true, false)(0)).await;
         assert_eq!(code, 200);
-        let ours = load(eureka.addr, conns, d, u64::MAX, get("/eureka/apps/delta", true, false)).await;
+        let ours = load(
+            eureka.addr,
+            conns,
+            d,
+            u64::MAX,
+            get("/eureka/apps/delta", true, false),
+        )
+        .await;
         check(&ours, "delta");
         std::fs::write(&tmp, &body).expect("write");
         let base = Server::start("static", Some(&tmp), &[]);
         let b = load(base.addr, conns, d, u64::MAX, get("/", true, false)).await;
         check(&b, "static baseline");
-        row(&mut rows, format!("delta fetch/s, {n10k} instances, 50 changes ({} KiB)", body.len() / 1024), format!("{:.0}", ours.rate()), format!("{:.0} (static body)", b.rate()), format!("{:.2}", ours.rate() / b.rate()), "");
+        row(
+            &mut rows,
+            format!(
+                "delta fetch/s, {n10k} instances, 50 changes ({} KiB)",
+                body.len() / 1024
+            ),
+            format!("{:.0}", ours.rate()),
+            format!("{:.0} (static body)", b.rate()),
+            format!("{:.2}", ours.rate() / b.rate()),
+            "",
+        );
     }
     let _ = std::fs::remove_file(&tmp);
 
     // 6. RSS per instance, caches included (all four /apps variants encoded).
-    let rss_sizes: Vec<u64> = if quick { vec![n10k] } else { vec![10_000, 100_000] };
+    let rss_sizes: Vec<u64> = if quick {
+        vec![n10k]
+    } else {
+        vec![10_000, 100_000]
+    };
     for n in rss_sizes {
         let eureka = Server::start("eureka", None, &[]);
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -416,12 +577,22 @@ async fn driver(quick: bool) {
         }
         let full = eureka.rss_kib();
         let per = (full.saturating_sub(empty)) as f64 * 1024.0 / n as f64;
-        row(&mut rows, format!("RSS per instance, {n} instances"), format!("{per:.0} B"), format!("{empty} KiB empty server"), "", "<= 2 KB at 100k");
+        row(
+            &mut rows,
+            format!("RSS per instance, {n} instances"),
+            format!("{per:.0} B"),
+            format!("{empty} KiB empty server"),
+            "",
+            "<= 2 KB at 100k",
+        );
     }
 
     println!("\n| metric | ours | baseline (same run) | ratio | target |\n|---|---|---|---|---|");
     for r in rows {
-        println!("| {} | {} | {} | {} | {} |", r.metric, r.ours, r.baseline, r.ratio, r.target);
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.metric, r.ours, r.baseline, r.ratio, r.target
+        );
     }
 }
 
@@ -431,7 +602,12 @@ fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     if let Some(kind) = value("--serve") {
         return serve_main(&kind, value("--file"));
     }
@@ -447,6 +623,9 @@ fn main() {
             .expect("re-exec pinned");
         std::process::exit(status.code().unwrap_or(1));
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(driver(quick));
 }

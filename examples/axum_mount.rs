@@ -33,7 +33,10 @@ async fn main() -> std::io::Result<()> {
     let registry = EurekaService::new(ServerConfig::default());
 
     let app = Router::new()
-        .route("/", get(|| async { "my app, with a Eureka registry at /eureka\n" }))
+        .route(
+            "/",
+            get(|| async { "my app, with a Eureka registry at /eureka\n" }),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .nest_service("/eureka", registry)
         .layer(CompressionLayer::new())

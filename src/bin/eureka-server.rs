@@ -38,7 +38,11 @@ struct Args {
     prefix: String,
 
     /// How often expired leases are evicted, in ms (Java: 60000).
-    #[arg(long, env = "EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS", default_value_t = 5_000)]
+    #[arg(
+        long,
+        env = "EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS",
+        default_value_t = 5_000
+    )]
     eviction_interval_timer_in_ms: u64,
 
     /// Self-preservation: stop expiring leases when too few heartbeats arrive.
@@ -50,24 +54,44 @@ struct Args {
     self_preservation_mode: Mode,
 
     /// Fraction of expected renewals below which self-preservation engages.
-    #[arg(long, env = "EUREKA_SERVER_RENEWAL_PERCENT_THRESHOLD", default_value_t = 0.85)]
+    #[arg(
+        long,
+        env = "EUREKA_SERVER_RENEWAL_PERCENT_THRESHOLD",
+        default_value_t = 0.85
+    )]
     renewal_percent_threshold: f64,
 
     /// Heartbeat interval clients are expected to use, in seconds.
-    #[arg(long, env = "EUREKA_SERVER_EXPECTED_CLIENT_RENEWAL_INTERVAL_SECONDS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "EUREKA_SERVER_EXPECTED_CLIENT_RENEWAL_INTERVAL_SECONDS",
+        default_value_t = 30
+    )]
     expected_client_renewal_interval_seconds: u32,
 
     /// Legacy mode only: how often the expected renew count is recomputed, in ms.
-    #[arg(long, env = "EUREKA_SERVER_RENEWAL_THRESHOLD_UPDATE_INTERVAL_MS", default_value_t = 900_000)]
+    #[arg(
+        long,
+        env = "EUREKA_SERVER_RENEWAL_THRESHOLD_UPDATE_INTERVAL_MS",
+        default_value_t = 900_000
+    )]
     renewal_threshold_update_interval_ms: u64,
 
     /// How long changes stay in `/apps/delta`, in ms (at least 180000 is recommended).
-    #[arg(long, env = "EUREKA_SERVER_RETENTION_TIME_IN_M_S_IN_DELTA_QUEUE", default_value_t = 180_000)]
+    #[arg(
+        long,
+        env = "EUREKA_SERVER_RETENTION_TIME_IN_M_S_IN_DELTA_QUEUE",
+        default_value_t = 180_000
+    )]
     retention_time_in_m_s_in_delta_queue: u64,
 
     /// Longest delay between a change and its visibility in GET responses, in ms.
     /// Java's read-only cache uses 30000; the default publishes within 50 ms.
-    #[arg(long, env = "EUREKA_SERVER_RESPONSE_CACHE_UPDATE_INTERVAL_MS", default_value_t = 50)]
+    #[arg(
+        long,
+        env = "EUREKA_SERVER_RESPONSE_CACHE_UPDATE_INTERVAL_MS",
+        default_value_t = 50
+    )]
     response_cache_update_interval_ms: u64,
 
     /// Answer `/apps/delta` with 403 so that clients always fetch the full registry.
@@ -116,28 +140,34 @@ impl Args {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, so
+/// call it before announcing the listening address.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            r = ctrl_c => {
+                if r.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            () = term => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+        tracing::info!("shutdown signal received");
     }
-    tracing::info!("shutdown signal received");
 }
 
 #[tokio::main]
@@ -160,9 +190,10 @@ async fn main() -> std::process::ExitCode {
     let addr = listener.local_addr().unwrap_or(args.listen);
     let prefix = config.prefix.clone();
     let service = EurekaService::new(config);
+    let shutdown = shutdown_signal();
     println!("eureka-server listening on http://{addr}{prefix}");
     tracing::info!(%addr, %prefix, "eureka-server started");
-    match serve(listener, service, shutdown_signal(), Duration::from_secs(5)).await {
+    match serve(listener, service, shutdown, Duration::from_secs(5)).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("eureka-server: {e}");

@@ -30,7 +30,11 @@ impl BodyError {
 }
 
 /// Reads the whole body, at most `max` bytes on the wire and `max` bytes after decoding.
-pub(crate) async fn read_body<B>(headers: &HeaderMap, body: B, max: usize) -> Result<Bytes, BodyError>
+pub(crate) async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    max: usize,
+) -> Result<Bytes, BodyError>
 where
     B: Body,
     B::Error: Into<crate::BoxError>,
@@ -44,9 +48,11 @@ where
             return Err(BodyError::Unreadable(e.to_string()));
         }
     };
-    let encoding = headers
-        .get(http::header::CONTENT_ENCODING)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase());
+    let encoding = headers.get(http::header::CONTENT_ENCODING).map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .trim()
+            .to_ascii_lowercase()
+    });
     match encoding.as_deref() {
         None | Some("") | Some("identity") => Ok(collected),
         Some("gzip") | Some("x-gzip") => gunzip(&collected, max),
@@ -115,14 +121,25 @@ mod tests {
         enc.write_all(&[b'x'; 1000]).unwrap_or_default();
         let gz = enc.finish().unwrap_or_default();
         let mut h = HeaderMap::new();
-        h.insert(http::header::CONTENT_ENCODING, "gzip".parse().unwrap_or(http::HeaderValue::from_static("gzip")));
+        h.insert(
+            http::header::CONTENT_ENCODING,
+            "gzip"
+                .parse()
+                .unwrap_or(http::HeaderValue::from_static("gzip")),
+        );
         let body = http_body_util::Full::new(Bytes::from(gz.clone()));
         let out = read_body(&h, body, 2000).await;
         assert!(matches!(out, Ok(ref b) if b.len() == 1000));
         // Decompressed size is limited too (zip bombs).
         let body = http_body_util::Full::new(Bytes::from(gz));
-        assert!(matches!(read_body(&h, body, 500).await, Err(BodyError::TooLarge(500))));
+        assert!(matches!(
+            read_body(&h, body, 500).await,
+            Err(BodyError::TooLarge(500))
+        ));
         let body = http_body_util::Full::new(Bytes::from(vec![0u8; 600]));
-        assert!(matches!(read_body(&HeaderMap::new(), body, 500).await, Err(BodyError::TooLarge(_))));
+        assert!(matches!(
+            read_body(&HeaderMap::new(), body, 500).await,
+            Err(BodyError::TooLarge(_))
+        ));
     }
 }

@@ -193,7 +193,7 @@ fn encode(snap: &Snapshot, key: &Key) -> Option<Bytes> {
             codec::encode_applications_from(
                 -1,
                 &counts.hashcode(),
-                by_app.into_iter(),
+                by_app,
                 key.format,
                 acc,
                 &mut out,

@@ -51,12 +51,14 @@ struct Item {
 }
 
 fn parse(body: &[u8]) -> Result<Vec<Item>, String> {
-    let doc: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("cannot parse replication batch: {e}"))?;
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|e| format!("cannot parse replication batch: {e}"))?;
     let list = doc
         .get("replicationList")
         .and_then(Value::as_array)
-        .ok_or_else(|| "body is not a ReplicationList (missing replicationList array)".to_owned())?;
+        .ok_or_else(|| {
+            "body is not a ReplicationList (missing replicationList array)".to_owned()
+        })?;
     list.iter()
         .enumerate()
         .map(|(n, v)| parse_item(v).map_err(|e| format!("replicationList[{n}]: {e}")))
@@ -105,7 +107,9 @@ fn apply(registry: &Registry, item: &Item, out: &mut Vec<u8>) {
                     doc.push(b'}');
                     match codec::decode_register(&doc, Format::Json, &item.app) {
                         Ok(i) => registry.register(i, true),
-                        Err(e) => tracing::debug!(app = %item.app, id = %item.id, error = ?e, "replicated register rejected"),
+                        Err(e) => {
+                            tracing::debug!(app = %item.app, id = %item.id, error = ?e, "replicated register rejected")
+                        }
                     }
                 }
             }

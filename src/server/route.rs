@@ -112,9 +112,7 @@ impl Route {
             ["peerreplication", "batch"] => allow(m == M::POST, "POST", Route::ReplicationBatch),
             ["asg", _, "status"] => allow(m == M::PUT, "PUT", Route::AsgStatus),
             ["status"] => allow(m == M::GET, "GET", Route::Status),
-            ["serverinfo", "statusoverrides"] => {
-                allow(m == M::GET, "GET", Route::StatusOverrides)
-            }
+            ["serverinfo", "statusoverrides"] => allow(m == M::GET, "GET", Route::StatusOverrides),
             _ => Err(RouteError::NotFound),
         }
     }

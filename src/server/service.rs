@@ -138,7 +138,8 @@ where
             }
             Err(RouteError::MethodNotAllowed(allow)) => {
                 let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
-                r.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+                r.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allow));
                 return ResponseFuture::ready(r);
             }
         };
@@ -147,22 +148,22 @@ where
             Route::App(app) if req.method() == Method::POST => {
                 let (parts, body) = req.into_parts();
                 ResponseFuture::boxed(async move {
-                    let bytes = match read_body(&parts.headers, body, inner.config.max_body_bytes).await
-                    {
-                        Ok(b) => b,
-                        Err(e) => return Ok(body_error(e)),
-                    };
+                    let bytes =
+                        match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
+                            Ok(b) => b,
+                            Err(e) => return Ok(body_error(e)),
+                        };
                     Ok(inner.register(&ctx, &parts.headers, &app, &bytes))
                 })
             }
             Route::ReplicationBatch => {
                 let (parts, body) = req.into_parts();
                 ResponseFuture::boxed(async move {
-                    let bytes = match read_body(&parts.headers, body, inner.config.max_body_bytes).await
-                    {
-                        Ok(b) => b,
-                        Err(e) => return Ok(body_error(e)),
-                    };
+                    let bytes =
+                        match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
+                            Ok(b) => b,
+                            Err(e) => return Ok(body_error(e)),
+                        };
                     Ok(super::replication::batch(&inner.registry, &bytes))
                 })
             }
@@ -316,13 +317,18 @@ impl Inner {
     fn heartbeat(&self, ctx: &RequestCtx, app: &str, id: &str) -> Response<ResponseBody> {
         let last_dirty = match parse_ts(&ctx.query) {
             Ok(ts) => ts,
-            Err(r) => return r,
+            Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
         };
         let overridden = match query_param(&ctx.query, "overriddenstatus") {
             None => None,
             Some(s) => match Status::parse(s) {
                 Some(st) => Some(st),
-                None => return error(StatusCode::BAD_REQUEST, &format!("unknown overriddenstatus {s:?}")),
+                None => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("unknown overriddenstatus {s:?}"),
+                    )
+                }
             },
         };
         match self
@@ -331,7 +337,9 @@ impl Inner {
         {
             RenewOutcome::Renewed => empty(StatusCode::OK),
             RenewOutcome::NotFound => empty(StatusCode::NOT_FOUND),
-            RenewOutcome::Conflict(stored) => instance_response(StatusCode::CONFLICT, &stored, ctx.format),
+            RenewOutcome::Conflict(stored) => {
+                instance_response(StatusCode::CONFLICT, &stored, ctx.format)
+            }
         }
     }
 
@@ -344,7 +352,7 @@ impl Inner {
     ) -> Response<ResponseBody> {
         let last_dirty = match parse_ts(&ctx.query) {
             Ok(ts) => ts,
-            Err(r) => return r,
+            Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
         };
         let value = query_param(&ctx.query, "value");
         let parsed = match value.map(|v| (v, Status::parse(v))) {
@@ -359,7 +367,10 @@ impl Inner {
         };
         let found = if *method == Method::PUT {
             let Some(status) = parsed else {
-                return error(StatusCode::BAD_REQUEST, "missing status value (?value=STATUS)");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "missing status value (?value=STATUS)",
+                );
             };
             self.registry
                 .set_status_override(app, id, status, last_dirty, ctx.replication)
@@ -377,10 +388,12 @@ impl Inner {
     fn metadata(&self, ctx: &RequestCtx, app: &str, id: &str) -> Response<ResponseBody> {
         let mut entries: Vec<(String, String)> = Vec::new();
         for (k, v) in &ctx.query {
-            if !codec::xml::is_valid_metadata_key(k) {
+            if !codec::xml::is_encodable_key(k) {
                 return error(
                     StatusCode::BAD_REQUEST,
-                    &format!("invalid metadata key {k:?}: it must be usable as an XML element name"),
+                    &format!(
+                        "invalid metadata key {k:?}: it must be usable as an XML element name"
+                    ),
                 );
             }
             if !entries.iter().any(|(ek, _)| ek == k) {
@@ -395,19 +408,21 @@ impl Inner {
     }
 }
 
-fn parse_ts(query: &[(String, String)]) -> Result<Option<u64>, Response<ResponseBody>> {
+/// The `lastDirtyTimestamp` query parameter; `Err` carries the 400 reason.
+fn parse_ts(query: &[(String, String)]) -> Result<Option<u64>, String> {
     match query_param(query, "lastDirtyTimestamp") {
         None | Some("") => Ok(None),
         Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("lastDirtyTimestamp {s:?} is not a decimal number of milliseconds"),
-            )
+            format!("lastDirtyTimestamp {s:?} is not a decimal number of milliseconds")
         }),
     }
 }
 
-fn instance_response(status: StatusCode, inst: &InstanceInfo, format: Format) -> Response<ResponseBody> {
+fn instance_response(
+    status: StatusCode,
+    inst: &InstanceInfo,
+    format: Format,
+) -> Response<ResponseBody> {
     let mut out = Vec::with_capacity(1536);
     codec::encode_instance(inst, format, &mut out);
     bytes_response(status, format.content_type(), Bytes::from(out))
@@ -419,12 +434,18 @@ fn payload(status: StatusCode, format: Format, body: Bytes, gzip: bool) -> Respo
         r.headers_mut()
             .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    r.headers_mut()
-        .insert(http::header::VARY, HeaderValue::from_static("Accept, Accept-Encoding, X-Eureka-Accept"));
+    r.headers_mut().insert(
+        http::header::VARY,
+        HeaderValue::from_static("Accept, Accept-Encoding, X-Eureka-Accept"),
+    );
     r
 }
 
-pub(super) fn bytes_response(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<ResponseBody> {
+pub(super) fn bytes_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Bytes,
+) -> Response<ResponseBody> {
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     r.headers_mut()
@@ -452,7 +473,13 @@ pub(super) fn error(status: StatusCode, reason: &str) -> Response<ResponseBody> 
 fn set_reason(r: &mut Response<ResponseBody>, reason: &str) {
     let one_line: String = reason
         .chars()
-        .map(|c| if c.is_control() || !c.is_ascii() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || !c.is_ascii() {
+                ' '
+            } else {
+                c
+            }
+        })
         .take(300)
         .collect();
     if let Ok(v) = HeaderValue::from_str(&one_line) {

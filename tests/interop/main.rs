@@ -39,12 +39,21 @@ fn python() -> PathBuf {
         .expect("python3 is needed for the interop tests (python3 -m venv)");
     assert!(status.success(), "python3 -m venv failed");
     let status = Command::new(&py)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .arg(PY_EUREKA_CLIENT)
         .status()
         .expect("pip could not be started");
     assert!(status.success(), "pip install {PY_EUREKA_CLIENT} failed");
-    assert!(has_client(&py), "py_eureka_client not importable after install");
+    assert!(
+        has_client(&py),
+        "py_eureka_client not importable after install"
+    );
     py
 }
 
@@ -74,7 +83,10 @@ impl Server {
             .next()
             .expect("a listening line")
             .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "unexpected line {line:?}");
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "unexpected line {line:?}"
+        );
         Server { child, url }
     }
 }
@@ -119,7 +131,10 @@ fn binary_stops_cleanly_on_sigterm() {
         .expect("kill");
     assert!(status.success());
     let exit = server.child.wait().expect("wait");
-    assert!(exit.success(), "eureka-server exited with {exit:?} on SIGTERM");
+    assert!(
+        exit.success(),
+        "eureka-server exited with {exit:?} on SIGTERM"
+    );
 }
 
 const EUREKA_JS_CLIENT: &str = "eureka-js-client@4.5.0";

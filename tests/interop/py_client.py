@@ -132,7 +132,8 @@ async def checks(c1, c2):
         fail(f"instance py-1 has wrong address: {i1.hostName} {i1.ipAddr} {i1.port.port} {i1.port.enabled}")
     if i1.metadata.get("zone") != "z1" or i1.metadata.get("management.port") != "9001":
         fail(f"instance py-1 has wrong metadata: {i1.metadata}")
-    if s["py-2"].metadata != {"zone": "z2"}:
+    # py-eureka-client adds `management.port` (= the instance port) on its own.
+    if s["py-2"].metadata != {"zone": "z2", "management.port": "18082"}:
         fail(f"instance py-2 has wrong metadata: {s['py-2'].metadata}")
     ok("discovery sees both with host, ip, port, status UP and metadata")
 

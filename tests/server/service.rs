@@ -19,7 +19,10 @@ fn req(method: &str, uri: &str, body: &str) -> http::Request<Full<Bytes>> {
 async fn call(svc: &EurekaService, r: http::Request<Full<Bytes>>) -> (u16, Bytes) {
     let res = svc.clone().oneshot(r).await.expect("infallible");
     let code = res.status().as_u16();
-    (code, res.into_body().collect().await.expect("body").to_bytes())
+    (
+        code,
+        res.into_body().collect().await.expect("body").to_bytes(),
+    )
 }
 
 /// R-90 (this crate's default): a change is visible to GET within the 50 ms publication
@@ -27,7 +30,10 @@ async fn call(svc: &EurekaService, r: http::Request<Full<Bytes>>) -> (u16, Bytes
 #[tokio::test(start_paused = true)]
 async fn r90_change_visible_within_publish_interval() {
     let svc = EurekaService::new(ServerConfig::default());
-    assert_eq!(svc.config().registry.publish_interval, Duration::from_millis(50));
+    assert_eq!(
+        svc.config().registry.publish_interval,
+        Duration::from_millis(50)
+    );
     let mut s2 = svc.clone();
     std::future::poll_fn(|cx| Service::<http::Request<Full<Bytes>>>::poll_ready(&mut s2, cx))
         .await
@@ -53,7 +59,11 @@ async fn r90_payload_encoded_once_per_change() {
     let (_, a) = call(&svc, req("GET", "/apps", "")).await;
     let (_, b) = call(&svc, req("GET", "/apps", "")).await;
     assert_eq!(a, b);
-    assert_eq!(a.as_ptr(), b.as_ptr(), "served from the cache, not re-encoded");
+    assert_eq!(
+        a.as_ptr(),
+        b.as_ptr(),
+        "served from the cache, not re-encoded"
+    );
     // A heartbeat is not a change: still the same bytes.
     assert_eq!(call(&svc, req("PUT", "/apps/ORDERS/o1", "")).await.0, 200);
     let (_, c) = call(&svc, req("GET", "/apps", "")).await;
@@ -71,10 +81,19 @@ async fn axum_nest_service_mount() {
     let app: axum::Router = axum::Router::new()
         .route("/", axum::routing::get(|| async { "mine" }))
         .nest_service("/eureka", EurekaService::default());
-    for (uri, code) in [("/", 200), ("/eureka/apps", 200), ("/eureka/v2/apps/", 200), ("/eureka/nope", 404)] {
+    for (uri, code) in [
+        ("/", 200),
+        ("/eureka/apps", 200),
+        ("/eureka/v2/apps/", 200),
+        ("/eureka/nope", 404),
+    ] {
         let res = app
             .clone()
-            .oneshot(http::Request::get(uri).body(axum::body::Body::empty()).expect("req"))
+            .oneshot(
+                http::Request::get(uri)
+                    .body(axum::body::Body::empty())
+                    .expect("req"),
+            )
             .await
             .expect("infallible");
         assert_eq!(res.status().as_u16(), code, "{uri}");

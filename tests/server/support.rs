@@ -91,11 +91,17 @@ impl TestServer {
     }
 
     pub(crate) async fn put(&self, path: &str) -> u16 {
-        self.send(reqwest::Method::PUT, path).await.status().as_u16()
+        self.send(reqwest::Method::PUT, path)
+            .await
+            .status()
+            .as_u16()
     }
 
     pub(crate) async fn delete(&self, path: &str) -> u16 {
-        self.send(reqwest::Method::DELETE, path).await.status().as_u16()
+        self.send(reqwest::Method::DELETE, path)
+            .await
+            .status()
+            .as_u16()
     }
 
     /// GET with `Accept: application/json`, parsed.
@@ -109,10 +115,10 @@ impl TestServer {
             .expect("GET");
         let status = r.status().as_u16();
         let bytes = r.bytes().await.expect("body");
-        let v = if bytes.is_empty() {
-            serde_json::Value::Null
-        } else {
+        let v = if (200..300).contains(&status) {
             serde_json::from_slice(&bytes).expect("JSON body")
+        } else {
+            serde_json::Value::Null // errors carry a plain-text reason
         };
         (status, v)
     }
