@@ -1,0 +1,1044 @@
+//! The tolerant JSON reader: legacy JSON, the Jackson shape (with explicit nulls) and the
+//! Jettison variants (W-20..W-28, W-30..W-32, W-40..W-42, W-51..W-56, W-81, W-82).
+//!
+//! It streams through `serde_json` with hand-written visitors over private seeds: no
+//! `serde_json::Value` tree is built. Rules applied everywhere:
+//! * `null` is exactly like an absent key (W-22), and never clobbers an earlier value;
+//! * unknown keys are ignored at every level, their values skipped whole (W-53);
+//! * key order never matters (W-23); for a repeated key the last non-null value wins (W-51);
+//! * numbers may be numeric strings and the other way round (W-56);
+//! * `application` and `instance` may be a single object instead of an array (W-81).
+
+use super::super::error::{DecodeError, Seg, Trace};
+use super::super::raw::{
+    DciClass, RawDci, RawInstance, RawLease, RawName, RawPort, RawStatus, EMPTY_MAP_CLASS,
+};
+use super::super::Format;
+use crate::model::{
+    ActionType, Application, Applications, DataCenterName, InstanceInfo, Metadata, Status,
+};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+
+/// Reading context: the mode and the error path trace.
+pub(crate) struct Ctx {
+    /// Register-body mode: unknown statuses are kept for validation and nested metadata
+    /// values are errors (W-42) instead of being skipped.
+    strict: bool,
+    trace: Trace,
+}
+
+impl Ctx {
+    pub(crate) fn new(strict: bool) -> Self {
+        Ctx {
+            strict,
+            trace: Trace::default(),
+        }
+    }
+
+    fn translate(&self, e: serde_json::Error) -> DecodeError {
+        use serde_json::error::Category;
+        let text = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = match text.strip_suffix(&suffix) {
+            Some(m) => m.to_owned(),
+            None => text,
+        };
+        let err = match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                DecodeError::syntax(Format::Json, message)
+            }
+            Category::Data => DecodeError::data(Format::Json, message),
+        };
+        err.with_path(self.trace.render())
+            .with_position(e.line(), e.column())
+    }
+}
+
+type SliceDe<'a> = serde_json::Deserializer<serde_json::de::SliceRead<'a>>;
+
+/// Runs one top-level read over `bytes` and checks that nothing but whitespace follows.
+fn run<T>(
+    bytes: &[u8],
+    strict: bool,
+    read: impl FnOnce(&Ctx, &mut SliceDe<'_>) -> Result<T, serde_json::Error>,
+) -> Result<T, DecodeError> {
+    let ctx = Ctx::new(strict);
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result = read(&ctx, &mut de).and_then(|v| de.end().map(|()| v));
+    result.map_err(|e| ctx.translate(e))
+}
+
+pub(crate) fn decode_applications(bytes: &[u8]) -> Result<Applications, DecodeError> {
+    run(bytes, false, |ctx, de| {
+        Wrapped::new("applications", AppsSeed(ctx), ctx).deserialize(de)
+    })
+}
+
+pub(crate) fn decode_application(bytes: &[u8]) -> Result<Application, DecodeError> {
+    run(bytes, false, |ctx, de| {
+        Wrapped::new("application", AppSeed(ctx), ctx).deserialize(de)
+    })
+}
+
+pub(crate) fn decode_instance(bytes: &[u8]) -> Result<InstanceInfo, DecodeError> {
+    run(bytes, false, |ctx, de| {
+        Wrapped::new("instance", RawInstSeed(ctx), ctx)
+            .deserialize(de)
+            .map(RawInstance::into_instance)
+    })
+}
+
+pub(crate) fn decode_register(bytes: &[u8]) -> Result<RawInstance, DecodeError> {
+    run(bytes, true, |ctx, de| {
+        Wrapped::new("instance", RawInstSeed(ctx), ctx).deserialize(de)
+    })
+}
+
+/// A bare InstanceInfo object (no `instance` wrapper), as inside replication payloads.
+pub(crate) fn read_instance_object(bytes: &[u8]) -> Result<InstanceInfo, DecodeError> {
+    run(bytes, false, |ctx, de| {
+        RawInstSeed(ctx)
+            .deserialize(de)
+            .map(RawInstance::into_instance)
+    })
+}
+
+/// Deserializes a bare InstanceInfo object with the lenient reader (for embedding in
+/// other serde types).
+pub(crate) fn deserialize_instance<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<InstanceInfo, D::Error> {
+    let ctx = Ctx::new(false);
+    RawInstSeed(&ctx)
+        .deserialize(d)
+        .map(RawInstance::into_instance)
+}
+
+// === keys ===
+
+/// Maps an object key to a field tag without allocating.
+struct KeySeed<F>(fn(&str) -> F);
+
+impl<'de, F> DeserializeSeed<'de> for KeySeed<F> {
+    type Value = F;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<F, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de, F> Visitor<'de> for KeySeed<F> {
+    type Value = F;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<F, E> {
+        Ok((self.0)(v))
+    }
+}
+
+/// Whether an object key equals the given one.
+struct KeyIs(&'static str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyIs {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+}
+
+/// Reads the value of the current entry with `seed`, recording `key` in the error path.
+macro_rules! value {
+    ($ctx:expr, $map:expr, $key:expr, $seed:expr) => {
+        $ctx.trace.at(Seg::Key($key), $map.next_value_seed($seed))?
+    };
+}
+
+/// Assigns `$slot` only when the value is non-null (W-22: null is absent).
+macro_rules! set {
+    ($slot:expr, $v:expr) => {
+        if let Some(v) = $v {
+            $slot = Some(v);
+        }
+    };
+}
+
+// === root wrapper ===
+
+/// `{"<key>": <value>}`, other keys ignored (W-06).
+struct Wrapped<'c, S> {
+    key: &'static str,
+    seed: S,
+    ctx: &'c Ctx,
+}
+
+impl<'c, S> Wrapped<'c, S> {
+    fn new(key: &'static str, seed: S, ctx: &'c Ctx) -> Self {
+        Wrapped { key, seed, ctx }
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Wrapped<'_, S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Wrapped<'_, S> {
+    type Value = S::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object wrapped as {{\"{}\": ...}}", self.key)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<S::Value, A::Error> {
+        let key = self.key;
+        let mut seed = Some(self.seed);
+        let mut value = None;
+        while let Some(is_ours) = map.next_key_seed(KeyIs(key))? {
+            match (is_ours, seed.take()) {
+                (true, Some(s)) => value = Some(value!(self.ctx, map, key, s)),
+                (_, s) => {
+                    seed = s;
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        value.ok_or_else(|| de::Error::missing_field(key))
+    }
+}
+
+// === lists ===
+
+/// An array of `S`, or a single `S` object (W-81), or `null` (empty).
+struct OneOrMany<'c, S> {
+    seed: S,
+    ctx: &'c Ctx,
+}
+
+impl<'de, S> DeserializeSeed<'de> for OneOrMany<'_, S>
+where
+    S: DeserializeSeed<'de> + Copy,
+{
+    type Value = Vec<S::Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, S> Visitor<'de> for OneOrMany<'_, S>
+where
+    S: DeserializeSeed<'de> + Copy,
+{
+    type Value = Vec<S::Value>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array or an object")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        loop {
+            let i = out.len();
+            match self
+                .ctx
+                .trace
+                .at(Seg::Index(i), seq.next_element_seed(self.seed))?
+            {
+                Some(v) => out.push(v),
+                None => return Ok(out),
+            }
+        }
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.seed
+            .deserialize(MapAccessDeserializer::new(map))
+            .map(|v| vec![v])
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Vec::new())
+    }
+}
+
+// === Applications, Application ===
+
+#[derive(Clone, Copy)]
+struct AppsSeed<'c>(&'c Ctx);
+
+#[derive(Clone, Copy)]
+enum AppsField {
+    VersionsDelta,
+    AppsHashcode,
+    Application,
+    Other,
+}
+
+fn apps_field(k: &str) -> AppsField {
+    match k {
+        "versions__delta" => AppsField::VersionsDelta,
+        "apps__hashcode" => AppsField::AppsHashcode,
+        "application" => AppsField::Application,
+        _ => AppsField::Other,
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for AppsSeed<'_> {
+    type Value = Applications;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Applications, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AppsSeed<'_> {
+    type Value = Applications;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an Applications object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Applications, A::Error> {
+        let ctx = self.0;
+        let mut versions_delta = None;
+        let mut apps_hashcode = None;
+        let mut applications = Vec::new();
+        while let Some(f) = map.next_key_seed(KeySeed(apps_field))? {
+            match f {
+                AppsField::VersionsDelta => {
+                    set!(
+                        versions_delta,
+                        value!(ctx, map, "versions__delta", DeltaSeed)
+                    )
+                }
+                AppsField::AppsHashcode => {
+                    set!(apps_hashcode, value!(ctx, map, "apps__hashcode", TextSeed))
+                }
+                AppsField::Application => {
+                    let seed = OneOrMany {
+                        seed: AppSeed(ctx),
+                        ctx,
+                    };
+                    applications = value!(ctx, map, "application", seed);
+                }
+                AppsField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Applications {
+            // C-24: absent means "unknown", -1.
+            versions_delta: versions_delta.unwrap_or(-1),
+            apps_hashcode,
+            applications,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+struct AppSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for AppSeed<'_> {
+    type Value = Application;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Application, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AppSeed<'_> {
+    type Value = Application;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an Application object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Application, A::Error> {
+        let ctx = self.0;
+        let mut name: Option<String> = None;
+        let mut instances = Vec::new();
+        while let Some(f) = map.next_key_seed(KeySeed(|k| match k {
+            "name" => 1u8,
+            "instance" => 2,
+            _ => 0,
+        }))? {
+            match f {
+                1 => set!(name, value!(ctx, map, "name", TextSeed)),
+                2 => {
+                    let seed = OneOrMany {
+                        seed: InstSeed(ctx),
+                        ctx,
+                    };
+                    instances = value!(ctx, map, "instance", seed);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(super::super::application_named(name, instances))
+    }
+}
+
+// === InstanceInfo ===
+
+#[derive(Clone, Copy)]
+struct InstSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for InstSeed<'_> {
+    type Value = InstanceInfo;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<InstanceInfo, D::Error> {
+        RawInstSeed(self.0)
+            .deserialize(d)
+            .map(RawInstance::into_instance)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct RawInstSeed<'c>(&'c Ctx);
+
+#[derive(Clone, Copy)]
+enum IF {
+    InstanceId,
+    HostName,
+    App,
+    IpAddr,
+    Sid,
+    Status,
+    OverriddenStatus,
+    Port,
+    SecurePort,
+    CountryId,
+    DataCenterInfo,
+    LeaseInfo,
+    Metadata,
+    AppGroupName,
+    HomePageUrl,
+    StatusPageUrl,
+    HealthCheckUrl,
+    SecureHealthCheckUrl,
+    VipAddress,
+    SecureVipAddress,
+    IsCoordinatingDiscoveryServer,
+    LastUpdatedTimestamp,
+    LastDirtyTimestamp,
+    ActionType,
+    AsgName,
+    Other,
+}
+
+fn instance_field(k: &str) -> IF {
+    match k {
+        "instanceId" => IF::InstanceId,
+        "hostName" => IF::HostName,
+        "app" => IF::App,
+        "ipAddr" => IF::IpAddr,
+        "sid" => IF::Sid,
+        "status" => IF::Status,
+        // W-51: both spellings; the last one in document order wins.
+        "overriddenStatus" | "overriddenstatus" => IF::OverriddenStatus,
+        "port" => IF::Port,
+        "securePort" => IF::SecurePort,
+        "countryId" => IF::CountryId,
+        "dataCenterInfo" => IF::DataCenterInfo,
+        "leaseInfo" => IF::LeaseInfo,
+        "metadata" => IF::Metadata,
+        "appGroupName" => IF::AppGroupName,
+        "homePageUrl" => IF::HomePageUrl,
+        "statusPageUrl" => IF::StatusPageUrl,
+        "healthCheckUrl" => IF::HealthCheckUrl,
+        "secureHealthCheckUrl" => IF::SecureHealthCheckUrl,
+        "vipAddress" => IF::VipAddress,
+        "secureVipAddress" => IF::SecureVipAddress,
+        "isCoordinatingDiscoveryServer" => IF::IsCoordinatingDiscoveryServer,
+        "lastUpdatedTimestamp" => IF::LastUpdatedTimestamp,
+        "lastDirtyTimestamp" => IF::LastDirtyTimestamp,
+        "actionType" => IF::ActionType,
+        "asgName" => IF::AsgName,
+        _ => IF::Other,
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RawInstSeed<'_> {
+    type Value = RawInstance;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawInstance, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RawInstSeed<'_> {
+    type Value = RawInstance;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an InstanceInfo object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawInstance, A::Error> {
+        let ctx = self.0;
+        let mut r = RawInstance::default();
+        while let Some(f) = map.next_key_seed(KeySeed(instance_field))? {
+            match f {
+                IF::InstanceId => set!(r.instance_id, value!(ctx, map, "instanceId", TextSeed)),
+                IF::HostName => set!(r.host_name, value!(ctx, map, "hostName", TextSeed)),
+                IF::App => set!(r.app, value!(ctx, map, "app", TextSeed)),
+                IF::IpAddr => set!(r.ip_addr, value!(ctx, map, "ipAddr", TextSeed)),
+                IF::Sid => set!(r.sid, value!(ctx, map, "sid", TextSeed)),
+                IF::Status => set!(r.status, value!(ctx, map, "status", StatusSeed(ctx))),
+                IF::OverriddenStatus => set!(
+                    r.overridden_status,
+                    value!(ctx, map, "overriddenStatus", StatusSeed(ctx))
+                ),
+                IF::Port => set!(r.port, value!(ctx, map, "port", PortSeed(ctx))),
+                IF::SecurePort => {
+                    set!(r.secure_port, value!(ctx, map, "securePort", PortSeed(ctx)))
+                }
+                IF::CountryId => {
+                    let v = value!(ctx, map, "countryId", IntSeed);
+                    let v = match v {
+                        Some(v) => Some(i32::try_from(v).map_err(|_| {
+                            ctx.trace.push(Seg::Key("countryId"));
+                            de::Error::custom(format_args!("country id {v} out of range"))
+                        })?),
+                        None => None,
+                    };
+                    set!(r.country_id, v)
+                }
+                IF::DataCenterInfo => {
+                    set!(
+                        r.data_center_info,
+                        value!(ctx, map, "dataCenterInfo", DciSeed(ctx))
+                    )
+                }
+                IF::LeaseInfo => set!(r.lease_info, value!(ctx, map, "leaseInfo", LeaseSeed(ctx))),
+                IF::Metadata => set!(r.metadata, value!(ctx, map, "metadata", MetaSeed(ctx))),
+                IF::AppGroupName => {
+                    set!(r.app_group_name, value!(ctx, map, "appGroupName", TextSeed))
+                }
+                IF::HomePageUrl => set!(r.home_page_url, value!(ctx, map, "homePageUrl", TextSeed)),
+                IF::StatusPageUrl => {
+                    set!(
+                        r.status_page_url,
+                        value!(ctx, map, "statusPageUrl", TextSeed)
+                    )
+                }
+                IF::HealthCheckUrl => {
+                    set!(
+                        r.health_check_url,
+                        value!(ctx, map, "healthCheckUrl", TextSeed)
+                    )
+                }
+                IF::SecureHealthCheckUrl => set!(
+                    r.secure_health_check_url,
+                    value!(ctx, map, "secureHealthCheckUrl", TextSeed)
+                ),
+                IF::VipAddress => set!(r.vip_address, value!(ctx, map, "vipAddress", TextSeed)),
+                IF::SecureVipAddress => set!(
+                    r.secure_vip_address,
+                    value!(ctx, map, "secureVipAddress", TextSeed)
+                ),
+                IF::IsCoordinatingDiscoveryServer => set!(
+                    r.is_coordinating_discovery_server,
+                    value!(ctx, map, "isCoordinatingDiscoveryServer", BoolSeed)
+                ),
+                IF::LastUpdatedTimestamp => set!(
+                    r.last_updated_timestamp,
+                    value!(ctx, map, "lastUpdatedTimestamp", IntSeed)
+                ),
+                IF::LastDirtyTimestamp => set!(
+                    r.last_dirty_timestamp,
+                    value!(ctx, map, "lastDirtyTimestamp", IntSeed)
+                ),
+                IF::ActionType => set!(r.action_type, value!(ctx, map, "actionType", ActionSeed)),
+                IF::AsgName => set!(r.asg_name, value!(ctx, map, "asgName", TextSeed)),
+                IF::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+// === port wrapper (W-26) ===
+
+#[derive(Clone, Copy)]
+struct PortSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for PortSeed<'_> {
+    type Value = Option<RawPort>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn port_number<E: de::Error>(v: i64) -> Result<u16, E> {
+    u16::try_from(v).map_err(|_| E::custom(format_args!("port {v} out of range 0..=65535")))
+}
+
+impl<'de> Visitor<'de> for PortSeed<'_> {
+    type Value = Option<RawPort>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a port object {\"$\": number, \"@enabled\": \"true\"|\"false\"}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let ctx = self.0;
+        let mut p = RawPort::default();
+        while let Some(f) = map.next_key_seed(KeySeed(|k| match k {
+            "$" => 1u8,
+            "@enabled" => 2,
+            _ => 0,
+        }))? {
+            match f {
+                1 => {
+                    if let Some(v) = value!(ctx, map, "$", IntSeed) {
+                        p.port = Some(ctx.trace.at(Seg::Key("$"), port_number(v))?);
+                    }
+                }
+                2 => set!(p.enabled, value!(ctx, map, "@enabled", BoolSeed)),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(p))
+    }
+    // A bare number (`"port": 8080`): accepted leniently (W-26 [IMPL]), enabled by default.
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(RawPort {
+            port: Some(port_number(v)?),
+            enabled: None,
+        }))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let n = IntSeed.visit_str::<E>(v)?;
+        match n {
+            Some(n) => self.visit_i64(n),
+            None => Ok(None),
+        }
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+// === dataCenterInfo (W-32) ===
+
+#[derive(Clone, Copy)]
+struct DciSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for DciSeed<'_> {
+    type Value = Option<RawDci>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DciSeed<'_> {
+    type Value = Option<RawDci>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a dataCenterInfo object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let ctx = self.0;
+        let mut d = RawDci::default();
+        while let Some(f) = map.next_key_seed(KeySeed(|k| match k {
+            "@class" => 1u8,
+            "name" => 2,
+            "metadata" => 3,
+            _ => 0,
+        }))? {
+            match f {
+                1 => {
+                    if let Some(c) = value!(ctx, map, "@class", TextSeed) {
+                        d.class = Some(DciClass::from_text(&c));
+                    }
+                }
+                2 => {
+                    if let Some(n) = value!(ctx, map, "name", TextSeed) {
+                        d.name = Some(match DataCenterName::parse(&n) {
+                            Some(n) => RawName::Known(n),
+                            None => RawName::Unknown(n),
+                        });
+                    }
+                }
+                3 => set!(d.metadata, value!(ctx, map, "metadata", MetaSeed(ctx))),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(d))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+// === leaseInfo (W-28) ===
+
+#[derive(Clone, Copy)]
+struct LeaseSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for LeaseSeed<'_> {
+    type Value = Option<RawLease>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LeaseSeed<'_> {
+    type Value = Option<RawLease>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a leaseInfo object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let ctx = self.0;
+        let mut l = RawLease::default();
+        while let Some(f) = map.next_key_seed(KeySeed(|k| match k {
+            "renewalIntervalInSecs" => 1u8,
+            "durationInSecs" => 2,
+            "registrationTimestamp" => 3,
+            // W-28: the pre-2015 name is a synonym.
+            "lastRenewalTimestamp" | "renewalTimestamp" => 4,
+            "evictionTimestamp" => 5,
+            "serviceUpTimestamp" => 6,
+            _ => 0,
+        }))? {
+            match f {
+                1 => set!(
+                    l.renewal_interval_in_secs,
+                    value!(ctx, map, "renewalIntervalInSecs", IntSeed)
+                ),
+                2 => set!(
+                    l.duration_in_secs,
+                    value!(ctx, map, "durationInSecs", IntSeed)
+                ),
+                3 => set!(
+                    l.registration_timestamp,
+                    value!(ctx, map, "registrationTimestamp", IntSeed)
+                ),
+                4 => set!(
+                    l.last_renewal_timestamp,
+                    value!(ctx, map, "lastRenewalTimestamp", IntSeed)
+                ),
+                5 => set!(
+                    l.eviction_timestamp,
+                    value!(ctx, map, "evictionTimestamp", IntSeed)
+                ),
+                6 => set!(
+                    l.service_up_timestamp,
+                    value!(ctx, map, "serviceUpTimestamp", IntSeed)
+                ),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(l))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+// === metadata (W-41, W-42) ===
+
+#[derive(Clone, Copy)]
+struct MetaSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for MetaSeed<'_> {
+    type Value = Option<Metadata>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetaSeed<'_> {
+    type Value = Option<Metadata>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a metadata object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let ctx = self.0;
+        let mut m = Metadata::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "@class" {
+                // W-41: always dropped (the EmptyMap marker, or any other class).
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let v = match map.next_value_seed(MetaValueSeed(ctx.strict)) {
+                Ok(v) => v,
+                Err(e) => {
+                    ctx.trace.push(Seg::Name(key));
+                    return Err(e);
+                }
+            };
+            if let Some(v) = v {
+                // W-41: a `class` key (from XML) is dropped only when it is the marker.
+                if key == "class" && v == EMPTY_MAP_CLASS {
+                    continue;
+                }
+                m.insert(key, v);
+            }
+        }
+        Ok(Some(m))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A metadata value: any scalar as text (W-42); `null` skips the entry; a nested object or
+/// array is an error in register bodies and skipped otherwise.
+struct MetaValueSeed(bool);
+
+impl<'de> DeserializeSeed<'de> for MetaValueSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetaValueSeed {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number or boolean metadata value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        if self.0 {
+            return Err(de::Error::custom(
+                "metadata values must be strings, not objects (W-42)",
+            ));
+        }
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if self.0 {
+            return Err(de::Error::custom(
+                "metadata values must be strings, not arrays (W-42)",
+            ));
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+}
+
+// === scalars ===
+
+/// A string field; numbers and booleans are taken as their text; `null` is `None`.
+#[derive(Clone, Copy)]
+struct TextSeed;
+
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An integer given as a number or a numeric string (W-56); `null` is `None`.
+#[derive(Clone, Copy)]
+struct IntSeed;
+
+impl<'de> DeserializeSeed<'de> for IntSeed {
+    type Value = Option<i64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IntSeed {
+    type Value = Option<i64>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an integer or a string holding one")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        i64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::custom(format_args!("integer {v} out of range")))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // Integral floats (`30.0`) are accepted; anything else is not an integer.
+        if v.fract() == 0.0 && v >= i64::MIN as f64 && v <= i64::MAX as f64 {
+            Ok(Some(v as i64))
+        } else {
+            Err(E::custom(format_args!("expected an integer, got {v}")))
+        }
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        v.trim()
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| E::custom(format_args!("expected an integer, got {v:?}")))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// `versions__delta`: a number or a numeric string; an unparsable string reads as -1
+/// ("unknown", which only forces a full fetch, C-24).
+#[derive(Clone, Copy)]
+struct DeltaSeed;
+
+impl<'de> DeserializeSeed<'de> for DeltaSeed {
+    type Value = Option<i64>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DeltaSeed {
+    type Value = Option<i64>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a version number")
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(i64::try_from(v).unwrap_or(-1)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.trim().parse().unwrap_or(-1)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A boolean given as a JSON boolean or a string (`"true"`, any case, is true; W-56).
+#[derive(Clone, Copy)]
+struct BoolSeed;
+
+impl<'de> DeserializeSeed<'de> for BoolSeed {
+    type Value = Option<bool>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoolSeed {
+    type Value = Option<bool>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a boolean or \"true\"/\"false\"")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(v.trim().eq_ignore_ascii_case("true")))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// A status: exact-case match in JSON; anything else is `UNKNOWN` when reading responses
+/// (W-52) and kept as text for the register validation (E-10 rule 8).
+#[derive(Clone, Copy)]
+struct StatusSeed<'c>(&'c Ctx);
+
+impl<'de> DeserializeSeed<'de> for StatusSeed<'_> {
+    type Value = Option<RawStatus>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for StatusSeed<'_> {
+    type Value = Option<RawStatus>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a status string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(match Status::parse(v) {
+            Some(s) => RawStatus::Known(s),
+            None if self.0.strict => RawStatus::Unknown(v.to_owned()),
+            None => RawStatus::Known(Status::Unknown),
+        }))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// An action type; unknown values are treated as absent (W-52).
+#[derive(Clone, Copy)]
+struct ActionSeed;
+
+impl<'de> DeserializeSeed<'de> for ActionSeed {
+    type Value = Option<ActionType>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ActionSeed {
+    type Value = Option<ActionType>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an action type string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(ActionType::parse(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
