@@ -1,5 +1,524 @@
-//! The background Eureka client (under construction).
+//! The background Eureka client.
+//!
+//! [`EurekaClient`] registers an instance, heartbeats it and keeps a local copy of the
+//! registry, the way a Netflix or Spring Cloud client does, with the fixes of spec section 5:
+//!
+//! * **Registration** at start (C-05), only 204 counts (C-06), monotonic
+//!   `lastDirtyTimestamp` with compare-and-clear (C-07), prompt and rate-limited
+//!   re-registration after local changes (C-08), back-off with full jitter (C-13).
+//! * **Heartbeats** at a fixed rate with per-beat jitter (C-11); a 404 re-registers (C-12).
+//! * **Fetching**: full at start (concurrently with registration), then deltas merged
+//!   copy-on-write and checked against the server's reconcile hash, with a full fetch on any
+//!   doubt (C-20..C-24). Through outages the last copy stays (C-25).
+//! * **Failover** between servers in random order, sticky, with quarantine (C-40..C-43).
+//! * **Shutdown**: optional `DOWN` + drain, then cancel (C-50, C-51).
+//!
+//! Every reconciled copy is published as an immutable [`ClientSnapshot`], through an
+//! [`ArcSwap`] for lock-free reads ([`EurekaClient::snapshot`]) and a
+//! `tokio::sync::watch` channel for change notification ([`EurekaClient::snapshots`]), which
+//! is what the `discover` module consumes.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use tower_eureka::client::{local_instance, EurekaClient, Target};
+//!
+//! # async fn run() -> Result<(), tower_eureka::client::Error> {
+//! let me = local_instance("orders").port(8080).build();
+//! let client = EurekaClient::builder(["http://eureka1:8761/eureka", "http://eureka2:8761/eureka"])
+//!     .instance(me)
+//!     .start()?;
+//!
+//! // Wait for the first registry copy, then look something up.
+//! let mut updates = client.snapshots();
+//! let _ = updates.wait_for(|s| s.is_fetched()).await;
+//! for billing in client.up_instances(&Target::app("billing")) {
+//!     println!("{}:{}", billing.ip_addr, billing.port.port);
+//! }
+//!
+//! // Unregister before exiting.
+//! client.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The client needs a tokio runtime with the time driver. Every timer is tokio's, so tests
+//! can run it with paused time.
 
+mod config;
+mod error;
+mod fetcher;
+mod lifecycle;
+mod schedule;
 mod snapshot;
+mod transport;
 
+pub use self::config::{detect_host_name, detect_ip_addr, local_instance, Config};
+pub use self::error::Error;
+pub use self::fetcher::apply_delta;
 pub use self::snapshot::{ClientSnapshot, Target};
+
+use self::lifecycle::{InstancePaths, LocalRecord};
+use self::transport::{ServerUrl, Transport};
+use crate::model::{Applications, InstanceInfo, Status};
+use arc_swap::ArcSwap;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+// === shared state ===
+
+/// What the background tasks and the handles share.
+pub(crate) struct Shared {
+    config: Config,
+    transport: Transport,
+    /// The record to register; `None` when the client only fetches.
+    record: Option<Mutex<LocalRecord>>,
+    paths: Option<InstancePaths>,
+    /// `(APP, id)` of our own instance, for C-28.
+    own_key: Option<(String, String)>,
+    record_changed: Notify,
+    registered: AtomicBool,
+    snapshot: ArcSwap<ClientSnapshot>,
+    snapshot_tx: watch::Sender<Arc<ClientSnapshot>>,
+    own_status_tx: watch::Sender<Option<Status>>,
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section leaves the data consistent; a panic elsewhere must not wedge
+    // the client.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn lock_record<'a>(&self, record: &'a Mutex<LocalRecord>) -> MutexGuard<'a, LocalRecord> {
+        lock(record)
+    }
+
+    fn publish(&self, snap: Arc<ClientSnapshot>) {
+        self.snapshot.store(snap.clone());
+        self.snapshot_tx.send_replace(snap);
+    }
+
+    fn fetched_now(&self, now: Instant) {
+        *lock(&self.last_fetch) = Some(now);
+    }
+
+    fn registry_age(&self) -> Option<Duration> {
+        lock(&self.last_fetch).map(|t| t.elapsed())
+    }
+
+    /// C-28: the server-side status of our own instance, after each fetch.
+    fn observe_own_status(&self, apps: &Applications) {
+        let Some((app, id)) = &self.own_key else {
+            return;
+        };
+        let status = apps
+            .application(app)
+            .and_then(|a| a.instance(id))
+            .map(|i| i.status);
+        self.own_status_tx.send_if_modified(|cur| {
+            if *cur == status {
+                false
+            } else {
+                *cur = status;
+                true
+            }
+        });
+    }
+}
+
+// === the handle ===
+
+/// A running Eureka client: a cheap, cloneable handle on the background tasks.
+///
+/// Dropping the last handle stops the background tasks without unregistering (the server
+/// evicts the instance when its lease runs out). Call [`EurekaClient::shutdown`] to
+/// unregister cleanly.
+#[derive(Clone)]
+pub struct EurekaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    fetch_task: Mutex<Option<JoinHandle<()>>>,
+    lifecycle_task: Mutex<Option<JoinHandle<()>>>,
+    shut_down: AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for task in [&self.fetch_task, &self.lifecycle_task] {
+            let task = lock(task).take();
+            if let Some(t) = task {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for EurekaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.inner.shared;
+        f.debug_struct("EurekaClient")
+            .field("servers", &s.transport.servers())
+            .field("instance", &s.own_key)
+            .field("registered", &s.registered.load(Ordering::Relaxed))
+            .field("generation", &s.snapshot.load().generation())
+            .finish()
+    }
+}
+
+impl EurekaClient {
+    /// Starts configuring a client of the servers at `service_urls` (C-01): base URLs such
+    /// as `http://eureka1:8761/eureka` (Spring) or `http://eureka1:8080/eureka/v2`
+    /// (Netflix); user info in a URL becomes Basic authorisation.
+    pub fn builder<I, S>(service_urls: I) -> Builder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Builder {
+            urls: service_urls.into_iter().map(Into::into).collect(),
+            instance: None,
+            fetch: true,
+            register: true,
+            config: Config::default(),
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// The latest published registry copy (lock-free).
+    pub fn snapshot(&self) -> Arc<ClientSnapshot> {
+        self.shared().snapshot.load_full()
+    }
+
+    /// A receiver of every published registry copy. The first value is the current one;
+    /// it is [`ClientSnapshot::empty`] (not fetched) until the first fetch succeeds.
+    pub fn snapshots(&self) -> watch::Receiver<Arc<ClientSnapshot>> {
+        self.shared().snapshot_tx.subscribe()
+    }
+
+    /// Every instance of `target`, whatever its status.
+    pub fn instances(&self, target: &Target) -> Vec<Arc<InstanceInfo>> {
+        self.snapshot().instances(target).to_vec()
+    }
+
+    /// The `UP` instances of `target` (C-26).
+    pub fn up_instances(&self, target: &Target) -> Vec<Arc<InstanceInfo>> {
+        self.snapshot().up_instances(target).cloned().collect()
+    }
+
+    /// How old the registry copy is: the time since the last successful fetch, `None`
+    /// before the first one (C-25). A copy that keeps ageing means no server answers.
+    pub fn registry_age(&self) -> Option<Duration> {
+        self.shared().registry_age()
+    }
+
+    /// Whether the last registration succeeded (and was not cancelled since).
+    pub fn is_registered(&self) -> bool {
+        self.shared().registered.load(Ordering::Acquire)
+    }
+
+    /// The record this client registers, as it currently stands locally.
+    pub fn instance(&self) -> Option<InstanceInfo> {
+        let shared = self.shared();
+        shared
+            .record
+            .as_ref()
+            .map(|r| shared.lock_record(r).info().clone())
+    }
+
+    /// The status of our own instance as the registry shows it after each fetch (C-28):
+    /// `None` while it is absent from the copy. Changes here (for example an operator's
+    /// `OUT_OF_SERVICE` override) never trigger a re-registration.
+    pub fn own_status(&self) -> watch::Receiver<Option<Status>> {
+        self.shared().own_status_tx.subscribe()
+    }
+
+    /// Changes the status this instance reports; re-registers promptly (C-08).
+    pub fn set_status(&self, status: Status) {
+        self.update_instance(|i| i.status = status);
+    }
+
+    /// Sets one metadata entry; re-registers promptly (C-08).
+    pub fn set_metadata(&self, key: impl Into<String>, value: impl Into<String>) {
+        let (key, value) = (key.into(), value.into());
+        self.update_instance(move |i| {
+            i.metadata.insert(key, value);
+        });
+    }
+
+    /// Changes the local record. If anything changed, the record gets a new
+    /// `lastDirtyTimestamp` (C-07) and is re-registered within about a second, coalesced with
+    /// other changes and rate-limited (burst 2, 4 a minute by default, C-08). The
+    /// application name and instance id cannot change; such edits are ignored. Returns
+    /// whether the record changed; always `false` for a fetch-only client.
+    ///
+    /// `change` runs under the record's lock: it must not call back into the client.
+    pub fn update_instance(&self, change: impl FnOnce(&mut InstanceInfo)) -> bool {
+        let shared = self.shared();
+        let Some(record) = shared.record.as_ref() else {
+            return false;
+        };
+        let changed = shared.lock_record(record).update(change);
+        if changed {
+            shared.record_changed.notify_one();
+        }
+        changed
+    }
+
+    /// Stops the client (C-50, C-51): stops fetching; if a drain is configured and the
+    /// instance is registered, re-registers it as `DOWN` and keeps heart-beating for the
+    /// drain time; stops heart-beating; then cancels the registration (unless
+    /// `unregister_on_shutdown` is off). Any HTTP answer ends the cancel; the error is the
+    /// transport error when no server could be reached.
+    ///
+    /// Other clones of the handle keep answering queries from the last copy. Calling it
+    /// again (from a clone) does nothing.
+    pub async fn shutdown(self) -> Result<(), Error> {
+        let inner = &self.inner;
+        if inner.shut_down.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let shared = &inner.shared;
+        let fetch_task = lock(&inner.fetch_task).take();
+        if let Some(t) = fetch_task {
+            t.abort();
+            let _ = t.await;
+        }
+        let registering = shared.record.is_some();
+        let drain = shared.config.shutdown_drain;
+        let drained = registering && !drain.is_zero() && shared.registered.load(Ordering::Acquire);
+        if drained {
+            // C-51: DOWN first, heartbeats go on while consumers catch up.
+            if let Err(e) = lifecycle::register_down(shared).await {
+                tracing::warn!(error = %error::Chain(&e), "could not register DOWN before draining");
+            }
+            tokio::time::sleep(drain).await;
+        }
+        let lifecycle_task = lock(&inner.lifecycle_task).take();
+        if let Some(t) = lifecycle_task {
+            t.abort();
+            let _ = t.await;
+        }
+        if let (false, Some(r)) = (drained, shared.record.as_ref()) {
+            // C-50 step 2: DOWN locally, not registered.
+            shared.lock_record(r).update(|i| i.status = Status::Down);
+        }
+        if registering && shared.config.unregister_on_shutdown {
+            lifecycle::cancel_once(shared).await?;
+        }
+        Ok(())
+    }
+}
+
+// === the builder ===
+
+/// Configures and starts an [`EurekaClient`]. Made by [`EurekaClient::builder`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    urls: Vec<String>,
+    instance: Option<InstanceInfo>,
+    fetch: bool,
+    register: bool,
+    config: Config,
+}
+
+impl Builder {
+    /// The instance to register (see [`local_instance`] for one with detected addresses).
+    /// Without one, the client only fetches.
+    pub fn instance(mut self, instance: InstanceInfo) -> Self {
+        self.instance = Some(instance);
+        self
+    }
+
+    /// Only fetch the registry; never register, even with an instance.
+    pub fn fetch_only(mut self) -> Self {
+        self.register = false;
+        self.fetch = true;
+        self
+    }
+
+    /// Only register and heartbeat; never fetch the registry.
+    pub fn register_only(mut self) -> Self {
+        self.fetch = false;
+        self.register = true;
+        self
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Registry fetch period (default 30 s).
+    pub fn fetch_interval(mut self, every: Duration) -> Self {
+        self.config.registry_fetch_interval = every;
+        self
+    }
+
+    /// Period of the dirty-record check and cap of the registration back-off (default 30 s).
+    pub fn instance_info_replication_interval(mut self, every: Duration) -> Self {
+        self.config.instance_info_replication_interval = every;
+        self
+    }
+
+    /// Delay before the first registration (default 0).
+    pub fn initial_registration_delay(mut self, delay: Duration) -> Self {
+        self.config.initial_registration_delay = delay;
+        self
+    }
+
+    /// Connect and read timeouts per attempt (defaults 5 s and 8 s).
+    pub fn timeouts(mut self, connect: Duration, read: Duration) -> Self {
+        self.config.connect_timeout = connect;
+        self.config.read_timeout = read;
+        self
+    }
+
+    /// Always fetch the full registry (default: deltas).
+    pub fn disable_delta(mut self, disable: bool) -> Self {
+        self.config.disable_delta = disable;
+        self
+    }
+
+    /// Drain time before cancelling on shutdown (default 0, C-51).
+    pub fn shutdown_drain(mut self, drain: Duration) -> Self {
+        self.config.shutdown_drain = drain;
+        self
+    }
+
+    /// Whether to cancel the registration on shutdown (default true).
+    pub fn unregister_on_shutdown(mut self, yes: bool) -> Self {
+        self.config.unregister_on_shutdown = yes;
+        self
+    }
+
+    /// Seed of the random parts, for reproducible runs.
+    pub fn rng_seed(mut self, seed: u64) -> Self {
+        self.config.rng_seed = Some(seed);
+        self
+    }
+
+    /// Starts the background tasks. Must be called within a tokio runtime.
+    ///
+    /// Fails on an unusable configuration: no or invalid server URL, an instance with a
+    /// blank id, host name, IP or app name or an id containing `/` (the server would refuse
+    /// it), or registering without an instance.
+    pub fn start(self) -> Result<EurekaClient, Error> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::no_runtime())?;
+        let Builder {
+            urls,
+            instance,
+            fetch,
+            register,
+            config,
+        } = self;
+        let servers = urls
+            .iter()
+            .map(|u| ServerUrl::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let instance = match instance {
+            Some(i) if register => Some(validate(i)?),
+            Some(_) => None,
+            None if register && !fetch => {
+                return Err(Error::config(
+                    "register_only() needs an instance to register",
+                ))
+            }
+            None => None,
+        };
+        if !fetch && instance.is_none() {
+            return Err(Error::config("the client neither fetches nor registers"));
+        }
+        let mut seeder = match config.rng_seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let identity = instance
+            .as_ref()
+            .map(|i| i.ip_addr.clone())
+            .unwrap_or_else(|| detect_ip_addr().to_string());
+        let transport = Transport::new(
+            servers,
+            &config,
+            &identity,
+            StdRng::seed_from_u64(seeder.random()),
+        )?;
+        let period = instance
+            .as_ref()
+            .map(|i| Duration::from_secs(u64::from(i.lease_info.renewal_interval_in_secs.max(1))));
+        let (snapshot_tx, _) = watch::channel(Arc::new(ClientSnapshot::empty()));
+        let (own_status_tx, _) = watch::channel(None);
+        let shared = Arc::new(Shared {
+            paths: instance.as_ref().map(InstancePaths::new),
+            own_key: instance
+                .as_ref()
+                .map(|i| (i.app.clone(), i.id().to_owned())),
+            record: instance.map(|i| Mutex::new(LocalRecord::new(i))),
+            config,
+            transport,
+            record_changed: Notify::new(),
+            registered: AtomicBool::new(false),
+            snapshot: ArcSwap::from_pointee(ClientSnapshot::empty()),
+            snapshot_tx,
+            own_status_tx,
+            last_fetch: Mutex::new(None),
+        });
+        let start = Instant::now();
+        let lifecycle_task = period.map(|period| {
+            let task = lifecycle::Lifecycle::new(
+                shared.clone(),
+                StdRng::seed_from_u64(seeder.random()),
+                start,
+                period,
+            );
+            runtime.spawn(task.run())
+        });
+        let fetch_task = fetch.then(|| {
+            let task =
+                fetcher::Fetcher::new(shared.clone(), StdRng::seed_from_u64(seeder.random()));
+            runtime.spawn(task.run())
+        });
+        Ok(EurekaClient {
+            inner: Arc::new(Inner {
+                shared,
+                fetch_task: Mutex::new(fetch_task),
+                lifecycle_task: Mutex::new(lifecycle_task),
+                shut_down: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+/// The server would refuse these (E-10), or they cannot be addressed (E-03, C-04).
+fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
+    let blank = |s: &str| s.trim().is_empty();
+    let id = i.id();
+    if blank(id) || id.contains('/') || id == "." || id == ".." {
+        return Err(Error::config(format!("unusable instance id {id:?}")));
+    }
+    if blank(&i.app) || i.app.contains('/') || i.app == "." || i.app == ".." {
+        return Err(Error::config(format!("unusable app name {:?}", i.app)));
+    }
+    if blank(&i.host_name) {
+        return Err(Error::config("the instance has no host name"));
+    }
+    if blank(&i.ip_addr) {
+        return Err(Error::config("the instance has no IP address"));
+    }
+    Ok(i)
+}

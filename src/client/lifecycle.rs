@@ -1,0 +1,392 @@
+//! The instance's side of the protocol: register (C-03..C-08), renew (C-10..C-13) and
+//! cancel (C-50, C-51).
+//!
+//! The local record owns its `lastDirtyTimestamp` (C-07): every local change bumps it
+//! monotonically and marks the record dirty; a successful registration clears the dirty
+//! flag only if nothing changed since the body was taken (compare-and-clear).
+
+use super::error::{Chain, Error};
+use super::schedule::{Backoff, FixedRate, TokenBucket};
+use super::transport::{encode_segment, CallKind};
+use super::Shared;
+use crate::codec::{self, Format};
+use crate::model::{InstanceInfo, Status};
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use rand::rngs::StdRng;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::{sleep_until, Instant};
+
+// === the local record (C-07) ===
+
+/// The instance as this process last decided it, with its dirty flag.
+#[derive(Debug)]
+pub(crate) struct LocalRecord {
+    info: InstanceInfo,
+    dirty: bool,
+}
+
+fn wall_clock_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl LocalRecord {
+    /// A new record, dirty, with a fresh `lastDirtyTimestamp`.
+    pub(crate) fn new(info: InstanceInfo) -> Self {
+        let mut r = LocalRecord { info, dirty: false };
+        r.touch();
+        r
+    }
+
+    /// Marks the record changed: `lastDirtyTimestamp = max(now, last + 1)` (C-07).
+    pub(crate) fn touch(&mut self) -> u64 {
+        let ts = wall_clock_ms().max(self.info.last_dirty_timestamp.saturating_add(1));
+        self.info.last_dirty_timestamp = ts;
+        self.info.last_updated_timestamp = ts;
+        self.dirty = true;
+        ts
+    }
+
+    pub(crate) fn info(&self) -> &InstanceInfo {
+        &self.info
+    }
+
+    pub(crate) fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Applies `change`; touches the record if anything but the timestamps changed. The
+    /// application name and instance id are fixed for the life of the client: changes to
+    /// them are undone. Returns whether the record changed.
+    pub(crate) fn update(&mut self, change: impl FnOnce(&mut InstanceInfo)) -> bool {
+        let before = self.info.clone();
+        change(&mut self.info);
+        self.info.app.clone_from(&before.app);
+        self.info.instance_id.clone_from(&before.instance_id);
+        self.info.last_dirty_timestamp = before.last_dirty_timestamp;
+        self.info.last_updated_timestamp = before.last_updated_timestamp;
+        if self.info.id() != before.id() {
+            // The id can also derive from the host name or Amazon data.
+            self.info = before;
+            return false;
+        }
+        if self.info == before {
+            return false;
+        }
+        self.touch();
+        true
+    }
+
+    /// Clears the dirty flag if the record still carries `sent` (compare-and-clear).
+    fn clear_if(&mut self, sent: u64) -> bool {
+        if self.info.last_dirty_timestamp == sent {
+            self.dirty = false;
+        }
+        !self.dirty
+    }
+}
+
+/// Paths of the registered instance, encoded once (C-01).
+#[derive(Debug, Clone)]
+pub(crate) struct InstancePaths {
+    /// `apps/{APP}`
+    register: String,
+    /// `apps/{APP}/{id}`
+    instance: String,
+}
+
+impl InstancePaths {
+    pub(crate) fn new(info: &InstanceInfo) -> Self {
+        let app = encode_segment(&info.app);
+        let register = format!("apps/{app}");
+        let instance = format!("{register}/{}", encode_segment(info.id()));
+        InstancePaths { register, instance }
+    }
+}
+
+// === one-shot calls, shared by the task and shutdown ===
+
+/// Sends the current record (C-03). `Ok(true)` when the server answered 204 (C-06).
+pub(crate) async fn register_once(shared: &Shared) -> Result<(), Error> {
+    let (Some(record), Some(paths)) = (shared.record.as_ref(), shared.paths.as_ref()) else {
+        return Ok(());
+    };
+    let (info, sent) = {
+        let r = shared.lock_record(record);
+        (r.info.clone(), r.info.last_dirty_timestamp)
+    };
+    let mut body = Vec::with_capacity(1024);
+    codec::encode_instance(&info, Format::Json, &mut body);
+    let reply = shared
+        .transport
+        .call(
+            CallKind::Register,
+            Method::POST,
+            &paths.register,
+            Some(Bytes::from(body)),
+        )
+        .await?;
+    if reply.status != StatusCode::NO_CONTENT {
+        return Err(Error::status(reply.status.as_u16()));
+    }
+    shared.lock_record(record).clear_if(sent);
+    shared.registered.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Cancels the registration (C-50): any HTTP status ends it; transport errors fail over.
+pub(crate) async fn cancel_once(shared: &Shared) -> Result<(), Error> {
+    let Some(paths) = shared.paths.as_ref() else {
+        return Ok(());
+    };
+    let reply = shared
+        .transport
+        .call(CallKind::Cancel, Method::DELETE, &paths.instance, None)
+        .await?;
+    tracing::info!(status = %reply.status, "eureka registration cancelled");
+    shared.registered.store(false, Ordering::Release);
+    Ok(())
+}
+
+/// What a heartbeat found out.
+#[derive(Debug, PartialEq, Eq)]
+enum Beat {
+    Renewed,
+    /// 404: the server does not know this record (or ours is newer): register now.
+    Unknown,
+    Failed,
+}
+
+async fn renew_once(shared: &Shared) -> Beat {
+    let (Some(record), Some(paths)) = (shared.record.as_ref(), shared.paths.as_ref()) else {
+        return Beat::Failed;
+    };
+    let (status, ts) = {
+        let r = shared.lock_record(record);
+        (r.info.status, r.info.last_dirty_timestamp)
+    };
+    // C-10: status and lastDirtyTimestamp, never overriddenstatus.
+    let path = format!(
+        "{}?status={}&lastDirtyTimestamp={ts}",
+        paths.instance,
+        status.as_str()
+    );
+    match shared
+        .transport
+        .call(CallKind::Heartbeat, Method::PUT, &path, None)
+        .await
+    {
+        Ok(r) if r.status == StatusCode::NOT_FOUND => Beat::Unknown,
+        Ok(r) if r.status == StatusCode::CONFLICT => {
+            tracing::warn!(
+                "eureka server answered 409 to a heartbeat; treating the lease as renewed"
+            );
+            Beat::Renewed
+        }
+        Ok(r) if r.status.is_success() => Beat::Renewed,
+        Ok(r) => {
+            tracing::warn!(status = %r.status, "eureka heartbeat not accepted");
+            Beat::Failed
+        }
+        Err(e) => {
+            tracing::warn!(error = %Chain(&e), "eureka heartbeat failed");
+            Beat::Failed
+        }
+    }
+}
+
+// === the task ===
+
+/// Registers, heartbeats at a fixed rate, and re-registers when the record is dirty.
+pub(crate) struct Lifecycle {
+    shared: Arc<Shared>,
+    rng: StdRng,
+    heartbeat: FixedRate,
+    backoff: Backoff,
+    bucket: TokenBucket,
+    /// When to register next; `Some` while the record is dirty.
+    next_register: Option<Instant>,
+    /// Whether the pending registration was triggered on demand (and takes a token).
+    on_demand: bool,
+    /// No registration (and so no heartbeat standing in for one) before this.
+    first_register: Instant,
+    failing: bool,
+}
+
+impl Lifecycle {
+    pub(crate) fn new(shared: Arc<Shared>, rng: StdRng, start: Instant, period: Duration) -> Self {
+        let config = &shared.config;
+        let backoff = Backoff::new(
+            config.registration_retry_base,
+            config.instance_info_replication_interval,
+        );
+        let bucket = TokenBucket::new(config.on_demand_burst, config.on_demand_per_minute, start);
+        let first_register = start + config.initial_registration_delay;
+        Lifecycle {
+            first_register,
+            next_register: Some(first_register),
+            heartbeat: FixedRate::new(start, period),
+            backoff,
+            bucket,
+            on_demand: false,
+            failing: false,
+            shared,
+            rng,
+        }
+    }
+
+    pub(crate) async fn run(mut self) {
+        let far = Duration::from_secs(86_400 * 365);
+        let mut next_beat = self.heartbeat.next(Instant::now(), &mut self.rng);
+        loop {
+            let register_at = self.next_register;
+            tokio::select! {
+                biased;
+                () = sleep_until(next_beat) => {
+                    self.beat().await;
+                    next_beat = self.heartbeat.next(Instant::now(), &mut self.rng);
+                }
+                () = sleep_until(register_at.unwrap_or_else(|| Instant::now() + far)), if register_at.is_some() => {
+                    self.register().await;
+                }
+                () = self.shared.record_changed.notified() => self.on_local_change(Instant::now()),
+            }
+        }
+    }
+
+    fn is_dirty(&self) -> bool {
+        self.shared
+            .record
+            .as_ref()
+            .is_some_and(|r| self.shared.lock_record(r).is_dirty())
+    }
+
+    /// A local change (C-08): register within the rate limit, or at the next periodic check
+    /// when on-demand updates are off.
+    fn on_local_change(&mut self, now: Instant) {
+        if !self.is_dirty() {
+            return;
+        }
+        let at = if self.shared.config.on_demand_update_status_change {
+            self.on_demand = true;
+            self.bucket.ready_at(now)
+        } else {
+            now + self.shared.config.instance_info_replication_interval
+        };
+        self.next_register = Some(self.next_register.map_or(at, |t| t.min(at)));
+    }
+
+    async fn beat(&mut self) {
+        if !self.shared.registered.load(Ordering::Acquire) {
+            // C-12: not registered (yet, or any more): the registration is the heartbeat.
+            if Instant::now() >= self.first_register {
+                self.register().await;
+            }
+            return;
+        }
+        match renew_once(&self.shared).await {
+            Beat::Renewed => {}
+            Beat::Failed => {}
+            Beat::Unknown => {
+                // C-12: a 404 (whatever its body) means "register again", with a fresh
+                // timestamp so that the server takes our record.
+                self.shared.registered.store(false, Ordering::Release);
+                if let Some(r) = self.shared.record.as_ref() {
+                    self.shared.lock_record(r).touch();
+                }
+                tracing::info!("eureka server does not know this instance; re-registering");
+                self.register().await;
+            }
+        }
+    }
+
+    async fn register(&mut self) {
+        let now = Instant::now();
+        if std::mem::take(&mut self.on_demand) {
+            // The token was available when this registration was scheduled.
+            let _ = self.bucket.try_take(now);
+        }
+        match register_once(&self.shared).await {
+            Ok(()) => {
+                self.backoff.reset();
+                self.next_register = None;
+                self.failing = false;
+                tracing::info!("eureka registration succeeded");
+                // Changed while the registration was in flight: go again (coalesced).
+                self.on_local_change(Instant::now());
+            }
+            Err(e) => {
+                let delay = self.backoff.fail(&mut self.rng);
+                self.next_register = Some(Instant::now() + delay);
+                if !self.failing {
+                    self.failing = true;
+                    tracing::warn!(error = %Chain(&e), retry_in = ?delay, "eureka registration failed");
+                } else {
+                    tracing::debug!(error = %Chain(&e), retry_in = ?delay, "eureka registration failed again");
+                }
+            }
+        }
+    }
+}
+
+/// Sets the local status to `DOWN` and registers it (the drain step of C-51).
+pub(crate) async fn register_down(shared: &Shared) -> Result<(), Error> {
+    if let Some(r) = shared.record.as_ref() {
+        shared.lock_record(r).update(|i| i.status = Status::Down);
+    }
+    register_once(shared).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c07_timestamps_are_monotonic_and_compare_and_clear() {
+        let mut r = LocalRecord::new(InstanceInfo::builder("a").build());
+        assert!(r.is_dirty());
+        let t1 = r.info().last_dirty_timestamp;
+        assert!(t1 > 1_600_000_000_000);
+        let t2 = r.touch();
+        assert!(t2 > t1);
+        // A register that carried t1 does not clear a record now at t2.
+        assert!(!r.clear_if(t1));
+        assert!(r.is_dirty());
+        assert!(r.clear_if(t2));
+        assert!(!r.is_dirty());
+        // A clock far in the future is never stepped back from.
+        r.info.last_dirty_timestamp = u64::MAX - 10;
+        assert_eq!(r.touch(), u64::MAX - 9);
+    }
+
+    #[test]
+    fn c07_updates_touch_only_on_real_changes() {
+        let mut r = LocalRecord::new(InstanceInfo::builder("a").host_name("h").build());
+        let t = r.info().last_dirty_timestamp;
+        r.clear_if(t);
+        assert!(!r.update(|i| i.status = Status::Up));
+        assert!(!r.is_dirty());
+        assert!(!r.update(|i| i.app = "OTHER".into()));
+        assert_eq!(r.info().app, "A");
+        assert!(r.update(|i| {
+            i.metadata.insert("k", "v");
+        }));
+        assert!(r.is_dirty());
+        assert!(r.info().last_dirty_timestamp > t);
+    }
+
+    #[test]
+    fn c01_instance_paths_are_encoded() {
+        let i = InstanceInfo::builder("orders")
+            .instance_id("h 1:orders:80")
+            .build();
+        let p = InstancePaths::new(&i);
+        assert_eq!(p.register, "apps/ORDERS");
+        assert_eq!(p.instance, "apps/ORDERS/h%201:orders:80");
+    }
+}

@@ -1,0 +1,244 @@
+//! Timing helpers of the background tasks: exponential back-off with full jitter (C-13), the
+//! fixed-rate heartbeat schedule with per-beat jitter (C-11), and the token bucket of
+//! on-demand registrations (C-08). Pure: time and randomness come in as arguments.
+
+use rand::Rng;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Exponential back-off with full jitter.
+///
+/// After `n` consecutive failures the ceiling is `base × 2^(n-1)`, capped at `cap`; the delay
+/// is drawn uniformly between a tenth of `base` (so that a retry never spins) and the ceiling.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    base: Duration,
+    cap: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    pub(crate) fn new(base: Duration, cap: Duration) -> Self {
+        Backoff {
+            base,
+            cap: cap.max(base),
+            failures: 0,
+        }
+    }
+
+    /// Forgets past failures.
+    pub(crate) fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Consecutive failures recorded so far.
+    #[cfg(test)]
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The ceiling for the current number of failures.
+    pub(crate) fn ceiling(&self) -> Duration {
+        let exp = self.failures.saturating_sub(1).min(30);
+        self.base
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.cap)
+            .min(self.cap)
+    }
+
+    /// Records one more failure and returns how long to wait before the next attempt.
+    pub(crate) fn fail<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let ceiling = self.ceiling();
+        let floor = (self.base / 10).min(ceiling);
+        if ceiling <= floor {
+            return ceiling;
+        }
+        rng.random_range(floor..=ceiling)
+    }
+}
+
+/// Fixed-rate schedule: beat `k` is due at `start + k × period + jitter_k`, with
+/// `|jitter_k| <= period / 20`, drawn per beat so that it never accumulates (C-11). Beats
+/// missed while a call was slow are skipped, not sent in a burst.
+#[derive(Debug, Clone)]
+pub(crate) struct FixedRate {
+    start: Instant,
+    period: Duration,
+    beat: u64,
+}
+
+impl FixedRate {
+    /// The largest jitter, as a fraction of the period.
+    pub(crate) const JITTER: f64 = 0.05;
+
+    pub(crate) fn new(start: Instant, period: Duration) -> Self {
+        FixedRate {
+            start,
+            period: period.max(Duration::from_millis(1)),
+            beat: 0,
+        }
+    }
+
+    fn base(&self, beat: u64) -> Instant {
+        let k = u32::try_from(beat).unwrap_or(u32::MAX);
+        self.start + self.period.saturating_mul(k)
+    }
+
+    /// The deadline of the next beat that is still ahead of `now` (minus the jitter bound),
+    /// skipping beats that were missed.
+    pub(crate) fn next<R: Rng + ?Sized>(&mut self, now: Instant, rng: &mut R) -> Instant {
+        let max_jitter = self.period.mul_f64(Self::JITTER);
+        self.beat += 1;
+        while self.base(self.beat) + max_jitter <= now {
+            self.beat += 1;
+        }
+        let jitter = rng.random_range(-Self::JITTER..=Self::JITTER);
+        let offset = self.period.mul_f64(jitter.abs());
+        let base = self.base(self.beat);
+        let due = if jitter < 0.0 {
+            base - offset
+        } else {
+            base + offset
+        };
+        due.max(now)
+    }
+}
+
+/// Token bucket: `burst` tokens, refilled at `per_minute` tokens a minute (C-08).
+#[derive(Debug, Clone)]
+pub(crate) struct TokenBucket {
+    burst: f64,
+    tokens: f64,
+    refill_every: Duration,
+    updated: Instant,
+}
+
+impl TokenBucket {
+    pub(crate) fn new(burst: u32, per_minute: u32, now: Instant) -> Self {
+        let burst = f64::from(burst.max(1));
+        TokenBucket {
+            burst,
+            tokens: burst,
+            refill_every: Duration::from_secs(60) / per_minute.max(1),
+            updated: now,
+        }
+    }
+
+    fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.updated);
+        self.tokens =
+            (self.tokens + elapsed.as_secs_f64() / self.refill_every.as_secs_f64()).min(self.burst);
+        self.updated = now;
+    }
+
+    /// Takes a token if one is available.
+    pub(crate) fn try_take(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// When the next token will be available.
+    pub(crate) fn ready_at(&mut self, now: Instant) -> Instant {
+        self.refill(now);
+        if self.tokens >= 1.0 {
+            now
+        } else {
+            now + self.refill_every.mul_f64(1.0 - self.tokens)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    #[test]
+    fn c13_backoff_grows_to_the_cap_with_full_jitter() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let base = Duration::from_secs(30);
+        let mut b = Backoff::new(base, base * 10);
+        let ceilings: Vec<_> = (0..8)
+            .map(|_| {
+                let d = b.fail(&mut rng);
+                let c = b.ceiling();
+                assert!(
+                    d <= c && d >= base / 10,
+                    "{d:?} outside [{:?}, {c:?}]",
+                    base / 10
+                );
+                c.as_secs()
+            })
+            .collect();
+        assert_eq!(ceilings, vec![30, 60, 120, 240, 300, 300, 300, 300]);
+        b.reset();
+        assert_eq!(b.failures(), 0);
+        b.fail(&mut rng);
+        assert_eq!(b.ceiling(), base);
+    }
+
+    #[test]
+    fn c13_backoff_jitter_spreads() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+        let draws: Vec<_> = (0..50)
+            .map(|_| {
+                let mut b2 = b.clone();
+                b2.fail(&mut rng)
+            })
+            .collect();
+        let distinct: std::collections::HashSet<_> = draws.iter().collect();
+        assert!(distinct.len() > 10);
+        for _ in 0..100 {
+            assert!(b.fail(&mut rng) <= Duration::from_secs(30));
+        }
+    }
+
+    #[test]
+    fn c11_fixed_rate_does_not_drift_and_skips_missed_beats() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let start = Instant::now();
+        let p = Duration::from_secs(30);
+        let mut s = FixedRate::new(start, p);
+        let mut now = start;
+        for k in 1..=100u32 {
+            let due = s.next(now, &mut rng);
+            let base = start + p * k;
+            let lo = base - p.mul_f64(FixedRate::JITTER);
+            let hi = base + p.mul_f64(FixedRate::JITTER);
+            assert!(due >= lo && due <= hi, "beat {k} off schedule");
+            // the call takes a while, but less than a period
+            now = due + Duration::from_secs(7);
+        }
+        // A call that took 95 s: the beats it covered are skipped, the next one is on grid.
+        let due = s.next(now + Duration::from_secs(95), &mut rng);
+        let k = ((due - start).as_secs_f64() / p.as_secs_f64()).round();
+        let off = (due - start).as_secs_f64() - k * p.as_secs_f64();
+        assert!(off.abs() <= p.as_secs_f64() * FixedRate::JITTER + 1e-6);
+        assert!(due > now + Duration::from_secs(95) - p.mul_f64(FixedRate::JITTER));
+    }
+
+    #[test]
+    fn c08_token_bucket_burst_2_then_4_per_minute() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(2, 4, t0);
+        assert!(b.try_take(t0));
+        assert!(b.try_take(t0));
+        assert!(!b.try_take(t0));
+        assert_eq!(b.ready_at(t0), t0 + Duration::from_secs(15));
+        assert!(!b.try_take(t0 + Duration::from_secs(14)));
+        assert!(b.try_take(t0 + Duration::from_secs(15)));
+        // A long pause refills only up to the burst.
+        let later = t0 + Duration::from_secs(600);
+        assert!(b.try_take(later));
+        assert!(b.try_take(later));
+        assert!(!b.try_take(later));
+    }
+}

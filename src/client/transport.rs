@@ -1,0 +1,704 @@
+//! The HTTP side of the client: service URLs (C-01), request headers (C-02, E-32), the
+//! acceptable statuses of each call (E-40) and failover between servers (C-40..C-43).
+//!
+//! One logical call is tried on up to `retries_per_call` servers. The client sticks to the
+//! last server that answered acceptably, quarantines servers that did not, and clears the
+//! quarantine when it covers at least `quarantine_refresh_percentage` of the servers. Every
+//! `session_reconnect_interval` (±50 %) it forgets the sticky server and the quarantine and
+//! reshuffles, which spreads clients over servers in time.
+
+use super::config::Config;
+use super::error::{Error, Kind};
+use crate::codec::Format;
+use crate::BoxError;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
+use http::{Method, StatusCode};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+// === service URLs (C-01) ===
+
+/// One configured server: its normalised base URL (ending with exactly one `/`, no user
+/// info, no query) and the Basic credentials taken out of it.
+#[derive(Clone)]
+pub(crate) struct ServerUrl {
+    base: String,
+    auth: Option<(String, Option<String>)>,
+}
+
+impl ServerUrl {
+    /// Normalises one configured service URL (C-01).
+    pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
+        let mut url = reqwest::Url::parse(raw.trim())
+            .map_err(|e| Error::config(format!("invalid eureka server URL {raw:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(Error::config(format!(
+                "eureka server URL {raw:?} must be an http(s) URL with a host"
+            )));
+        }
+        let user = percent_decode(url.username());
+        let pass = url.password().map(percent_decode);
+        let auth = if user.is_empty() && pass.is_none() {
+            None
+        } else {
+            Some((user, pass))
+        };
+        // Cannot fail for http(s) URLs with a host, checked above.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        url.set_query(None);
+        url.set_fragment(None);
+        let mut base = String::from(url);
+        while base.ends_with('/') {
+            base.pop();
+        }
+        base.push('/');
+        Ok(ServerUrl { base, auth })
+    }
+
+    /// The base URL, ending with `/`, without credentials.
+    #[cfg(test)]
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+}
+
+impl fmt::Debug for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the credentials.
+        f.debug_struct("ServerUrl")
+            .field("base", &self.base)
+            .field("basic_auth", &self.auth.is_some())
+            .finish()
+    }
+}
+
+impl fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.base)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes `s` as one URL path segment (C-01). RFC 3986 `pchar`s stay raw, so the
+/// usual `host:app:port` ids keep their `:`.
+pub(crate) fn encode_segment(s: &str) -> Cow<'_, str> {
+    fn raw(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b"-._~:@!$&'()*+,;=".contains(&b)
+    }
+    if s.bytes().all(raw) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for b in s.bytes() {
+        if raw(b) {
+            out.push(char::from(b));
+        } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+    Cow::Owned(out)
+}
+
+// === calls and their acceptable statuses (E-40, C-43) ===
+
+/// The logical calls the client makes; each has its own set of acceptable statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Register,
+    Heartbeat,
+    Cancel,
+    FullFetch,
+    DeltaFetch,
+}
+
+impl CallKind {
+    /// Whether `status` keeps the client on this server (E-40). Anything else fails over.
+    pub(crate) fn acceptable(self, status: StatusCode) -> bool {
+        let code = status.as_u16();
+        if status.is_success() || code == 302 {
+            return true;
+        }
+        match self {
+            CallKind::Register => code == 404,
+            // 409 is only expected on replicated heartbeats; C-12 treats it as renewed,
+            // so it must not send the client to another server either.
+            CallKind::Heartbeat => code == 404 || code == 409,
+            CallKind::Cancel => true,
+            CallKind::DeltaFetch => code == 403 || code == 404,
+            CallKind::FullFetch => false,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            CallKind::Register => "register",
+            CallKind::Heartbeat => "heartbeat",
+            CallKind::Cancel => "cancel",
+            CallKind::FullFetch => "full fetch",
+            CallKind::DeltaFetch => "delta fetch",
+        }
+    }
+}
+
+/// An acceptable answer of one server.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    content_type: Option<HeaderValue>,
+    pub(crate) body: Bytes,
+}
+
+impl Reply {
+    /// The body's format: from `Content-Type`, else sniffed (`<` means XML).
+    pub(crate) fn format(&self) -> Format {
+        if let Some(ct) = self.content_type.as_ref().and_then(|v| v.to_str().ok()) {
+            let ct = ct.to_ascii_lowercase();
+            if ct.contains("xml") {
+                return Format::Xml;
+            }
+            if ct.contains("json") {
+                return Format::Json;
+            }
+        }
+        match self.body.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'<') => Format::Xml,
+            _ => Format::Json,
+        }
+    }
+}
+
+/// A server answered with a status that is not acceptable for the call (E-40).
+#[derive(Debug)]
+struct Unacceptable {
+    call: CallKind,
+    server: String,
+    status: StatusCode,
+}
+
+impl fmt::Display for Unacceptable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered {} to a {}",
+            self.server,
+            self.status,
+            self.call.as_str()
+        )
+    }
+}
+
+impl std::error::Error for Unacceptable {}
+
+/// Every attempt of one call failed.
+#[derive(Debug)]
+struct Exhausted {
+    call: CallKind,
+    attempts: usize,
+    last: BoxError,
+}
+
+impl fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed on {} server(s), last: {}",
+            self.call.as_str(),
+            self.attempts,
+            self.last
+        )
+    }
+}
+
+impl std::error::Error for Exhausted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.last)
+    }
+}
+
+// === server selection (C-40..C-42) ===
+
+/// Sticky server, quarantine and ordering. Pure: time and randomness come in.
+#[derive(Debug)]
+pub(crate) struct Selector {
+    order: Vec<usize>,
+    quarantined: Vec<bool>,
+    quarantined_count: usize,
+    sticky: Option<usize>,
+    refresh_fraction: f64,
+    session: Duration,
+    session_ends: Option<Instant>,
+    rng: StdRng,
+}
+
+impl Selector {
+    pub(crate) fn new(
+        servers: usize,
+        refresh_fraction: f64,
+        session: Duration,
+        rng: StdRng,
+    ) -> Self {
+        let mut s = Selector {
+            order: (0..servers).collect(),
+            quarantined: vec![false; servers],
+            quarantined_count: 0,
+            sticky: None,
+            refresh_fraction,
+            session,
+            session_ends: None,
+            rng,
+        };
+        s.reshuffle();
+        s
+    }
+
+    fn reshuffle(&mut self) {
+        // C-40: random order, so that clients do not all pile onto the first server.
+        self.order.shuffle(&mut self.rng);
+    }
+
+    fn clear_quarantine(&mut self) {
+        self.quarantined.iter_mut().for_each(|q| *q = false);
+        self.quarantined_count = 0;
+    }
+
+    /// The next server to try in a call that already tried `tried`.
+    pub(crate) fn pick(&mut self, now: Instant, tried: &[usize]) -> Option<usize> {
+        match self.session_ends {
+            Some(end) if now < end => {}
+            Some(_) => {
+                // C-42: drop the sticky server and the quarantine now and then.
+                self.sticky = None;
+                self.clear_quarantine();
+                self.reshuffle();
+                self.session_ends = Some(now + self.jittered_session());
+            }
+            None => self.session_ends = Some(now + self.jittered_session()),
+        }
+        if let Some(s) = self.sticky.filter(|s| !tried.contains(s)) {
+            return Some(s);
+        }
+        let n = self.order.len();
+        if self.quarantined_count > 0
+            && self.quarantined_count as f64 >= self.refresh_fraction * n as f64
+        {
+            self.clear_quarantine();
+        }
+        let untried = |i: &&usize| !tried.contains(*i);
+        self.order
+            .iter()
+            .filter(untried)
+            .find(|&&i| !self.quarantined.get(i).copied().unwrap_or(false))
+            .or_else(|| self.order.iter().find(untried))
+            .copied()
+    }
+
+    fn jittered_session(&mut self) -> Duration {
+        if self.session.is_zero() {
+            return Duration::MAX / 4;
+        }
+        self.session.mul_f64(self.rng.random_range(0.5..=1.5))
+    }
+
+    pub(crate) fn succeeded(&mut self, server: usize) {
+        self.sticky = Some(server);
+    }
+
+    pub(crate) fn failed(&mut self, server: usize) {
+        if self.sticky == Some(server) {
+            self.sticky = None;
+        }
+        if let Some(q) = self.quarantined.get_mut(server) {
+            if !*q {
+                *q = true;
+                self.quarantined_count += 1;
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn order(&self) -> &[usize] {
+        &self.order
+    }
+}
+
+// === the transport ===
+
+/// The reqwest client, the servers and the selection state.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    servers: Box<[ServerUrl]>,
+    selector: Mutex<Selector>,
+    attempts: usize,
+}
+
+impl fmt::Debug for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Transport")
+            .field("servers", &self.servers)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl Transport {
+    /// Builds the HTTP client. `identity_id` is sent as `DiscoveryIdentity-Id` (E-32).
+    pub(crate) fn new(
+        servers: Vec<ServerUrl>,
+        config: &Config,
+        identity_id: &str,
+        rng: StdRng,
+    ) -> Result<Self, Error> {
+        if servers.is_empty() {
+            return Err(Error::config("no eureka server URL configured"));
+        }
+        let header = |v: &str| {
+            HeaderValue::from_str(v).map_err(|e| Error::config(format!("header value {v:?}: {e}")))
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            HeaderName::from_static("discoveryidentity-name"),
+            header(&config.identity_name)?,
+        );
+        headers.insert(
+            HeaderName::from_static("discoveryidentity-version"),
+            HeaderValue::from_static(env!("CARGO_PKG_VERSION")),
+        );
+        headers.insert(
+            HeaderName::from_static("discoveryidentity-id"),
+            header(identity_id)?,
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("tower-eureka/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            // Like the Java client: Eureka traffic does not go through system proxies.
+            .no_proxy()
+            .gzip(config.gzip)
+            .build()
+            .map_err(|e| Error::new(Kind::Config).with(e))?;
+        let selector = Selector::new(
+            servers.len(),
+            config.quarantine_refresh_percentage,
+            config.session_reconnect_interval,
+            rng,
+        );
+        Ok(Transport {
+            http,
+            servers: servers.into_boxed_slice(),
+            selector: Mutex::new(selector),
+            attempts: config.retries_per_call.max(1),
+        })
+    }
+
+    /// The configured servers.
+    pub(crate) fn servers(&self) -> &[ServerUrl] {
+        &self.servers
+    }
+
+    fn selector(&self) -> std::sync::MutexGuard<'_, Selector> {
+        // A poisoned selector is still consistent: every update is a single assignment.
+        self.selector.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs one logical call: tries up to `retries_per_call` servers until one answers with
+    /// a status acceptable for `kind` (E-40). `path` is relative to the base URL and already
+    /// encoded (`apps/ORDERS/h:orders:80?status=UP`).
+    pub(crate) async fn call(
+        &self,
+        kind: CallKind,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Reply, Error> {
+        let max = self.attempts.min(self.servers.len());
+        let mut tried: Vec<usize> = Vec::with_capacity(max);
+        let mut last: Option<BoxError> = None;
+        while tried.len() < max {
+            let Some(i) = self.selector().pick(Instant::now(), &tried) else {
+                break;
+            };
+            tried.push(i);
+            let Some(server) = self.servers.get(i) else {
+                break;
+            };
+            match self.attempt(server, &method, path, body.clone()).await {
+                Ok(reply) if kind.acceptable(reply.status) => {
+                    self.selector().succeeded(i);
+                    return Ok(reply);
+                }
+                Ok(reply) => {
+                    tracing::debug!(server = %server, status = %reply.status, call = kind.as_str(), "unacceptable answer, failing over");
+                    self.selector().failed(i);
+                    last = Some(Box::new(Unacceptable {
+                        call: kind,
+                        server: server.base.clone(),
+                        status: reply.status,
+                    }));
+                }
+                Err(e) => {
+                    tracing::debug!(server = %server, error = %e, call = kind.as_str(), "request failed, failing over");
+                    self.selector().failed(i);
+                    last = Some(Box::new(e));
+                }
+            }
+        }
+        Err(Error::transport(Exhausted {
+            call: kind,
+            attempts: tried.len(),
+            last: last.unwrap_or_else(|| "no server to try".into()),
+        }))
+    }
+
+    async fn attempt(
+        &self,
+        server: &ServerUrl,
+        method: &Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> Result<Reply, reqwest::Error> {
+        let url = format!("{}{}", server.base, path);
+        let mut req = self.http.request(method.clone(), url);
+        if let Some((user, pass)) = &server.auth {
+            req = req.basic_auth(user, pass.as_ref());
+        }
+        if let Some(body) = body {
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(body);
+        }
+        let resp = req.send().await?;
+        let status = resp.status();
+        let content_type = resp.headers().get(CONTENT_TYPE).cloned();
+        let body = resp.bytes().await?;
+        Ok(Reply {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn c01_urls_are_normalised() {
+        for (raw, want) in [
+            ("http://e1:8761/eureka", "http://e1:8761/eureka/"),
+            ("http://e1:8761/eureka/", "http://e1:8761/eureka/"),
+            ("http://e1:8761/eureka///", "http://e1:8761/eureka/"),
+            (
+                "http://e1:8080/eureka/v2/?x=1#f",
+                "http://e1:8080/eureka/v2/",
+            ),
+            ("http://e1:8761", "http://e1:8761/"),
+            ("  https://e1/eureka  ", "https://e1/eureka/"),
+        ] {
+            let s = ServerUrl::parse(raw).unwrap();
+            assert_eq!(s.base(), want, "{raw}");
+            assert!(s.auth.is_none());
+        }
+    }
+
+    #[test]
+    fn c01_user_info_becomes_basic_auth() {
+        let s = ServerUrl::parse("http://us%40r:p%3Ass@e1:8761/eureka").unwrap();
+        assert_eq!(s.base(), "http://e1:8761/eureka/");
+        assert_eq!(s.auth, Some(("us@r".to_owned(), Some("p:ss".to_owned()))));
+        assert!(!format!("{s:?}").contains("p:ss"));
+        let s = ServerUrl::parse("http://user@e1/eureka").unwrap();
+        assert_eq!(s.auth, Some(("user".to_owned(), None)));
+    }
+
+    #[test]
+    fn c01_bad_urls_are_config_errors() {
+        for raw in ["", "e1:8761", "ftp://e1/eureka", "mailto:x@y", "http://"] {
+            let err = ServerUrl::parse(raw).unwrap_err();
+            assert!(err.is_config(), "{raw}");
+        }
+    }
+
+    #[test]
+    fn c01_segments_are_percent_encoded() {
+        assert_eq!(encode_segment("host:orders:8080"), "host:orders:8080");
+        assert!(matches!(encode_segment("ORDERS"), Cow::Borrowed(_)));
+        assert_eq!(encode_segment("a/b c%d?e#f"), "a%2Fb%20c%25d%3Fe%23f");
+        assert_eq!(encode_segment("straße"), "stra%C3%9Fe");
+    }
+
+    #[test]
+    fn percent_decode_tolerates_garbage() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%C3%9F"), "ß");
+    }
+
+    #[test]
+    fn e40_acceptable_statuses_per_call() {
+        let s = |c| StatusCode::from_u16(c).unwrap();
+        use CallKind::*;
+        for k in [Register, Heartbeat, Cancel, FullFetch, DeltaFetch] {
+            assert!(k.acceptable(s(200)));
+            assert!(k.acceptable(s(204)));
+            assert!(k.acceptable(s(302)));
+        }
+        assert!(Register.acceptable(s(404)));
+        assert!(!Register.acceptable(s(500)));
+        assert!(Heartbeat.acceptable(s(404)));
+        assert!(Heartbeat.acceptable(s(409)));
+        assert!(!Heartbeat.acceptable(s(503)));
+        assert!(Cancel.acceptable(s(500)));
+        assert!(Cancel.acceptable(s(404)));
+        assert!(DeltaFetch.acceptable(s(403)));
+        assert!(DeltaFetch.acceptable(s(404)));
+        assert!(!DeltaFetch.acceptable(s(500)));
+        assert!(!FullFetch.acceptable(s(403)));
+        assert!(!FullFetch.acceptable(s(404)));
+    }
+
+    #[test]
+    fn w03_reply_format_from_content_type_or_sniffed() {
+        let reply = |ct: Option<&'static str>, body: &'static str| Reply {
+            status: StatusCode::OK,
+            content_type: ct.map(HeaderValue::from_static),
+            body: Bytes::from_static(body.as_bytes()),
+        };
+        assert_eq!(reply(Some("application/xml"), "{}").format(), Format::Xml);
+        assert_eq!(
+            reply(Some("text/xml; charset=UTF-8"), "").format(),
+            Format::Xml
+        );
+        assert_eq!(
+            reply(Some("application/json"), "<a/>").format(),
+            Format::Json
+        );
+        assert_eq!(
+            reply(Some("Application/JSON;charset=utf-8"), "").format(),
+            Format::Json
+        );
+        assert_eq!(reply(None, "  \n<applications/>").format(), Format::Xml);
+        assert_eq!(
+            reply(Some("text/plain"), "{\"applications\":{}}").format(),
+            Format::Json
+        );
+        assert_eq!(reply(None, "").format(), Format::Json);
+    }
+
+    fn selector(n: usize) -> Selector {
+        Selector::new(n, 0.66, Duration::from_secs(1200), StdRng::seed_from_u64(7))
+    }
+
+    #[test]
+    fn c40_order_is_a_permutation_and_varies() {
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..20 {
+            let s = Selector::new(5, 0.66, Duration::from_secs(1), StdRng::seed_from_u64(seed));
+            let mut o = s.order().to_vec();
+            seen.insert(o.clone());
+            o.sort_unstable();
+            assert_eq!(o, vec![0, 1, 2, 3, 4]);
+        }
+        assert!(seen.len() > 1, "server order must be randomised");
+    }
+
+    #[test]
+    fn c41_sticks_to_the_last_good_server() {
+        let now = Instant::now();
+        let mut s = selector(3);
+        let first = s.pick(now, &[]).unwrap();
+        assert_eq!(first, s.order()[0]);
+        let second = s.pick(now, &[first]).unwrap();
+        assert_eq!(second, s.order()[1]);
+        s.succeeded(second);
+        assert_eq!(s.pick(now, &[]), Some(second));
+        assert_eq!(s.pick(now, &[]), Some(second));
+    }
+
+    #[test]
+    fn c41_quarantine_skips_failed_servers_until_66_percent() {
+        let now = Instant::now();
+        let mut s = selector(4);
+        let o = s.order().to_vec();
+        // Server o[0] fails, o[1] answers: o[1] is sticky.
+        s.failed(o[0]);
+        s.succeeded(o[1]);
+        // The sticky one fails: 2 of 4 quarantined (50 %), so o[0] stays out.
+        s.failed(o[1]);
+        assert_eq!(s.pick(now, &[o[1]]), Some(o[2]));
+        // o[2] fails too: 3 of 4 (75 %) >= 66 %, the quarantine is cleared.
+        s.failed(o[2]);
+        assert_eq!(s.pick(now, &[o[1], o[2]]), Some(o[0]));
+        // Within one call, never the same server twice; stop when all were tried.
+        assert_eq!(s.pick(now, &[o[0], o[1], o[2]]), Some(o[3]));
+        assert_eq!(s.pick(now, &[o[0], o[1], o[2], o[3]]), None);
+    }
+
+    #[test]
+    fn c41_single_server_is_always_retried() {
+        let now = Instant::now();
+        let mut s = selector(1);
+        s.failed(0);
+        assert_eq!(s.pick(now, &[]), Some(0));
+        assert_eq!(s.pick(now, &[0]), None);
+    }
+
+    #[test]
+    fn c42_session_expiry_drops_sticky_and_quarantine() {
+        let now = Instant::now();
+        let mut s = Selector::new(4, 0.66, Duration::from_secs(100), StdRng::seed_from_u64(1));
+        let _ = s.pick(now, &[]);
+        let o = s.order().to_vec();
+        s.failed(o[0]);
+        s.succeeded(o[3]);
+        assert_eq!(s.pick(now + Duration::from_secs(49), &[]), Some(o[3]));
+        // At most 150 s later, the session is over.
+        let later = now + Duration::from_secs(151);
+        let first = s.pick(later, &[]).unwrap();
+        assert_eq!(first, s.order()[0]);
+        assert_eq!(s.quarantined_count, 0);
+        assert_eq!(s.sticky, None);
+    }
+}

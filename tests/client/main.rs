@@ -1,0 +1,9 @@
+//! Client tests against a fake Eureka server, in paused tokio time.
+#![cfg(feature = "client")]
+
+mod support;
+
+mod fetch;
+mod fixtures;
+mod lifecycle;
+mod merge;
