@@ -36,7 +36,10 @@ pub use self::status::{ActionType, Status};
 /// Upper-cases an application name the way the registry does everywhere:
 /// locale-independent Unicode simple upper-casing (ASCII `a-z` becomes `A-Z`).
 pub fn normalize_app_name(name: &str) -> String {
-    if name.bytes().all(|b| !b.is_ascii_lowercase() && b.is_ascii()) {
+    if name
+        .bytes()
+        .all(|b| !b.is_ascii_lowercase() && b.is_ascii())
+    {
         name.to_owned()
     } else {
         name.to_uppercase()

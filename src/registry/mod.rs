@@ -1,1 +1,432 @@
-//! The `registry` module (under construction).
+//! The registry state machine (spec section 4): leases, register / renew / cancel, status
+//! overrides and their rule chain, metadata updates, the delta log, eviction,
+//! self-preservation and immutable snapshots. No HTTP here: the server maps requests onto
+//! these calls.
+//!
+//! ```
+//! use tower_eureka::model::{InstanceInfo, Status};
+//! use tower_eureka::registry::{Registry, RegistryConfig, RenewOutcome};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let registry = Registry::new(RegistryConfig {
+//!     publish_interval: Duration::ZERO, // make every change visible at once
+//!     ..RegistryConfig::default()
+//! });
+//! // The server spawns the maintenance loop (eviction, delta retention).
+//! tokio::spawn(registry.clone().run());
+//!
+//! let orders = InstanceInfo::builder("orders").host_name("orders-1").port(8080).build();
+//! let id = orders.id().to_owned();
+//! registry.register(orders, false);
+//! assert_eq!(registry.renew("ORDERS", &id, None, None, false), RenewOutcome::Renewed);
+//!
+//! let snap = registry.snapshot();
+//! assert_eq!(snap.hashcode(), "UP_1_");
+//! assert_eq!(snap.app("ORDERS").map(|l| l.len()), Some(1));
+//! assert_eq!(snap.delta_len(), 1); // the registration, as ADDED
+//!
+//! assert!(registry.set_status_override("ORDERS", &id, Status::OutOfService, None, false));
+//! assert_eq!(registry.snapshot().hashcode(), "OUT_OF_SERVICE_1_");
+//!
+//! // Stop heartbeating: 90 s later the lease has expired and the next pass evicts it.
+//! tokio::time::sleep(Duration::from_secs(100)).await;
+//! assert!(registry.snapshot().is_empty());
+//! # }
+//! ```
+//!
+//! # Design
+//!
+//! * **Live state** sits behind one `std::sync::Mutex` (short critical sections, never held
+//!   across an `.await`; there is none inside). Apps map to per-app hash maps of leases; a
+//!   lease holds its record as an immutable `Arc<InstanceInfo>` that is replaced, never
+//!   mutated, on every visible change (R-03).
+//! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, one push into the expiry
+//!   wheel (buckets keyed by expiry second; stale entries are skipped when drained), a
+//!   counter increment. It never scans and it is **not a visible change**: it neither
+//!   rebuilds a record nor bumps the revision. Consequently `leaseInfo.lastRenewalTimestamp`
+//!   in a snapshot is "as of the record's last visible change" (register, status change,
+//!   cancel); R-41 forbids clients and tests from relying on it. Renew-time status changes
+//!   *are* visible (R-22, D6).
+//! * **Eviction** drains the wheel up to `now − lateness compensation`, keeps expired leases
+//!   in a pool, consults the self-preservation gate and evicts a uniformly random choice of
+//!   at most `size − floor(size × 0.85)` leases per 60 s window (R-42). Its cost is what
+//!   expires, not what is registered.
+//! * **Snapshots** are immutable and built copy-on-write: unchanged apps share their
+//!   `Arc<[Arc<InstanceInfo>]>` lists, the hash comes from incrementally kept
+//!   [`StatusCounts`], the delta view is rebuilt only when the
+//!   delta changed. Publication is lazy and coalesced: [`Registry::snapshot`] returns the
+//!   published snapshot (an `arc-swap` load) unless the live revision moved *and*
+//!   [`publish_interval`](RegistryConfig::publish_interval) has passed since the last
+//!   publication, in which case it publishes first. A change is therefore never invisible
+//!   for longer than `publish_interval`, measured to the first read after it. The delta
+//!   window's expiry is checked on every read (one clock read), so retention is exact.
+//! * **Time** comes from a [`Clock`] derived from tokio time: paused-time tests control
+//!   leases and wire timestamps alike.
+
+mod clock;
+mod config;
+mod delta;
+mod lease;
+mod preservation;
+mod snapshot;
+mod state;
+mod wheel;
+
+pub use self::clock::Clock;
+pub use self::config::{RegistryConfig, SelfPreservationMode};
+pub use self::preservation::SelfPreservationStatus;
+pub use self::snapshot::Snapshot;
+
+use self::clock::duration_ms;
+use self::state::State;
+use crate::model::{InstanceInfo, Status, StatusCounts};
+use arc_swap::ArcSwap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The answer to a heartbeat (E-11).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RenewOutcome {
+    /// 200: the lease was renewed.
+    Renewed,
+    /// 404: unknown instance, its status resolves to `UNKNOWN`, or the caller holds newer
+    /// data (R-50); the client must register again.
+    NotFound,
+    /// 409 with the stored record as body: a replicating peer holds older data (R-50).
+    Conflict(Arc<InstanceInfo>),
+}
+
+/// Counters for `GET /status` (E-24) and metrics.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RegistryStats {
+    /// Applications with at least one instance.
+    pub applications: usize,
+    /// Registered instances (leases), including expired ones not evicted yet.
+    pub instances: usize,
+    /// Instances per status.
+    pub status_counts: StatusCounts,
+    /// Status overrides in force.
+    pub overrides: usize,
+    /// Records currently in the delta window.
+    pub delta_records: usize,
+    /// The live registry revision.
+    pub revision: u64,
+    /// Registrations processed since start (including re-registrations and metadata updates).
+    pub registrations: u64,
+    /// Successful renewals since start.
+    pub renewals: u64,
+    /// Cancels of known instances since start.
+    pub cancellations: u64,
+    /// Evictions since start.
+    pub evictions: u64,
+    /// Expired leases found by the last eviction pass and not evicted (self-preservation or
+    /// the per-window limit).
+    pub expired_pending: usize,
+    /// Entries in the expiry index (including stale ones awaiting their bucket).
+    pub expiry_index_len: usize,
+    /// Whether self-preservation is engaged right now.
+    pub self_preservation_active: bool,
+}
+
+/// The registry: a cheap-to-clone handle (`Arc` inside) on the live state and the published
+/// snapshot. See the [module docs](self).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: RegistryConfig,
+    clock: Clock,
+    state: Mutex<State>,
+    published: ArcSwap<Snapshot>,
+    /// Live revision, mirrored from the state after every operation.
+    live_revision: AtomicU64,
+    /// When the oldest delta entry leaves the window (monotonic ms).
+    delta_deadline: AtomicU64,
+    /// When the published snapshot was built (monotonic ms).
+    last_publish: AtomicU64,
+}
+
+impl Registry {
+    /// A registry with `config`; an empty snapshot is published at once.
+    pub fn new(config: RegistryConfig) -> Registry {
+        let clock = config.clock.unwrap_or_default();
+        let mut state = State::new(config.clone(), clock);
+        let first = Arc::new(state.build_snapshot());
+        Registry {
+            inner: Arc::new(Inner {
+                live_revision: AtomicU64::new(state.revision()),
+                delta_deadline: AtomicU64::new(state.delta_deadline()),
+                last_publish: AtomicU64::new(clock.elapsed_ms()),
+                published: ArcSwap::new(first),
+                state: Mutex::new(state),
+                clock,
+                config,
+            }),
+        }
+    }
+
+    /// The configuration this registry was built with.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.inner.config
+    }
+
+    /// The registry's clock (wire timestamps and lease time).
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than refusing service forever would: keep going.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `f` on the live state at the current time and mirrors the revision and delta
+    /// deadline for lock-free readers.
+    fn with_state<R>(&self, f: impl FnOnce(&mut State, u64) -> R) -> R {
+        let mut st = self.lock();
+        // Read the clock under the lock so that operations see time move forward.
+        let now = self.inner.clock.elapsed_ms();
+        let r = f(&mut st, now);
+        self.inner
+            .live_revision
+            .store(st.revision(), Ordering::Release);
+        self.inner
+            .delta_deadline
+            .store(st.delta_deadline(), Ordering::Release);
+        r
+    }
+
+    /// Registers (or re-registers) an instance: R-10..R-15.
+    ///
+    /// `inst` is already validated and normalised by the codec (upper-case app, valid id).
+    /// A `lastDirtyTimestamp` of 0 defaults to the server's clock (R-112). A stored copy
+    /// with a strictly newer `lastDirtyTimestamp` wins over `inst` (R-11). `replication`
+    /// only changes the status rule chain (R-15). Forwarding to peers is the caller's job:
+    /// the chosen record is what [`instance`](Self::instance) returns afterwards.
+    pub fn register(&self, inst: InstanceInfo, replication: bool) {
+        self.with_state(|st, now| st.register(inst, replication, None, now));
+    }
+
+    /// A heartbeat: R-20..R-23, R-50, R-51, E-11.
+    ///
+    /// `status` query parameters are ignored (R-21). `app` must be upper-case.
+    pub fn renew(
+        &self,
+        app: &str,
+        id: &str,
+        last_dirty_timestamp: Option<u64>,
+        overridden_status: Option<Status>,
+        replication: bool,
+    ) -> RenewOutcome {
+        self.with_state(|st, now| {
+            st.renew(
+                app,
+                id,
+                last_dirty_timestamp,
+                overridden_status,
+                replication,
+                now,
+            )
+        })
+    }
+
+    /// Cancels an instance (R-30, R-31): removes the lease and its override and emits a
+    /// `DELETED` delta record. `false` means unknown (404). `replication` does not change
+    /// the registry's behaviour (forwarding is the caller's job).
+    pub fn cancel(&self, app: &str, id: &str, replication: bool) -> bool {
+        let _ = replication;
+        self.with_state(|st, now| st.cancel(app, id, now))
+    }
+
+    /// Sets a status override (R-62, R-62a, R-44): renews the lease, stores the override
+    /// (even when the status does not change, R-62a) and, if a visible field changed,
+    /// emits a `MODIFIED` record with `lastDirtyTimestamp = max(stored, param)` (R-52).
+    /// `false` means unknown or expired-and-hidden (404).
+    pub fn set_status_override(
+        &self,
+        app: &str,
+        id: &str,
+        status: Status,
+        last_dirty_timestamp: Option<u64>,
+        replication: bool,
+    ) -> bool {
+        let _ = replication;
+        self.with_state(|st, now| {
+            st.set_status_override(app, id, status, last_dirty_timestamp, now)
+        })
+    }
+
+    /// Deletes a status override (R-63, R-64): renews the lease; if an override existed,
+    /// removes it and sets the status to `value`, or without `value` to the status the
+    /// instance itself last reported (R-64; Java's `UNKNOWN` with
+    /// [`legacy_override_delete`](RegistryConfig::legacy_override_delete)). The status
+    /// chosen (to replicate as `DeleteStatusOverride`) is the one
+    /// [`instance`](Self::instance) shows afterwards. `false` means unknown (404).
+    pub fn delete_status_override(
+        &self,
+        app: &str,
+        id: &str,
+        value: Option<Status>,
+        last_dirty_timestamp: Option<u64>,
+        replication: bool,
+    ) -> bool {
+        let _ = replication;
+        self.with_state(|st, now| {
+            st.delete_status_override(app, id, value, last_dirty_timestamp, now)
+        })
+    }
+
+    /// Merges metadata into the stored record (E-15, R-70; the first value wins for a
+    /// repeated key) and processes the record as a local register of itself (new lease,
+    /// `ADDED`). `false` means unknown (404).
+    pub fn update_metadata(&self, app: &str, id: &str, entries: Vec<(String, String)>) -> bool {
+        self.with_state(|st, now| st.update_metadata(app, id, entries, now))
+    }
+
+    /// The live record of `(app, id)` (E-19). An expired lease that is not evicted yet is
+    /// hidden while lease expiry is enabled (R-44).
+    pub fn instance(&self, app: &str, id: &str) -> Option<Arc<InstanceInfo>> {
+        self.with_state(|st, now| st.instance(app, id, now))
+    }
+
+    /// The live record with id `id` in any app (E-20); the smallest app name wins.
+    pub fn instance_by_id(&self, id: &str) -> Option<Arc<InstanceInfo>> {
+        self.with_state(|st, now| st.instance_by_id(id, now))
+    }
+
+    /// The current published snapshot. Cheap (an `arc-swap` load) unless a change is
+    /// waiting and [`publish_interval`](RegistryConfig::publish_interval) has passed, or
+    /// the delta window moved: then it publishes first (O(apps + changed apps)).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        let inner = &*self.inner;
+        let current = inner.published.load_full();
+        let now = inner.clock.elapsed_ms();
+        let delta_due = now > inner.delta_deadline.load(Ordering::Acquire);
+        if !delta_due {
+            if current.revision == inner.live_revision.load(Ordering::Acquire) {
+                return current;
+            }
+            let since = now.saturating_sub(inner.last_publish.load(Ordering::Acquire));
+            if since < duration_ms(inner.config.publish_interval) {
+                return current;
+            }
+        }
+        self.publish()
+    }
+
+    /// Publishes the live state now (sweeping the delta window first).
+    fn publish(&self) -> Arc<Snapshot> {
+        let inner = &*self.inner;
+        self.with_state(|st, now| {
+            st.sweep_delta(now);
+            let current = inner.published.load_full();
+            if current.revision == st.revision() {
+                return current;
+            }
+            let snap = Arc::new(st.build_snapshot());
+            inner.published.store(snap.clone());
+            inner.last_publish.store(now, Ordering::Release);
+            snap
+        })
+    }
+
+    /// One eviction pass at the current time (R-42: per-window limit, random choice,
+    /// lateness compensation; R-100..R-104: the self-preservation gate). Returns how many
+    /// leases were evicted. The maintenance loop calls this every
+    /// [`eviction_interval`](RegistryConfig::eviction_interval).
+    pub fn evict(&self) -> usize {
+        self.with_state(|st, now| st.evict(now))
+    }
+
+    /// Runs the maintenance loop on tokio time: an eviction pass, the delta-retention
+    /// sweep, (legacy mode) the threshold update and a publication check every
+    /// [`eviction_interval`](RegistryConfig::eviction_interval). It holds only a weak
+    /// reference and returns once every other handle on the registry is dropped.
+    ///
+    /// The server spawns it: `tokio::spawn(registry.clone().run())`.
+    pub async fn run(self) {
+        let period = self
+            .inner
+            .config
+            .eviction_interval
+            .max(Duration::from_millis(10)); // as in `evict`
+        let weak = Arc::downgrade(&self.inner);
+        drop(self);
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else {
+                return;
+            };
+            let registry = Registry { inner };
+            registry.evict();
+            registry.with_state(|st, now| st.maintain(now));
+            // Keep the published snapshot fresh so readers hit the fast path.
+            let _ = registry.snapshot();
+        }
+    }
+
+    /// The self-preservation state and its inputs (R-104: expose the state).
+    pub fn self_preservation(&self) -> SelfPreservationStatus {
+        self.with_state(|st, now| st.self_preservation(now))
+    }
+
+    /// Expired leases that self-preservation currently keeps from eviction, as
+    /// `(app, id)`, sorted (R-104: expose the protected leases). Empty while it is off.
+    pub fn protected_leases(&self) -> Vec<(String, String)> {
+        self.with_state(|st, now| st.protected_leases(now))
+    }
+
+    /// Legacy self-preservation, R-101 first row: sets `expected` to the number of
+    /// instances the startup bootstrap copied from peers (0 means
+    /// [`legacy_initial_expected_clients`](RegistryConfig::legacy_initial_expected_clients),
+    /// Spring's behaviour). No effect on the other modes.
+    pub fn open_for_traffic(&self, copied_from_peers: usize) {
+        self.with_state(|st, _| st.open_for_traffic(copied_from_peers));
+    }
+
+    /// Status overrides in force, as `(app, id, status)`, sorted (E-25).
+    pub fn overrides(&self) -> Vec<(String, String, Status)> {
+        self.with_state(|st, _| st.overrides())
+    }
+
+    /// Counters for `GET /status` (E-24).
+    pub fn stats(&self) -> RegistryStats {
+        self.with_state(|st, now| st.stats(now))
+    }
+
+    /// Number of registered instances (including expired ones not evicted yet).
+    pub fn len(&self) -> usize {
+        self.lock().lease_count()
+    }
+
+    /// Whether no instance is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field(
+                "revision",
+                &self.inner.live_revision.load(Ordering::Relaxed),
+            )
+            .field("published", &self.inner.published.load().revision)
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}

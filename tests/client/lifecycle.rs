@@ -5,6 +5,7 @@ use crate::support::*;
 use std::time::Duration;
 use tokio::time::Instant;
 use tower_eureka::client::EurekaClient;
+use tower_eureka::codec;
 use tower_eureka::model::{InstanceInfo, Status};
 
 fn me(renew_secs: u32) -> InstanceInfo {
@@ -48,6 +49,13 @@ async fn c02_c05_registers_at_start_and_heartbeats_with_java_like_requests() {
     assert_eq!(inst["app"], "ORDERS");
     assert_eq!(inst["status"], "UP");
     assert!(reg.body_dirty_ts() > 1_600_000_000_000);
+    // C-03: the whole record, in legacy JSON, wrapped in `instance`.
+    let mut sent = codec::decode_instance(&reg.body, codec::Format::Json).unwrap();
+    assert!(sent.action_type.is_none());
+    assert_eq!(sent.last_dirty_timestamp, reg.body_dirty_ts());
+    sent.last_dirty_timestamp = 0;
+    sent.last_updated_timestamp = 0;
+    assert_eq!(sent, me(10));
 
     for r in server.requests() {
         // C-02: never the replication header.

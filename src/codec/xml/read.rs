@@ -149,7 +149,8 @@ impl<'a> XmlIn<'a> {
                     return Err(self.to_error(f));
                 }
                 _ => {
-                    let f = self.data("content before the root element");
+                    let mut f = self.data("content before the root element");
+                    f.syntax = true;
                     return Err(self.to_error(f));
                 }
             }

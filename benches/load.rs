@@ -1,0 +1,631 @@
+//! Load driver for the registry (issue 5): every figure next to a baseline measured in the
+//! same run, on loopback, with bounded load.
+//!
+//! ```text
+//! cargo bench --bench load              # full run (about 2 minutes), figures for BENCHMARKS.md
+//! cargo bench --bench load -- --quick   # smoke run (a few seconds): checks that it works, never fails on slowness
+//! ```
+//!
+//! Each server under test (the Eureka registry, and hyper baselines: hello world, a 1 KB
+//! accept-and-204, a static body) runs as a child process of this driver pinned to CPU 0
+//! (`taskset`), and the load runs pinned to CPU 1, when `taskset` and two CPUs are there.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::io::{BufRead, BufReader, Write as _};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------
+// Servers (child processes)
+// ---------------------------------------------------------------------------------------
+
+fn serve_main(kind: &str, file: Option<String>) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        println!("READY {addr}");
+        std::io::stdout().flush().expect("flush");
+        if kind == "eureka" {
+            let mut cfg = tower_eureka::server::ServerConfig {
+                prefix: "/eureka".into(),
+                ..Default::default()
+            };
+            if let Ok(ms) = std::env::var("LOAD_DELTA_RETENTION_MS") {
+                cfg.registry.delta_retention = Duration::from_millis(ms.parse().expect("ms"));
+                cfg.registry.eviction_interval = Duration::from_millis(500);
+            }
+            let svc = tower_eureka::server::EurekaService::new(cfg);
+            tower_eureka::server::serve(listener, svc, std::future::pending(), Duration::ZERO)
+                .await
+                .expect("serve");
+            return;
+        }
+        let body = Bytes::from(
+            file.map(|f| std::fs::read(f).expect("static file"))
+                .unwrap_or_default(),
+        );
+        let kind: Arc<str> = Arc::from(kind);
+        loop {
+            let (stream, _) = listener.accept().await.expect("accept");
+            let _ = stream.set_nodelay(true);
+            let (kind, body) = (kind.clone(), body.clone());
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (kind, body) = (kind.clone(), body.clone());
+                    async move {
+                        let res = match &*kind {
+                            "hello" => {
+                                Response::new(Full::new(Bytes::from_static(b"Hello, World!")))
+                            }
+                            "accept" => {
+                                let _ = req.into_body().collect().await;
+                                let mut r = Response::new(Full::new(Bytes::new()));
+                                *r.status_mut() = hyper::StatusCode::NO_CONTENT;
+                                r
+                            }
+                            _ => {
+                                let mut r = Response::new(Full::new(body));
+                                r.headers_mut().insert(
+                                    "content-type",
+                                    "application/json".parse().expect("hv"),
+                                );
+                                r
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(res)
+                    }
+                });
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(kind: &str, file: Option<&std::path::Path>, env: &[(&str, String)]) -> Server {
+        let exe = std::env::current_exe().expect("current exe");
+        let mut cmd = if pinning() {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0"]).arg(exe);
+            c
+        } else {
+            Command::new(exe)
+        };
+        cmd.args(["--serve", kind]);
+        if let Some(f) = file {
+            cmd.arg("--file").arg(f);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("READY line");
+        let addr = line
+            .trim()
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("bad READY line {line:?}"))
+            .parse()
+            .expect("addr");
+        Server { child, addr }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pinning() -> bool {
+    std::env::var_os("LOAD_NO_PIN").is_none()
+        && std::thread::available_parallelism()
+            .map(|n| n.get() >= 2)
+            .unwrap_or(false)
+        && Command::new("taskset").arg("-V").output().is_ok()
+}
+
+// ---------------------------------------------------------------------------------------
+// Load generation
+// ---------------------------------------------------------------------------------------
+
+type MakeReq = Arc<dyn Fn(u64) -> Request<Full<Bytes>> + Send + Sync>;
+
+struct Outcome {
+    ok: u64,
+    failed: u64,
+    elapsed: Duration,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `conns` connections send requests back to back until `duration` passes or `max`
+/// requests were sent in total. Request `n` is `make(n)`.
+async fn load(
+    addr: SocketAddr,
+    conns: usize,
+    duration: Duration,
+    max: u64,
+    make: MakeReq,
+) -> Outcome {
+    let next = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (next, ok, failed, make) = (next.clone(), ok.clone(), failed.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let _ = stream.set_nodelay(true);
+            let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            while Instant::now() < deadline {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= max {
+                    break;
+                }
+                match tx.send_request(make(n)).await {
+                    Ok(res) => {
+                        let good = res.status().is_success();
+                        let drained = res.into_body().collect().await.is_ok();
+                        if good && drained { &ok } else { &failed }.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Outcome {
+        ok: ok.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        elapsed: start.elapsed(),
+    }
+}
+
+fn register_body(n: u64) -> Bytes {
+    let app = format!("APP-{}", n % 100);
+    Bytes::from(format!(
+        r#"{{"instance":{{"instanceId":"inst-{n}","hostName":"host-{n}.internal","app":"{app}","ipAddr":"10.{}.{}.{}","status":"UP","overriddenStatus":"UNKNOWN","port":{{"$":8080,"@enabled":"true"}},"securePort":{{"$":443,"@enabled":"false"}},"countryId":1,"dataCenterInfo":{{"@class":"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo","name":"MyOwn"}},"leaseInfo":{{"renewalIntervalInSecs":30,"durationInSecs":90,"registrationTimestamp":0,"lastRenewalTimestamp":0,"evictionTimestamp":0,"serviceUpTimestamp":0}},"metadata":{{"zone":"zone-a","management.port":"8081"}},"homePageUrl":"http://host-{n}.internal:8080/","statusPageUrl":"http://host-{n}.internal:8080/actuator/info","healthCheckUrl":"http://host-{n}.internal:8080/actuator/health","vipAddress":"{lower}","secureVipAddress":"{lower}","isCoordinatingDiscoveryServer":"false","lastUpdatedTimestamp":"1700000000000","lastDirtyTimestamp":"1700000000000"}}}}"#,
+        (n >> 16) & 255,
+        (n >> 8) & 255,
+        n & 255,
+        lower = app.to_lowercase(),
+    ))
+}
+
+fn post_register(path_prefix: &'static str) -> MakeReq {
+    Arc::new(move |n| {
+        Request::post(format!("{path_prefix}/APP-{}", n % 100))
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .body(Full::new(register_body(n)))
+            .expect("request")
+    })
+}
+
+fn get(path: &'static str, json: bool, gzip: bool) -> MakeReq {
+    Arc::new(move |_| {
+        let mut b = Request::get(path).header("host", "127.0.0.1");
+        if json {
+            b = b.header("accept", "application/json");
+        }
+        if gzip {
+            b = b.header("accept-encoding", "gzip");
+        }
+        b.body(Full::new(Bytes::new())).expect("request")
+    })
+}
+
+/// Registers instances `0..n` (one request each) and fails loudly if any was refused.
+async fn fill(addr: SocketAddr, n: u64) -> Outcome {
+    let out = load(
+        addr,
+        8,
+        Duration::from_secs(600),
+        n,
+        post_register("/eureka/apps"),
+    )
+    .await;
+    assert_eq!(out.failed, 0, "registrations refused while filling");
+    assert_eq!(out.ok, n, "not every registration went through");
+    out
+}
+
+async fn fetch(addr: SocketAddr, req: Request<Full<Bytes>>) -> (u16, Bytes) {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("hs");
+    tokio::spawn(conn);
+    let res = tx.send_request(req).await.expect("send");
+    let code = res.status().as_u16();
+    (
+        code,
+        res.into_body().collect().await.expect("body").to_bytes(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// The report
+// ---------------------------------------------------------------------------------------
+
+struct Row {
+    metric: String,
+    ours: String,
+    baseline: String,
+    ratio: String,
+    target: String,
+}
+
+fn row(
+    rows: &mut Vec<Row>,
+    metric: impl Into<String>,
+    ours: impl Into<String>,
+    baseline: impl Into<String>,
+    ratio: impl Into<String>,
+    target: impl Into<String>,
+) {
+    let r = Row {
+        metric: metric.into(),
+        ours: ours.into(),
+        baseline: baseline.into(),
+        ratio: ratio.into(),
+        target: target.into(),
+    };
+    println!(
+        "  {} | {} | {} | {} | {}",
+        r.metric, r.ours, r.baseline, r.ratio, r.target
+    );
+    rows.push(r);
+}
+
+fn check(o: &Outcome, what: &str) {
+    assert!(o.ok > 0, "{what}: no request succeeded");
+    assert_eq!(o.failed, 0, "{what}: {} requests failed", o.failed);
+}
+
+async fn driver(quick: bool) {
+    let d = if quick {
+        Duration::from_millis(400)
+    } else {
+        Duration::from_secs(3)
+    };
+    let conns = if quick { 4 } else { 32 };
+    let n10k: u64 = if quick { 500 } else { 10_000 };
+    let mut rows = Vec::new();
+    println!(
+        "load driver: {} mode, {conns} connections, {d:?} per measurement, pinned: {}",
+        if quick { "quick" } else { "full" },
+        pinning()
+    );
+
+    // 1. Registration rate vs a hyper server that accepts a 1 KB body and answers 204.
+    {
+        let eureka = Server::start("eureka", None, &[]);
+        let ours = load(
+            eureka.addr,
+            conns,
+            d,
+            u64::MAX,
+            post_register("/eureka/apps"),
+        )
+        .await;
+        check(&ours, "register");
+        drop(eureka);
+        let base = Server::start("accept", None, &[]);
+        let b = load(base.addr, conns, d, u64::MAX, post_register("/eureka/apps")).await;
+        check(&b, "accept baseline");
+        row(
+            &mut rows,
+            "registrations/s",
+            format!("{:.0}", ours.rate()),
+            format!("{:.0} (1 KB accept, 204)", b.rate()),
+            format!("{:.2}", ours.rate() / b.rate()),
+            ">= 20k/s and >= 0.5x",
+        );
+    }
+
+    // 2. Heartbeats at 1k, 10k (and 100k) instances vs hyper hello world.
+    let hb = |n: u64| -> MakeReq {
+        Arc::new(move |k| {
+            let i = k % n;
+            Request::put(format!(
+                "/eureka/apps/APP-{}/inst-{i}?status=UP&lastDirtyTimestamp=1700000000000",
+                i % 100
+            ))
+            .header("host", "127.0.0.1")
+            .body(Full::new(Bytes::new()))
+            .expect("request")
+        })
+    };
+    let hello = {
+        let base = Server::start("hello", None, &[]);
+        let b = load(base.addr, conns, d, u64::MAX, get("/", false, false)).await;
+        check(&b, "hello baseline");
+        b.rate()
+    };
+    let sizes: Vec<u64> = if quick {
+        vec![100, n10k]
+    } else {
+        vec![1_000, 10_000, 100_000]
+    };
+    let mut hb_rates = Vec::new();
+    for &n in &sizes {
+        let eureka = Server::start("eureka", None, &[]);
+        fill(eureka.addr, n).await;
+        let o = load(eureka.addr, conns, d, u64::MAX, hb(n)).await;
+        check(&o, "heartbeat");
+        hb_rates.push((n, o.rate()));
+        row(
+            &mut rows,
+            format!("heartbeats/s, {n} instances"),
+            format!("{:.0}", o.rate()),
+            format!("{hello:.0} (hello world)"),
+            format!("{:.2}", o.rate() / hello),
+            if n == 10_000 { ">= 0.7x" } else { "" },
+        );
+    }
+    if let (Some(first), Some(last)) = (hb_rates.first(), hb_rates.last()) {
+        row(
+            &mut rows,
+            format!("CPU per heartbeat, {} vs {} instances", last.0, first.0),
+            format!("{:.2}x", first.1 / last.1),
+            "1.00x",
+            format!("{:.2}", first.1 / last.1),
+            "<= 1.2x",
+        );
+    }
+
+    // 3. Full fetch at 10k instances (JSON/XML, plain/gzip) vs a static body of the same bytes.
+    let eureka = Server::start("eureka", None, &[]);
+    fill(eureka.addr, n10k).await;
+    tokio::time::sleep(Duration::from_millis(120)).await; // publication interval
+    let tmp = std::env::temp_dir().join(format!("tower-eureka-load-{}", std::process::id()));
+    for (json, gzip, label) in [
+        (true, false, "JSON"),
+        (true, true, "JSON gzip"),
+        (false, false, "XML"),
+        (false, true, "XML gzip"),
+    ] {
+        let (code, body) = fetch(eureka.addr, get("/eureka/apps", json, gzip)(0)).await;
+        assert_eq!(code, 200);
+        std::fs::write(&tmp, &body).expect("write static body");
+        let ours = load(
+            eureka.addr,
+            conns.min(8),
+            d,
+            u64::MAX,
+            get("/eureka/apps", json, gzip),
+        )
+        .await;
+        check(&ours, "full fetch");
+        let base = Server::start("static", Some(&tmp), &[]);
+        let b = load(base.addr, conns.min(8), d, u64::MAX, get("/", json, gzip)).await;
+        check(&b, "static baseline");
+        row(
+            &mut rows,
+            format!(
+                "full fetch/s, {n10k} instances, {label} ({} KiB)",
+                body.len() / 1024
+            ),
+            format!("{:.0}", ours.rate()),
+            format!("{:.0} (static body)", b.rate()),
+            format!("{:.2}", ours.rate() / b.rate()),
+            if label == "JSON" { ">= 0.8x" } else { "" },
+        );
+    }
+
+    // 4. Register -> visible in GET /eureka/apps, at 10k instances.
+    {
+        let mut lat = Vec::new();
+        for k in 0..if quick { 3 } else { 20 } {
+            let id = 5_000_000 + k;
+            let (code, _) = fetch(eureka.addr, post_register("/eureka/apps")(id)).await;
+            assert_eq!(code, 204);
+            let t0 = Instant::now();
+            let needle = format!("\"instanceId\":\"inst-{id}\"");
+            loop {
+                let (_, body) = fetch(eureka.addr, get("/eureka/apps", true, false)(0)).await;
+                if memchr_find(&body, needle.as_bytes()) {
+                    break;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "registration never became visible"
+                );
+            }
+            lat.push(t0.elapsed());
+        }
+        lat.sort();
+        let med = lat[lat.len() / 2];
+        let max = lat[lat.len() - 1];
+        row(
+            &mut rows,
+            format!("register -> visible in GET /eureka/apps, {n10k} instances"),
+            format!(
+                "median {:.1} ms, max {:.1} ms",
+                med.as_secs_f64() * 1e3,
+                max.as_secs_f64() * 1e3
+            ),
+            "Java: up to 30 s (read-only cache)",
+            "",
+            "< 100 ms",
+        );
+    }
+    drop(eureka);
+
+    // 5. Delta fetch rate: 10k instances, 50 recent changes, short retention so that the
+    //    delta holds only them; vs a static body of the same bytes.
+    {
+        let eureka = Server::start(
+            "eureka",
+            None,
+            &[("LOAD_DELTA_RETENTION_MS", "1000".into())],
+        );
+        fill(eureka.addr, n10k).await;
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        for k in 0..50u64 {
+            let (code, _) = fetch(
+                eureka.addr,
+                Request::put(format!(
+                    "/eureka/apps/APP-{}/inst-{k}/status?value=OUT_OF_SERVICE",
+                    k % 100
+                ))
+                .header("host", "h")
+                .body(Full::new(Bytes::new()))
+                .expect("req"),
+            )
+            .await;
+            assert_eq!(code, 200);
+        }
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let (code, body) = fetch(eureka.addr, get("/eureka/apps/delta", true, false)(0)).await;
+        assert_eq!(code, 200);
+        let ours = load(
+            eureka.addr,
+            conns,
+            d,
+            u64::MAX,
+            get("/eureka/apps/delta", true, false),
+        )
+        .await;
+        check(&ours, "delta");
+        std::fs::write(&tmp, &body).expect("write");
+        let base = Server::start("static", Some(&tmp), &[]);
+        let b = load(base.addr, conns, d, u64::MAX, get("/", true, false)).await;
+        check(&b, "static baseline");
+        row(
+            &mut rows,
+            format!(
+                "delta fetch/s, {n10k} instances, 50 changes ({} KiB)",
+                body.len() / 1024
+            ),
+            format!("{:.0}", ours.rate()),
+            format!("{:.0} (static body)", b.rate()),
+            format!("{:.2}", ours.rate() / b.rate()),
+            "",
+        );
+    }
+    let _ = std::fs::remove_file(&tmp);
+
+    // 6. RSS per instance, caches included (all four /apps variants encoded).
+    let rss_sizes: Vec<u64> = if quick {
+        vec![n10k]
+    } else {
+        vec![10_000, 100_000]
+    };
+    for n in rss_sizes {
+        let eureka = Server::start("eureka", None, &[]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let empty = eureka.rss_kib();
+        fill(eureka.addr, n).await;
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        for (json, gzip) in [(true, false), (true, true), (false, false), (false, true)] {
+            let (code, _) = fetch(eureka.addr, get("/eureka/apps", json, gzip)(0)).await;
+            assert_eq!(code, 200);
+        }
+        let full = eureka.rss_kib();
+        let per = (full.saturating_sub(empty)) as f64 * 1024.0 / n as f64;
+        row(
+            &mut rows,
+            format!("RSS per instance, {n} instances"),
+            format!("{per:.0} B"),
+            format!("{empty} KiB empty server"),
+            "",
+            "<= 2 KB at 100k",
+        );
+    }
+
+    println!("\n| metric | ours | baseline (same run) | ratio | target |\n|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} |",
+            r.metric, r.ours, r.baseline, r.ratio, r.target
+        );
+    }
+}
+
+fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(kind) = value("--serve") {
+        return serve_main(&kind, value("--file"));
+    }
+    // `cargo bench` passes `--bench`; ignore it.
+    let quick = args.iter().any(|a| a == "--quick");
+    if pinning() && std::env::var_os("LOAD_PINNED").is_none() {
+        let status = Command::new("taskset")
+            .args(["-c", "1"])
+            .arg(std::env::current_exe().expect("exe"))
+            .args(&args[1..])
+            .env("LOAD_PINNED", "1")
+            .status()
+            .expect("re-exec pinned");
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(driver(quick));
+}

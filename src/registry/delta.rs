@@ -1,0 +1,166 @@
+//! The recently-changed log behind `GET /apps/delta` (R-80..R-84).
+
+use super::lease::Key;
+use crate::model::InstanceInfo;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+/// The materialised delta body: one record per changed `(app, id)`, latest state, apps in
+/// order of their first entry in the window, instances in order of their last entry.
+#[derive(Debug, Default)]
+pub(crate) struct DeltaView {
+    pub(crate) apps: Vec<(Arc<str>, Vec<Arc<InstanceInfo>>)>,
+    pub(crate) len: usize,
+}
+
+#[derive(Debug)]
+struct Entry {
+    at_ms: u64,
+    seq: u64,
+    key: Key,
+}
+
+#[derive(Debug)]
+struct Latest {
+    record: Arc<InstanceInfo>,
+    /// Sequence number of the newest entry for this key.
+    seq: u64,
+}
+
+/// A time-ordered queue of `(time, app, id)` entries plus the latest record per key.
+#[derive(Debug, Default)]
+pub(crate) struct DeltaLog {
+    entries: VecDeque<Entry>,
+    latest: HashMap<Key, Latest>,
+    next_seq: u64,
+    view: Option<Arc<DeltaView>>,
+}
+
+impl DeltaLog {
+    /// Records a visible change of `key` whose new state is `record`.
+    pub(crate) fn push(&mut self, at_ms: u64, key: Key, record: Arc<InstanceInfo>) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.latest.insert(key.clone(), Latest { record, seq });
+        self.entries.push_back(Entry { at_ms, seq, key });
+        self.view = None;
+    }
+
+    /// Drops entries older than `retention_ms` (kept while `now - at <= retention`).
+    /// Returns whether anything was dropped.
+    pub(crate) fn sweep(&mut self, now_ms: u64, retention_ms: u64) -> bool {
+        let mut dropped = false;
+        while let Some(front) = self.entries.front() {
+            if now_ms.saturating_sub(front.at_ms) <= retention_ms {
+                break;
+            }
+            if let Some(e) = self.entries.pop_front() {
+                if self.latest.get(&e.key).is_some_and(|l| l.seq == e.seq) {
+                    self.latest.remove(&e.key);
+                }
+                dropped = true;
+            }
+        }
+        if dropped {
+            self.view = None;
+        }
+        dropped
+    }
+
+    /// The first instant at which [`sweep`](Self::sweep) will drop something.
+    pub(crate) fn deadline(&self, retention_ms: u64) -> u64 {
+        self.entries
+            .front()
+            .map_or(u64::MAX, |e| e.at_ms.saturating_add(retention_ms))
+    }
+
+    /// Number of distinct records in the window.
+    pub(crate) fn len(&self) -> usize {
+        self.latest.len()
+    }
+
+    /// The materialised view, rebuilt (O(entries)) only after a change.
+    pub(crate) fn view(&mut self) -> Arc<DeltaView> {
+        if let Some(v) = &self.view {
+            return v.clone();
+        }
+        let mut apps: Vec<(Arc<str>, Vec<Arc<InstanceInfo>>)> = Vec::new();
+        let mut app_index: HashMap<Arc<str>, usize> = HashMap::new();
+        for e in &self.entries {
+            let idx = *app_index.entry(e.key.0.clone()).or_insert_with(|| {
+                apps.push((e.key.0.clone(), Vec::new()));
+                apps.len() - 1
+            });
+            if let Some(l) = self.latest.get(&e.key).filter(|l| l.seq == e.seq) {
+                if let Some((_, list)) = apps.get_mut(idx) {
+                    list.push(l.record.clone());
+                }
+            }
+        }
+        let view = Arc::new(DeltaView {
+            apps,
+            len: self.latest.len(),
+        });
+        self.view = Some(view.clone());
+        view
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ActionType;
+
+    fn rec(app: &str, id: &str, action: ActionType) -> Arc<InstanceInfo> {
+        let mut i = InstanceInfo::builder(app).instance_id(id).build();
+        i.action_type = Some(action);
+        Arc::new(i)
+    }
+
+    fn key(app: &str, id: &str) -> Key {
+        (Arc::from(app), Arc::from(id))
+    }
+
+    // one record per key, latest state; apps by first entry, instances by last entry.
+    #[test]
+    fn r82_latest_state_and_order() {
+        let mut d = DeltaLog::default();
+        d.push(0, key("B", "b1"), rec("B", "b1", ActionType::Added));
+        d.push(1, key("A", "a1"), rec("A", "a1", ActionType::Added));
+        d.push(2, key("B", "b2"), rec("B", "b2", ActionType::Added));
+        d.push(3, key("B", "b1"), rec("B", "b1", ActionType::Deleted));
+        let v = d.view();
+        assert_eq!(v.len, 3);
+        let names: Vec<&str> = v.apps.iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, vec!["B", "A"]);
+        let b: Vec<(&str, Option<ActionType>)> = v.apps[0]
+            .1
+            .iter()
+            .map(|i| (i.id(), i.action_type))
+            .collect();
+        assert_eq!(
+            b,
+            vec![
+                ("b2", Some(ActionType::Added)),
+                ("b1", Some(ActionType::Deleted))
+            ]
+        );
+    }
+
+    // entries are kept for the whole retention window, then dropped.
+    #[test]
+    fn r81_retention() {
+        let mut d = DeltaLog::default();
+        d.push(0, key("A", "a1"), rec("A", "a1", ActionType::Added));
+        d.push(10, key("A", "a1"), rec("A", "a1", ActionType::Modified));
+        assert_eq!(d.deadline(100), 100);
+        assert!(!d.sweep(100, 100));
+        assert!(d.sweep(101, 100));
+        // The newer entry still holds the key.
+        assert_eq!(d.len(), 1);
+        assert!(d.sweep(111, 100));
+        assert_eq!(d.len(), 0);
+        assert!(d.view().apps.is_empty());
+        assert_eq!(d.deadline(100), u64::MAX);
+    }
+}

@@ -1,0 +1,216 @@
+//! Encoded payloads, built lazily once per registry snapshot and served as shared bytes.
+//!
+//! Every `GET` of a registry entity (`/apps`, `/apps/delta`, `/apps/{app}`, `/vips/..`,
+//! `/svips/..`) is answered from here. A generation holds the payloads of one snapshot
+//! (keyed by its revision and delta version); the first request for a variant encodes it,
+//! every later request clones the `Bytes`. A newer snapshot starts a new generation, so a
+//! payload is encoded at most once per change and variant.
+
+use crate::codec::{self, Accept, Format};
+use crate::model::{InstanceInfo, StatusCounts};
+use crate::registry::Snapshot;
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Which registry entity a payload encodes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Entity {
+    Apps,
+    Delta,
+    App(String),
+    Vip(String),
+    SecureVip(String),
+}
+
+/// One cached variant: entity, format, full/compact and gzip.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) entity: Entity,
+    pub(crate) format: Format,
+    pub(crate) compact: bool,
+    pub(crate) gzip: bool,
+}
+
+type Slot = Arc<OnceLock<Option<Bytes>>>;
+
+#[derive(Debug)]
+struct Generation {
+    revision: u64,
+    delta_version: u64,
+    slots: Mutex<HashMap<Key, Slot>>,
+}
+
+impl Generation {
+    fn new(snap: &Snapshot) -> Self {
+        Generation {
+            revision: snap.revision(),
+            delta_version: snap.delta_version(),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn matches(&self, snap: &Snapshot) -> bool {
+        self.revision == snap.revision() && self.delta_version == snap.delta_version()
+    }
+
+    fn slot(&self, key: &Key) -> Slot {
+        let mut slots = match self.slots.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        slots.entry(key.clone()).or_default().clone()
+    }
+}
+
+/// The payload cache of one server.
+#[derive(Debug)]
+pub(crate) struct PayloadCache {
+    current: ArcSwap<Generation>,
+}
+
+impl PayloadCache {
+    pub(crate) fn new(snap: &Snapshot) -> Self {
+        PayloadCache {
+            current: ArcSwap::from_pointee(Generation::new(snap)),
+        }
+    }
+
+    fn generation(&self, snap: &Snapshot) -> Option<Arc<Generation>> {
+        let cur = self.current.load_full();
+        if cur.matches(snap) {
+            return Some(cur);
+        }
+        if (cur.revision, cur.delta_version) > (snap.revision(), snap.delta_version()) {
+            // The caller holds an older snapshot than the cache: serve it uncached.
+            return None;
+        }
+        let fresh = Arc::new(Generation::new(snap));
+        let prev = self.current.compare_and_swap(&cur, fresh.clone());
+        if Arc::ptr_eq(&prev, &cur) {
+            Some(fresh)
+        } else if prev.matches(snap) {
+            Some(Arc::clone(&prev))
+        } else {
+            None
+        }
+    }
+
+    /// The payload for `key` in `snap`; `None` when the entity does not exist (404).
+    pub(crate) fn get(&self, snap: &Snapshot, key: &Key) -> Option<Bytes> {
+        match self.generation(snap) {
+            Some(gen) => gen
+                .slot(key)
+                .get_or_init(|| self.build(snap, key, Some(&gen)))
+                .clone(),
+            None => self.build(snap, key, None),
+        }
+    }
+
+    fn build(&self, snap: &Snapshot, key: &Key, gen: Option<&Generation>) -> Option<Bytes> {
+        if key.gzip {
+            let plain_key = Key {
+                gzip: false,
+                ..key.clone()
+            };
+            let plain = match gen {
+                Some(g) => g
+                    .slot(&plain_key)
+                    .get_or_init(|| encode(snap, &plain_key))
+                    .clone(),
+                None => encode(snap, &plain_key),
+            }?;
+            return Some(gzip(&plain));
+        }
+        encode(snap, key)
+    }
+}
+
+fn accept(compact: bool) -> Accept {
+    if compact {
+        Accept::Compact
+    } else {
+        Accept::Full
+    }
+}
+
+/// Encodes one plain (uncompressed) variant from the snapshot.
+fn encode(snap: &Snapshot, key: &Key) -> Option<Bytes> {
+    let mut out = Vec::new();
+    let acc = accept(key.compact);
+    match &key.entity {
+        Entity::Apps => {
+            out.reserve(snap.len() * 1100 + 128);
+            codec::encode_applications_from(
+                1,
+                snap.hashcode(),
+                snap.apps().map(|(n, l)| (n, l.iter().map(|i| &**i))),
+                key.format,
+                acc,
+                &mut out,
+            );
+        }
+        Entity::Delta => {
+            codec::encode_applications_from(
+                i64::try_from(snap.delta_version()).unwrap_or(i64::MAX),
+                snap.hashcode(),
+                snap.delta().map(|(n, l)| (n, l.iter().map(|i| &**i))),
+                key.format,
+                acc,
+                &mut out,
+            );
+        }
+        Entity::App(name) => {
+            let list = snap.app(name)?;
+            if list.is_empty() {
+                return None;
+            }
+            codec::encode_application_from(
+                name,
+                list.iter().map(|i| &**i),
+                key.format,
+                acc,
+                &mut out,
+            );
+        }
+        Entity::Vip(v) | Entity::SecureVip(v) => {
+            let list = if matches!(key.entity, Entity::Vip(_)) {
+                snap.vip(v)
+            } else {
+                snap.svip(v)
+            };
+            if list.is_empty() {
+                return None; // E-21: unknown VIP answers 404 (documented contract).
+            }
+            let mut by_app: BTreeMap<&str, Vec<&InstanceInfo>> = BTreeMap::new();
+            let mut counts = StatusCounts::new();
+            for i in &list {
+                counts.add(i.status);
+                by_app.entry(i.app.as_str()).or_default().push(i);
+            }
+            codec::encode_applications_from(
+                -1,
+                &counts.hashcode(),
+                by_app,
+                key.format,
+                acc,
+                &mut out,
+            );
+        }
+    }
+    Some(Bytes::from(out))
+}
+
+/// Gzip with the fast level: these payloads are compressed once per change, but a busy
+/// registry changes often and the level-6 gain is a few percent.
+fn gzip(plain: &[u8]) -> Bytes {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(plain.len() / 8 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(plain);
+    Bytes::from(enc.finish().unwrap_or_default())
+}

@@ -1,0 +1,54 @@
+//! Informational endpoints: `GET /status` (E-24) and `/serverinfo/statusoverrides` (E-25).
+
+use super::service::{bytes_response, ResponseBody};
+use crate::registry::Registry;
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use serde_json::{json, Map, Value};
+
+/// `GET /status`: health, general and per-application statistics, and why
+/// self-preservation is on or off.
+pub(super) fn status(registry: &Registry) -> Response<ResponseBody> {
+    let snap = registry.snapshot();
+    let sp = registry.self_preservation();
+    let mut apps = Map::new();
+    for (name, list) in snap.apps() {
+        apps.insert(name.to_owned(), json!(list.len()));
+    }
+    let body = json!({
+        "isHealthy": true,
+        "generalStats": {
+            "server": "tower-eureka",
+            "version": env!("CARGO_PKG_VERSION"),
+            "registered-instances": snap.len(),
+            "registry-revision": snap.revision(),
+            "apps__hashcode": snap.hashcode(),
+        },
+        "applicationStats": Value::Object(apps),
+        "selfPreservation": {
+            "mode": format!("{:?}", sp.mode),
+            "active": sp.active,
+            "reason": sp.reason,
+            "expectedRenewsPerMinute": sp.expected_renews_per_min,
+            "renewsLastMinute": sp.renews_last_min,
+            "threshold": sp.threshold,
+            "leases": sp.lease_count,
+            "protectedLeases": sp.protected_count,
+        },
+    });
+    json_response(&body)
+}
+
+/// `GET /serverinfo/statusoverrides`: instance id -> override status.
+pub(super) fn status_overrides(registry: &Registry) -> Response<ResponseBody> {
+    let mut m = Map::new();
+    for (_app, id, st) in registry.overrides() {
+        m.insert(id, json!(st.as_str()));
+    }
+    json_response(&Value::Object(m))
+}
+
+fn json_response(v: &Value) -> Response<ResponseBody> {
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    bytes_response(StatusCode::OK, "application/json", Bytes::from(bytes))
+}

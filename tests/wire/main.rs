@@ -1,0 +1,11 @@
+//! Wire-format tests: fixtures (spec Appendix A), golden bytes (EX-1..EX-5), round trips,
+//! register validation (E-10), the tolerant reader, negotiation and robustness.
+
+mod fixtures;
+mod golden;
+mod negotiate;
+mod reader;
+mod register;
+mod robustness;
+mod roundtrip;
+mod support;
