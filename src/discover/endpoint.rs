@@ -310,6 +310,23 @@ impl<S> HttpEndpoint<S> {
         http::Uri::from_parts(parts).unwrap_or_default()
     }
 
+    /// `Pending` until the current rest (if any) is over.
+    fn poll_rest(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(until) = self.health.resting_until() {
+            if Instant::now() < until {
+                let rest = self
+                    .rest
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+                if rest.deadline() != until {
+                    rest.as_mut().reset(until);
+                }
+                return rest.as_mut().poll(cx);
+            }
+            // The rest is over: the next call probes the endpoint.
+        }
+        Poll::Ready(())
+    }
+
     fn rewrite<B>(&self, req: http::Request<B>) -> Result<http::Request<B>, http::Error> {
         let (mut parts, body) = req.into_parts();
         let mut uri = mem::take(&mut parts.uri).into_parts();
@@ -353,22 +370,26 @@ where
     type Error = BoxError;
     type Future = EndpointFuture<S::Future>;
 
+    /// `Pending` while the endpoint rests after a failure. An error from the inner
+    /// service's `poll_ready` also puts it to rest (rather than having the balancer evict
+    /// it for good), unless resting is turned off.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        if let Some(until) = self.health.resting_until() {
-            if Instant::now() < until {
-                let rest = self
-                    .rest
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-                if rest.deadline() != until {
-                    rest.as_mut().reset(until);
-                }
-                if rest.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-            }
-            // The rest is over: the next call probes the endpoint.
+        if self.poll_rest(cx).is_pending() {
+            return Poll::Pending;
         }
-        self.inner.poll_ready(cx).map_err(Into::into)
+        match self.inner.poll_ready(cx) {
+            Poll::Ready(Err(e)) if self.health.rests() => {
+                let error: BoxError = e.into();
+                tracing::debug!(endpoint = %self.authority(), %error, "endpoint not ready; resting");
+                self.health.record_failure();
+                if self.poll_rest(cx).is_ready() {
+                    // The rest is already over: look again on the next poll.
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
+            ready => ready.map_err(Into::into),
+        }
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
@@ -512,8 +533,12 @@ impl Health {
         }
     }
 
+    fn rests(&self) -> bool {
+        !self.backoff.base.is_zero()
+    }
+
     fn record_failure(&self) {
-        if self.backoff.base.is_zero() {
+        if !self.rests() {
             return;
         }
         let now = Instant::now();

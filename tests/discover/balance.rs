@@ -294,3 +294,46 @@ async fn responses_name_the_endpoint_that_served_them() {
         );
     }
 }
+
+/// Fails its first `poll_ready`, then behaves like `Recorder`.
+#[derive(Clone)]
+struct FlakyReady {
+    failed: Arc<std::sync::atomic::AtomicBool>,
+    rec: Recorder,
+}
+
+impl tower::Service<http::Request<String>> for FlakyReady {
+    type Response = http::Response<String>;
+    type Error = BoxError;
+    type Future = <Recorder as tower::Service<http::Request<String>>>::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        if !self.failed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return std::task::Poll::Ready(Err("not connected yet".into()));
+        }
+        self.rec.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<String>) -> Self::Future {
+        self.rec.call(req)
+    }
+}
+
+// GUIDE trap: an endpoint whose poll_ready errors would be evicted until rediscovery;
+// it rests (reports Pending) instead and serves afterwards.
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_failing_readiness_rests_instead_of_being_evicted() {
+    let rec = Recorder::default();
+    let flaky = FlakyReady {
+        failed: Arc::default(),
+        rec: rec.clone(),
+    };
+    let (_tx, rx) = watch::channel(snapshot([inst("orders", "o1", "10.0.0.1", 80)], 1));
+    let c: Client = BalancedClient::builder(rx, Target::app("orders")).build(flaky);
+    let body = call(&c, get("/")).await.expect("served after the rest");
+    assert_eq!(body, "10.0.0.1:80");
+    assert_eq!(rec.calls().len(), 1);
+}
