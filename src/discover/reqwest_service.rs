@@ -1,0 +1,111 @@
+//! `ReqwestService`: reqwest's client as a `Service<http::Request<B>>`.
+
+use pin_project_lite::pin_project;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tower::Service;
+
+type ReqwestFuture = <reqwest::Client as Service<reqwest::Request>>::Future;
+
+/// Adapts a `reqwest::Client` (a `Service<reqwest::Request>`) to the
+/// `Service<http::Request<B>>` that [`HttpEndpoint`](super::HttpEndpoint) and
+/// [`BalancedClient`](super::BalancedClient) expect.
+///
+/// Requests convert with `reqwest::Request::try_from` (`B: Into<reqwest::Body>`, e.g.
+/// `bytes::Bytes`, `String`, `Vec<u8>`); responses come back as
+/// `http::Response<reqwest::Body>`, streamed. reqwest's own settings (timeouts, gzip,
+/// proxies) stay in force.
+///
+/// ```
+/// use tower_eureka::discover::ReqwestService;
+/// # fn build() -> Result<(), reqwest::Error> {
+/// let http = ReqwestService::new(reqwest::Client::builder().build()?);
+/// # drop(http); Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ReqwestService {
+    client: reqwest::Client,
+}
+
+impl ReqwestService {
+    /// Wraps `client`.
+    pub fn new(client: reqwest::Client) -> Self {
+        ReqwestService { client }
+    }
+
+    /// The wrapped client.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+impl fmt::Debug for ReqwestService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReqwestService").finish_non_exhaustive()
+    }
+}
+
+impl<B> Service<http::Request<B>> for ReqwestService
+where
+    B: Into<reqwest::Body>,
+{
+    type Response = http::Response<reqwest::Body>;
+    type Error = reqwest::Error;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), reqwest::Error>> {
+        Service::<reqwest::Request>::poll_ready(&mut self.client, cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> ResponseFuture {
+        let state = match reqwest::Request::try_from(req) {
+            Ok(req) => State::Call {
+                fut: self.client.call(req),
+            },
+            Err(e) => State::Failed { error: Some(e) },
+        };
+        ResponseFuture { state }
+    }
+}
+
+pin_project! {
+    /// The response future of [`ReqwestService`].
+    pub struct ResponseFuture {
+        #[pin]
+        state: State,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State {
+        Call { #[pin] fut: ReqwestFuture },
+        Failed { error: Option<reqwest::Error> },
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResponseFuture")
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<http::Response<reqwest::Body>, reqwest::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Call { fut } => {
+                let rsp = ready!(fut.poll(cx))?;
+                Poll::Ready(Ok(http::Response::from(rsp)))
+            }
+            StateProj::Failed { error } => match error.take() {
+                Some(e) => Poll::Ready(Err(e)),
+                // Polled again after completion: stay pending rather than panic.
+                None => Poll::Pending,
+            },
+        }
+    }
+}

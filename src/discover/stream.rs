@@ -1,0 +1,257 @@
+//! `EurekaDiscover`: a target's `UP` instances as a stream of `Change`s.
+
+use super::MakeEndpoint;
+use crate::client::{ClientSnapshot, Target};
+use crate::model::InstanceInfo;
+use futures_core::Stream;
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use tokio::sync::watch;
+use tower::discover::Change;
+
+type Snapshots = watch::Receiver<Arc<ClientSnapshot>>;
+/// Resolves when a snapshot newer than the last diffed one is published, or the publisher
+/// is gone.
+type Changed = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A tower `Discover` over the `UP` instances of one [`Target`], fed by the client's
+/// published registry snapshots.
+///
+/// It is a `Stream<Item = Result<Change<Arc<str>, M::Endpoint>, Infallible>>` (tower's
+/// `Discover` is implemented for every such stream), keyed by instance id (never by
+/// `host:port`). Each time the client publishes a snapshot, the stream diffs the
+/// target's `UP` instances (C-26; lookups are case-insensitive, C-27) against what it
+/// has emitted so far and yields:
+///
+/// * `Insert(id, endpoint)` for a new instance (the endpoint comes from the
+///   [`MakeEndpoint`] factory; an instance the factory skips is left out);
+/// * `Remove(id)` for an instance that is gone or no longer `UP`;
+/// * `Remove(id)` then `Insert(id, endpoint)` for an instance whose address changed
+///   (`ipAddr`, `hostName`, port or secure port). tower's balancer keeps calling the old
+///   service on an `Insert` over an existing key until the new one is ready; the `Remove`
+///   stops traffic to the stale address at once.
+///
+/// Behaviour that keeps a balancer healthy:
+///
+/// * it **never errors** (so a `Buffer` in front of the balancer is never poisoned) and
+///   **never ends**: if the client goes away it keeps the last set and pends forever;
+/// * a snapshot that is not [`is_fetched`](ClientSnapshot::is_fetched) removes nothing; a
+///   fetched snapshot in which the target has no `UP` instance empties the set — that
+///   absence is authoritative. Fetch failures do not publish, so the last set stays
+///   (C-25);
+/// * it **coalesces**: it always diffs against the latest snapshot (watch semantics), so a
+///   burst of publications while nobody polls costs one diff, and nothing queues up.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tokio::sync::watch;
+/// use tower_eureka::client::{ClientSnapshot, Target};
+/// use tower_eureka::discover::EurekaDiscover;
+/// use tower_eureka::model::{Applications, InstanceInfo};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let apps = Applications::from_instances([
+///     InstanceInfo::builder("orders").host_name("o1").build(),
+/// ]);
+/// let (_tx, rx) = watch::channel(Arc::new(ClientSnapshot::from_applications(&apps, 1)));
+///
+/// // The endpoint is whatever the factory makes; here, the instance's host name.
+/// let discover = EurekaDiscover::new(rx, Target::app("orders"), |i: &InstanceInfo| {
+///     i.host_name.clone()
+/// });
+/// // `Balance::new(PeakEwmaDiscover::new(discover, ...))` consumes it.
+/// # drop(discover);
+/// # }
+/// ```
+pub struct EurekaDiscover<M: MakeEndpoint> {
+    target: Target,
+    make: M,
+    snapshots: Snapshots,
+    watch: Watch,
+    /// What the consumer has been told: id -> the instance the endpoint was made from.
+    emitted: HashMap<Arc<str>, Arc<InstanceInfo>>,
+    /// The diff between `emitted` and the latest snapshot, not yet yielded.
+    todo: VecDeque<Step>,
+}
+
+enum Watch {
+    /// The receiver's current value has not been diffed yet.
+    Fresh,
+    /// Waiting for the next publication; `waker` is the one `changed` last registered.
+    Waiting {
+        changed: Changed,
+        waker: Option<Waker>,
+    },
+    /// The client is gone: keep the set, pend forever.
+    Closed,
+}
+
+enum Step {
+    Remove(Arc<str>),
+    Insert(Arc<str>, Arc<InstanceInfo>),
+}
+
+// No field is ever pinned: the only self-referential part (the `changed` future) is boxed.
+impl<M: MakeEndpoint> Unpin for EurekaDiscover<M> {}
+
+impl<M: MakeEndpoint> EurekaDiscover<M> {
+    /// Discovers the `UP` instances of `target` in the snapshots `snapshots` receives,
+    /// building an endpoint for each with `make`.
+    ///
+    /// The receiver's current snapshot is diffed on the first poll.
+    pub fn new(snapshots: watch::Receiver<Arc<ClientSnapshot>>, target: Target, make: M) -> Self {
+        EurekaDiscover {
+            target,
+            make,
+            snapshots,
+            watch: Watch::Fresh,
+            emitted: HashMap::new(),
+            todo: VecDeque::new(),
+        }
+    }
+
+    /// The target this stream discovers.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The ids of the instances currently inserted (as of the changes yielded so far).
+    pub fn endpoint_ids(&self) -> impl Iterator<Item = &str> {
+        self.emitted.keys().map(|k| &**k)
+    }
+
+    /// Replaces the pending diff with the diff between what was emitted and `snap`.
+    fn diff(&mut self, snap: &ClientSnapshot) {
+        self.todo.clear();
+        let mut desired: HashMap<&str, &Arc<InstanceInfo>> = HashMap::new();
+        for inst in snap.up_instances(&self.target) {
+            desired.insert(inst.id(), inst);
+        }
+        let mut inserts = Vec::new();
+        for (id, old) in &self.emitted {
+            match desired.remove(&**id) {
+                Some(new) if same_address(old, new) => {}
+                Some(new) => {
+                    self.todo.push_back(Step::Remove(id.clone()));
+                    inserts.push(Step::Insert(id.clone(), new.clone()));
+                }
+                None if snap.is_fetched() => self.todo.push_back(Step::Remove(id.clone())),
+                None => {}
+            }
+        }
+        for (id, new) in desired {
+            inserts.push(Step::Insert(Arc::from(id), new.clone()));
+        }
+        self.todo.extend(inserts);
+        tracing::trace!(
+            target = ?self.target,
+            generation = snap.generation(),
+            changes = self.todo.len(),
+            "diffed snapshot"
+        );
+    }
+
+    /// Learns of new snapshots; makes sure the task is woken by the next one.
+    ///
+    /// The fast path, taken on every balancer `poll_ready`, is an atomic version check
+    /// and a waker comparison: the `changed` future is polled again only when the task's
+    /// waker differs from the one it registered.
+    fn poll_watch(&mut self, cx: &mut Context<'_>) {
+        loop {
+            match &mut self.watch {
+                Watch::Closed => return,
+                Watch::Fresh => {
+                    let snap = self.snapshots.borrow_and_update().clone();
+                    self.diff(&snap);
+                    // A clone has seen what the original has seen.
+                    let mut rx = self.snapshots.clone();
+                    self.watch = Watch::Waiting {
+                        changed: Box::pin(async move {
+                            let _ = rx.changed().await;
+                        }),
+                        waker: None,
+                    };
+                }
+                Watch::Waiting { changed, waker } => {
+                    match self.snapshots.has_changed() {
+                        Ok(true) => {
+                            self.watch = Watch::Fresh;
+                            continue;
+                        }
+                        Ok(false) => {}
+                        Err(_) => {
+                            // The publisher is gone (its last value may be unseen: a
+                            // repeated diff of the same snapshot is harmless). Keep the
+                            // set and pend forever.
+                            tracing::debug!(target = ?self.target, "snapshot publisher gone; keeping the last endpoint set");
+                            let snap = self.snapshots.borrow_and_update().clone();
+                            self.diff(&snap);
+                            self.watch = Watch::Closed;
+                            return;
+                        }
+                    }
+                    if waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        return;
+                    }
+                    match changed.as_mut().poll(cx) {
+                        Poll::Ready(()) => self.watch = Watch::Fresh,
+                        Poll::Pending => {
+                            *waker = Some(cx.waker().clone());
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether two records of one instance would be called at the same address.
+fn same_address(a: &InstanceInfo, b: &InstanceInfo) -> bool {
+    a.ip_addr == b.ip_addr
+        && a.host_name == b.host_name
+        && a.port == b.port
+        && a.secure_port == b.secure_port
+}
+
+impl<M: MakeEndpoint> Stream for EurekaDiscover<M> {
+    type Item = Result<Change<Arc<str>, M::Endpoint>, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        this.poll_watch(cx);
+        while let Some(step) = this.todo.pop_front() {
+            match step {
+                Step::Remove(id) => {
+                    this.emitted.remove(&id);
+                    return Poll::Ready(Some(Ok(Change::Remove(id))));
+                }
+                Step::Insert(id, inst) => match this.make.make_endpoint(&inst) {
+                    Some(endpoint) => {
+                        this.emitted.insert(id.clone(), inst);
+                        return Poll::Ready(Some(Ok(Change::Insert(id, endpoint))));
+                    }
+                    None => continue,
+                },
+            }
+        }
+        // Never `Ready(None)`: a balancer polls its discover again after it ends.
+        Poll::Pending
+    }
+}
+
+impl<M: MakeEndpoint> fmt::Debug for EurekaDiscover<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EurekaDiscover")
+            .field("target", &self.target)
+            .field("endpoints", &self.emitted.len())
+            .field("pending_changes", &self.todo.len())
+            .field("closed", &matches!(self.watch, Watch::Closed))
+            .finish()
+    }
+}
