@@ -47,10 +47,13 @@ impl Backend {
         let hits = Arc::new(AtomicUsize::new(0));
         let (h, n) = (hits.clone(), name.to_owned());
         let task = tokio::spawn(async move {
+            // Connections live in this task's JoinSet: aborting the task (a crash) drops
+            // every open connection too.
+            let mut conns = tokio::task::JoinSet::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let (h, n) = (h.clone(), n.clone());
-                tokio::spawn(async move {
+                conns.spawn(async move {
                     let svc = hyper::service::service_fn(move |_req| {
                         h.fetch_add(1, Ordering::SeqCst);
                         let body = Full::new(Bytes::from(n.clone()));
