@@ -26,9 +26,16 @@ async fn start_registry() -> String {
     };
     cfg.registry.publish_interval = Duration::from_millis(10);
     cfg.registry.eviction_interval = Duration::from_secs(1);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(serve(listener, EurekaService::new(cfg), std::future::pending(), Duration::ZERO));
+    tokio::spawn(serve(
+        listener,
+        EurekaService::new(cfg),
+        std::future::pending(),
+        Duration::ZERO,
+    ));
     format!("http://{addr}/eureka")
 }
 
@@ -42,7 +49,9 @@ struct Backend {
 
 impl Backend {
     async fn start(name: &str) -> Backend {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let hits = Arc::new(AtomicUsize::new(0));
         let (h, n) = (hits.clone(), name.to_owned());
@@ -51,7 +60,9 @@ impl Backend {
             // every open connection too.
             let mut conns = tokio::task::JoinSet::new();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let (h, n) = (h.clone(), n.clone());
                 conns.spawn(async move {
                     let svc = hyper::service::service_fn(move |_req| {
@@ -65,7 +76,12 @@ impl Backend {
                 });
             }
         });
-        Backend { name: name.to_owned(), port, hits, task }
+        Backend {
+            name: name.to_owned(),
+            port,
+            hits,
+            task,
+        }
     }
 
     /// Registers this backend with the registry through the crate's client.
@@ -153,7 +169,10 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     let c1 = clients.next().expect("c1");
     c1.shutdown().await.expect("cancel");
     wait_until("b1 gone from the consumer", || {
-        consumer.up_instances(&target).iter().all(|i| i.id() != "b1")
+        consumer
+            .up_instances(&target)
+            .iter()
+            .all(|i| i.id() != "b1")
     })
     .await;
     tokio::time::sleep(Duration::from_millis(100)).await; // the balancer's own task applies the diff
@@ -162,7 +181,11 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
         let who = call(&c).await.expect("call");
         assert_ne!(who, "b1");
     }
-    assert_eq!(backends[0].hits(), before, "a deregistered backend was called");
+    assert_eq!(
+        backends[0].hits(),
+        before,
+        "a deregistered backend was called"
+    );
 
     // b2 crashes: its process (server and heartbeats) vanishes without a cancel. Until its
     // lease expires, retries carry every call to b3.
@@ -170,7 +193,9 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     drop(c2);
     backends[1].task.abort();
     for _ in 0..30 {
-        let who = call(&c).await.expect("retries route around the dead backend");
+        let who = call(&c)
+            .await
+            .expect("retries route around the dead backend");
         assert_eq!(who, "b3");
     }
     // one lease duration (3 s here) after its last heartbeat the registry evicts it
