@@ -167,6 +167,7 @@ impl<S: Clone> MakeEndpoint for MakeHttpEndpoint<S> {
         };
         Some(HttpEndpoint::with_backoff(
             self.inner.clone(),
+            Some(Arc::from(instance.id())),
             scheme,
             authority,
             self.backoff,
@@ -184,6 +185,57 @@ impl<S> fmt::Debug for MakeHttpEndpoint<S> {
     }
 }
 
+// === ServedBy ===
+
+/// Which endpoint answered: put in the extensions of every response an [`HttpEndpoint`]
+/// returns.
+///
+/// ```
+/// # use tower_eureka::discover::ServedBy;
+/// # fn log(rsp: &http::Response<()>) {
+/// if let Some(by) = rsp.extensions().get::<ServedBy>() {
+///     println!("answered by {} ({:?})", by.authority(), by.instance_id());
+/// }
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ServedBy {
+    inner: Arc<ServedByInner>,
+}
+
+struct ServedByInner {
+    instance_id: Option<Arc<str>>,
+    scheme: Scheme,
+    authority: Authority,
+}
+
+impl ServedBy {
+    /// The instance id, when the endpoint was made from an instance.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.inner.instance_id.as_deref()
+    }
+
+    /// The `host:port` the request was sent to.
+    pub fn authority(&self) -> &Authority {
+        &self.inner.authority
+    }
+
+    /// The scheme the request was sent with.
+    pub fn scheme(&self) -> &Scheme {
+        &self.inner.scheme
+    }
+}
+
+impl fmt::Debug for ServedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServedBy")
+            .field("instance_id", &self.inner.instance_id)
+            .field("scheme", &self.inner.scheme)
+            .field("authority", &self.inner.authority)
+            .finish()
+    }
+}
+
 // === HttpEndpoint ===
 
 /// One instance's endpoint: rewrites each request's scheme and authority to the instance's
@@ -192,14 +244,15 @@ impl<S> fmt::Debug for MakeHttpEndpoint<S> {
 /// The path and query are kept (an empty path becomes `/`); headers are left alone (the
 /// client fills in `Host` from the new URI when the request has none).
 ///
+/// Each response carries a [`ServedBy`] extension naming the endpoint.
+///
 /// A failed call (an `Err` from the inner service: connection refused, reset, ...) puts the
 /// endpoint to rest for a backoff period, during which `poll_ready` is `Pending`: the
 /// balancer then routes around it instead of evicting it, and it comes back by itself.
 /// HTTP error statuses are answers, not failures.
 pub struct HttpEndpoint<S> {
     inner: S,
-    scheme: Scheme,
-    authority: Authority,
+    served_by: ServedBy,
     health: Arc<Health>,
     rest: Option<Pin<Box<Sleep>>>,
 }
@@ -207,14 +260,25 @@ pub struct HttpEndpoint<S> {
 impl<S> HttpEndpoint<S> {
     /// An endpoint sending to `scheme://authority` through `inner`.
     pub fn new(inner: S, scheme: Scheme, authority: Authority) -> Self {
-        Self::with_backoff(inner, scheme, authority, Backoff::default())
+        Self::with_backoff(inner, None, scheme, authority, Backoff::default())
     }
 
-    fn with_backoff(inner: S, scheme: Scheme, authority: Authority, backoff: Backoff) -> Self {
+    fn with_backoff(
+        inner: S,
+        instance_id: Option<Arc<str>>,
+        scheme: Scheme,
+        authority: Authority,
+        backoff: Backoff,
+    ) -> Self {
         HttpEndpoint {
             inner,
-            scheme,
-            authority,
+            served_by: ServedBy {
+                inner: Arc::new(ServedByInner {
+                    instance_id,
+                    scheme,
+                    authority,
+                }),
+            },
             health: Arc::new(Health::new(backoff)),
             rest: None,
         }
@@ -222,19 +286,24 @@ impl<S> HttpEndpoint<S> {
 
     /// The authority (`host:port`) requests are sent to.
     pub fn authority(&self) -> &Authority {
-        &self.authority
+        self.served_by.authority()
     }
 
     /// The scheme requests are sent with.
     pub fn scheme(&self) -> &Scheme {
-        &self.scheme
+        self.served_by.scheme()
+    }
+
+    /// What this endpoint's responses carry in their extensions.
+    pub fn served_by(&self) -> &ServedBy {
+        &self.served_by
     }
 
     /// `scheme://authority/`.
     pub fn base_uri(&self) -> http::Uri {
         let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(self.authority.clone());
+        parts.scheme = Some(self.scheme().clone());
+        parts.authority = Some(self.authority().clone());
         parts.path_and_query = Some(PathAndQuery::from_static("/"));
         // Scheme, authority and path are all present and valid, so this cannot fail; fall
         // back to an empty URI rather than panic.
@@ -244,8 +313,8 @@ impl<S> HttpEndpoint<S> {
     fn rewrite<B>(&self, req: http::Request<B>) -> Result<http::Request<B>, http::Error> {
         let (mut parts, body) = req.into_parts();
         let mut uri = mem::take(&mut parts.uri).into_parts();
-        uri.scheme = Some(self.scheme.clone());
-        uri.authority = Some(self.authority.clone());
+        uri.scheme = Some(self.scheme().clone());
+        uri.authority = Some(self.authority().clone());
         if uri.path_and_query.is_none() {
             uri.path_and_query = Some(PathAndQuery::from_static("/"));
         }
@@ -259,8 +328,7 @@ impl<S: Clone> Clone for HttpEndpoint<S> {
     fn clone(&self) -> Self {
         HttpEndpoint {
             inner: self.inner.clone(),
-            scheme: self.scheme.clone(),
-            authority: self.authority.clone(),
+            served_by: self.served_by.clone(),
             health: self.health.clone(),
             rest: None,
         }
@@ -270,19 +338,18 @@ impl<S: Clone> Clone for HttpEndpoint<S> {
 impl<S> fmt::Debug for HttpEndpoint<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpEndpoint")
-            .field("scheme", &self.scheme)
-            .field("authority", &self.authority)
+            .field("served_by", &self.served_by)
             .field("failures", &self.health.failures.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
-impl<S, B> Service<http::Request<B>> for HttpEndpoint<S>
+impl<S, B, R> Service<http::Request<B>> for HttpEndpoint<S>
 where
-    S: Service<http::Request<B>>,
+    S: Service<http::Request<B>, Response = http::Response<R>>,
     S::Error: Into<BoxError>,
 {
-    type Response = S::Response;
+    type Response = http::Response<R>;
     type Error = BoxError;
     type Future = EndpointFuture<S::Future>;
 
@@ -310,6 +377,7 @@ where
                 state: State::Call {
                     inner: self.inner.call(req),
                     health: self.health.clone(),
+                    served_by: self.served_by.clone(),
                 },
             },
             Err(e) => EndpointFuture {
@@ -333,7 +401,7 @@ pin_project! {
     #[project = StateProj]
     enum State<F> {
         // Waiting for the inner service.
-        Call { #[pin] inner: F, health: Arc<Health> },
+        Call { #[pin] inner: F, health: Arc<Health>, served_by: ServedBy },
         // Failed before calling (the request's URI could not be rewritten).
         Failed { error: Option<BoxError> },
     }
@@ -345,18 +413,23 @@ impl<F> fmt::Debug for EndpointFuture<F> {
     }
 }
 
-impl<F, T, E> Future for EndpointFuture<F>
+impl<F, R, E> Future for EndpointFuture<F>
 where
-    F: Future<Output = Result<T, E>>,
+    F: Future<Output = Result<http::Response<R>, E>>,
     E: Into<BoxError>,
 {
-    type Output = Result<T, BoxError>;
+    type Output = Result<http::Response<R>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Call { inner, health } => match ready!(inner.poll(cx)) {
-                Ok(rsp) => {
+            StateProj::Call {
+                inner,
+                health,
+                served_by,
+            } => match ready!(inner.poll(cx)) {
+                Ok(mut rsp) => {
                     health.record_success();
+                    rsp.extensions_mut().insert(served_by.clone());
                     Poll::Ready(Ok(rsp))
                 }
                 Err(e) => {

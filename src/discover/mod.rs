@@ -70,8 +70,8 @@ pub use self::client::{
     DEFAULT_TIMEOUT,
 };
 pub use self::endpoint::{
-    EndpointFuture, HttpEndpoint, MakeEndpoint, MakeHttpEndpoint, DEFAULT_FAILURE_BACKOFF,
-    DEFAULT_MAX_FAILURE_BACKOFF,
+    EndpointFuture, HttpEndpoint, MakeEndpoint, MakeHttpEndpoint, ServedBy,
+    DEFAULT_FAILURE_BACKOFF, DEFAULT_MAX_FAILURE_BACKOFF,
 };
 pub use self::error::{RouteError, Unavailable};
 pub use self::reqwest_service::{ReqwestService, ResponseFuture as ReqwestFuture};

@@ -269,3 +269,28 @@ async fn a_removed_endpoint_gets_no_more_calls() {
     assert!(!after.iter().any(|a| a == "10.0.0.2:80"), "o2 moved");
     assert!(after.iter().any(|a| a == "10.0.0.9:80"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn responses_name_the_endpoint_that_served_them() {
+    use tower_eureka::discover::ServedBy;
+    let rec = Recorder::default();
+    let (_tx, rx) = watch::channel(three());
+    let c = client(rx, &rec);
+    for _ in 0..10 {
+        let rsp = c.clone().oneshot(get("/")).await.expect("ok");
+        let by = rsp
+            .extensions()
+            .get::<ServedBy>()
+            .expect("ServedBy set")
+            .clone();
+        assert_eq!(by.authority().as_str(), rsp.body());
+        assert_eq!(by.scheme(), &http::uri::Scheme::HTTP);
+        let id = by.instance_id().expect("instance id");
+        assert_eq!(
+            format!("10.0.0.{}:80", &id[1..]),
+            rsp.body().as_str(),
+            "id {id} does not match {}",
+            rsp.body()
+        );
+    }
+}
