@@ -613,7 +613,7 @@ fn main() {
     }
     // `cargo bench` passes `--bench`; ignore it.
     let quick = args.iter().any(|a| a == "--quick");
-    if pinning() && std::env::var_os("LOAD_PINNED").is_none() {
+    if std::env::var_os("LOAD_PINNED").is_none() && pinning() {
         let status = Command::new("taskset")
             .args(["-c", "1"])
             .arg(std::env::current_exe().expect("exe"))

@@ -146,30 +146,34 @@ where
         let ctx = RequestCtx::new(&req);
         match route {
             Route::App(app) if req.method() == Method::POST => {
-                let (parts, body) = req.into_parts();
-                ResponseFuture::boxed(async move {
-                    let bytes =
-                        match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
-                            Ok(b) => b,
-                            Err(e) => return Ok(body_error(e)),
-                        };
-                    Ok(inner.register(&ctx, &parts.headers, &app, &bytes))
+                with_body(req, inner, move |inner, headers, bytes| {
+                    inner.register(&ctx, headers, &app, bytes)
                 })
             }
-            Route::ReplicationBatch => {
-                let (parts, body) = req.into_parts();
-                ResponseFuture::boxed(async move {
-                    let bytes =
-                        match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
-                            Ok(b) => b,
-                            Err(e) => return Ok(body_error(e)),
-                        };
-                    Ok(super::replication::batch(&inner.registry, &bytes))
-                })
-            }
+            Route::ReplicationBatch => with_body(req, inner, |inner, _, bytes| {
+                super::replication::batch(&inner.registry, bytes)
+            }),
             route => ResponseFuture::ready(inner.handle(&ctx, req.method(), route)),
         }
     }
+}
+
+/// Reads the (size-limited, possibly gzip-encoded) body, then answers with `handle`; body
+/// problems are answered with 413 / 400 / 415 without calling it.
+fn with_body<B, F>(req: Request<B>, inner: Arc<Inner>, handle: F) -> ResponseFuture
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<crate::BoxError>,
+    F: FnOnce(&Inner, &http::HeaderMap, &[u8]) -> Response<ResponseBody> + Send + 'static,
+{
+    let (parts, body) = req.into_parts();
+    ResponseFuture::boxed(async move {
+        match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
+            Ok(bytes) => Ok(handle(&inner, &parts.headers, &bytes)),
+            Err(e) => Ok(body_error(e)),
+        }
+    })
 }
 
 /// What a handler needs from the request head.

@@ -31,7 +31,7 @@ pub(super) fn status(registry: &Registry) -> Response<ResponseBody> {
             "reason": sp.reason,
             "expectedRenewsPerMinute": sp.expected_renews_per_min,
             "renewsLastMinute": sp.renews_last_min,
-            "threshold": sp.threshold,
+            "threshold": sp.threshold.max(0.0),
             "leases": sp.lease_count,
             "protectedLeases": sp.protected_count,
         },

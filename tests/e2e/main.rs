@@ -1,0 +1,218 @@
+//! End to end through every layer of the crate: the registry server on 127.0.0.1, three
+//! HTTP backends registered by the crate's own Eureka client, and a consumer that resolves
+//! the app by name through a fetch-only client, `EurekaDiscover` and the p2c
+//! `BalancedClient`.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+use tower_eureka::client::{EurekaClient, Target};
+use tower_eureka::discover::BalancedClient;
+use tower_eureka::model::InstanceInfo;
+use tower_eureka::server::{serve, EurekaService, ServerConfig};
+
+const APP: &str = "E2E-BACKEND";
+
+async fn start_registry() -> String {
+    let mut cfg = ServerConfig {
+        prefix: "/eureka".into(),
+        ..ServerConfig::default()
+    };
+    cfg.registry.publish_interval = Duration::from_millis(10);
+    cfg.registry.eviction_interval = Duration::from_secs(1);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(serve(
+        listener,
+        EurekaService::new(cfg),
+        std::future::pending(),
+        Duration::ZERO,
+    ));
+    format!("http://{addr}/eureka")
+}
+
+/// An HTTP backend that answers `GET /` with its name and counts its hits.
+struct Backend {
+    name: String,
+    port: u16,
+    hits: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Backend {
+    async fn start(name: &str) -> Backend {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (h, n) = (hits.clone(), name.to_owned());
+        let task = tokio::spawn(async move {
+            // Connections live in this task's JoinSet: aborting the task (a crash) drops
+            // every open connection too.
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (h, n) = (h.clone(), n.clone());
+                conns.spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req| {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        let body = Full::new(Bytes::from(n.clone()));
+                        async move { Ok::<_, std::convert::Infallible>(http::Response::new(body)) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        Backend {
+            name: name.to_owned(),
+            port,
+            hits,
+            task,
+        }
+    }
+
+    /// Registers this backend with the registry through the crate's client.
+    fn register(&self, registry: &str) -> EurekaClient {
+        let instance = InstanceInfo::builder(APP)
+            .instance_id(self.name.clone())
+            .host_name("127.0.0.1")
+            .ip_addr("127.0.0.1")
+            .port(self.port)
+            .lease(1, 3)
+            .build();
+        EurekaClient::builder([registry])
+            .instance(instance)
+            .register_only()
+            .start()
+            .expect("backend client")
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
+type Http = BalancedClient<Full<Bytes>, hyper::body::Incoming>;
+
+async fn call(c: &Http) -> Result<String, tower_eureka::BoxError> {
+    let req = http::Request::get(format!("http://{APP}/"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let rsp = c.clone().oneshot(req).await?;
+    let body = rsp.into_body().collect().await?.to_bytes();
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// C-05/C-11 register + heartbeat, C-20/C-22 fetch + reconcile, C-26 UP only, the Discover
+/// diff and p2c spreading; C-50 a cancelled backend gets no more calls; a killed one
+/// (no cancel) is routed around by retries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
+    let registry = start_registry().await;
+    let backends = [
+        Backend::start("b1").await,
+        Backend::start("b2").await,
+        Backend::start("b3").await,
+    ];
+    let clients: Vec<EurekaClient> = backends.iter().map(|b| b.register(&registry)).collect();
+
+    let consumer = EurekaClient::builder([registry.as_str()])
+        .fetch_only()
+        .fetch_interval(Duration::from_millis(100))
+        .start()
+        .expect("consumer");
+    let target = Target::app(APP);
+    wait_until("three UP instances in the consumer's copy", || {
+        consumer.up_instances(&target).len() == 3
+    })
+    .await;
+
+    let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let c: Http = BalancedClient::builder(consumer.snapshots(), target.clone())
+        .timeout(Duration::from_secs(5))
+        .per_try_timeout(Duration::from_secs(1))
+        .build(http);
+
+    // Spread over all three.
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for _ in 0..60 {
+        *seen.entry(call(&c).await.expect("call")).or_default() += 1;
+    }
+    assert_eq!(seen.len(), 3, "calls reached {seen:?}");
+    assert!(seen.values().all(|&n| n >= 3), "uneven spread {seen:?}");
+
+    // b1 deregisters (cancel): once the consumer's copy drops it, no call reaches it.
+    let mut clients = clients.into_iter();
+    let c1 = clients.next().expect("c1");
+    c1.shutdown().await.expect("cancel");
+    wait_until("b1 gone from the consumer", || {
+        consumer
+            .up_instances(&target)
+            .iter()
+            .all(|i| i.id() != "b1")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await; // the balancer's own task applies the diff
+    let before = backends[0].hits();
+    for _ in 0..30 {
+        let who = call(&c).await.expect("call");
+        assert_ne!(who, "b1");
+    }
+    assert_eq!(
+        backends[0].hits(),
+        before,
+        "a deregistered backend was called"
+    );
+
+    // b2 crashes: its process (server and heartbeats) vanishes without a cancel. Until its
+    // lease expires, retries carry every call to b3.
+    let c2 = clients.next().expect("c2");
+    drop(c2);
+    backends[1].task.abort();
+    for _ in 0..30 {
+        let who = call(&c)
+            .await
+            .expect("retries route around the dead backend");
+        assert_eq!(who, "b3");
+    }
+    // one lease duration (3 s here) after its last heartbeat the registry evicts it
+    // (R-42, 1 s eviction tick), and the consumer's copy follows (C-21).
+    let c3 = clients.next().expect("c3");
+    wait_until("b2 evicted after its lease expired", || {
+        consumer.instances(&target).iter().all(|i| i.id() != "b2")
+    })
+    .await;
+    assert_eq!(
+        consumer
+            .up_instances(&target)
+            .iter()
+            .map(|i| i.id().to_owned())
+            .collect::<Vec<_>>(),
+        vec!["b3".to_owned()]
+    );
+    c3.shutdown().await.expect("cancel");
+    consumer.shutdown().await.expect("consumer shutdown");
+}
