@@ -56,6 +56,15 @@ impl Generation {
         self.revision == snap.revision() && self.delta_version == snap.delta_version()
     }
 
+    /// The payload for `key` if it was built already.
+    fn peek(&self, key: &Key) -> Option<Option<Bytes>> {
+        let slots = match self.slots.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        slots.get(key).and_then(|slot| slot.get().cloned())
+    }
+
     fn slot(&self, key: &Key) -> Slot {
         let mut slots = match self.slots.lock() {
             Ok(g) => g,
@@ -115,11 +124,12 @@ impl PayloadCache {
                 gzip: false,
                 ..key.clone()
             };
-            let plain = match gen {
-                Some(g) => g
-                    .slot(&plain_key)
-                    .get_or_init(|| encode(snap, &plain_key))
-                    .clone(),
+            // Reuse the plain bytes when someone asked for them already; otherwise encode
+            // into a temporary and keep only the compressed bytes (Java and Spring clients
+            // always ask for gzip: a typical registry holds ~1/15 of the plain size).
+            let cached_plain = gen.and_then(|g| g.peek(&plain_key));
+            let plain = match cached_plain {
+                Some(p) => p,
                 None => encode(snap, &plain_key),
             }?;
             return Some(gzip(&plain));

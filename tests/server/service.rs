@@ -99,3 +99,28 @@ async fn axum_nest_service_mount() {
         assert_eq!(res.status().as_u16(), code, "{uri}");
     }
 }
+
+/// E-07: a gzip-first request (the plain variant not cached yet) decodes to exactly the
+/// bytes a later plain request gets.
+#[tokio::test]
+async fn e07_gzip_first_then_plain_agree() {
+    let mut cfg = ServerConfig::default();
+    cfg.registry.publish_interval = Duration::ZERO;
+    let svc = EurekaService::new(cfg);
+    for n in 0..20 {
+        let body = super::support::register_body("ORDERS", &format!("o{n}"), "h1", 8080, "UP");
+        call(&svc, req("POST", "/apps/ORDERS", &body)).await;
+    }
+    let mut gz_req = req("GET", "/apps", "");
+    gz_req
+        .headers_mut()
+        .insert("accept-encoding", http::HeaderValue::from_static("gzip"));
+    let res = svc.clone().oneshot(gz_req).await.expect("infallible");
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let gz = res.into_body().collect().await.expect("body").to_bytes();
+    let (_, plain) = call(&svc, req("GET", "/apps", "")).await;
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
+        .expect("gunzip");
+    assert_eq!(out, plain.as_ref());
+}
