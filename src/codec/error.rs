@@ -235,3 +235,38 @@ impl Trace {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_renders_outermost_first() {
+        let t = Trace::default();
+        // Pushed while unwinding: innermost first.
+        t.push(Seg::Key("$"));
+        t.push(Seg::Key("port"));
+        t.push(Seg::Index(2));
+        t.push(Seg::Key("instance"));
+        t.push(Seg::Name("my.app".into()));
+        assert_eq!(t.render(), "my.app.instance[2].port.$");
+        let ok: Result<(), ()> = t.at(Seg::Key("never"), Ok(()));
+        assert!(ok.is_ok());
+        assert_eq!(t.render(), "my.app.instance[2].port.$");
+    }
+
+    #[test]
+    fn display_names_format_path_and_position() {
+        let e = DecodeError::data(Format::Json, "bad")
+            .with_path("a.b".into())
+            .with_position(3, 7);
+        assert_eq!(
+            e.to_string(),
+            "invalid Eureka JSON at `a.b` (line 3, column 7): bad"
+        );
+        assert!(e.is_data() && !e.is_syntax());
+        let e = DecodeError::syntax(Format::Xml, "eof").with_position(0, 0);
+        assert_eq!(e.to_string(), "malformed XML: eof");
+        assert_eq!((e.line(), e.column(), e.path()), (None, None, None));
+    }
+}

@@ -92,8 +92,8 @@ impl Format {
     /// The body format of a request from its `Content-Type` (E-04).
     ///
     /// * any type with subtype `json` (`application/json`, …) → JSON; also, leniently,
-    ///   `application/<anything>+json` [IMPL];
-    /// * `application/xml` → XML; also, leniently, `text/xml` and `*/*` [IMPL];
+    ///   `application/<anything>+json` (E-04, \[IMPL\]);
+    /// * `application/xml` → XML; also, leniently, `text/xml` and `*/*` (E-04, \[IMPL\]);
     /// * types and subtypes compare case-insensitively; a `charset` parameter, if present,
     ///   must be UTF-8 or ISO-8859-1 (any case, optionally quoted); other parameters are
     ///   ignored;

@@ -340,3 +340,79 @@ fn upper(s: String) -> String {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> RawInstance {
+        RawInstance {
+            host_name: Some("h".into()),
+            app: Some("orders".into()),
+            ip_addr: Some("10.0.0.1".into()),
+            data_center_info: Some(RawDci {
+                class: None,
+                name: Some(RawName::Known(DataCenterName::MyOwn)),
+                metadata: None,
+            }),
+            ..RawInstance::default()
+        }
+    }
+
+    #[test]
+    fn e10_defaults_and_id_fallback() {
+        let i = valid().into_registered("ORDERS").unwrap();
+        assert_eq!(i.app, "ORDERS");
+        assert_eq!(i.id(), "h");
+        assert_eq!(i.status, Status::Up);
+        assert_eq!(i.overridden_status, Status::Unknown);
+        assert_eq!(i.port, PortWrapper::enabled(DEFAULT_PORT));
+        assert_eq!(i.secure_port, PortWrapper::disabled(DEFAULT_SECURE_PORT));
+        assert_eq!(i.country_id, 1);
+        assert_eq!(i.last_dirty_timestamp, 0);
+    }
+
+    #[test]
+    fn e10_rule_order() {
+        let mut r = valid();
+        r.status = Some(RawStatus::Unknown("X".into()));
+        r.data_center_info = None;
+        r.app = Some("other".into());
+        assert_eq!(
+            r.into_registered("orders").unwrap_err(),
+            "Mismatched appName, expecting ORDERS but was OTHER"
+        );
+        let mut r = valid();
+        r.status = Some(RawStatus::Unknown("X".into()));
+        r.data_center_info = None;
+        assert_eq!(
+            r.into_registered("orders").unwrap_err(),
+            "Missing dataCenterInfo"
+        );
+        let mut r = valid();
+        r.overridden_status = Some(RawStatus::Unknown("X".into()));
+        assert_eq!(r.into_registered("orders").unwrap_err(), "Unknown status X");
+    }
+
+    #[test]
+    fn w32_amazon_class_beats_name_and_w28_lease_fixes() {
+        let dci = RawDci {
+            class: Some(DciClass::Amazon),
+            name: Some(RawName::Known(DataCenterName::MyOwn)),
+            metadata: Some([("instance-id", "i-1")].into_iter().collect()),
+        };
+        let resolved = dci.resolve();
+        assert_eq!(resolved.name, DataCenterName::Amazon);
+        assert_eq!(resolved.metadata.get("instance-id"), Some("i-1"));
+        let lease = RawLease {
+            renewal_interval_in_secs: Some(-1),
+            duration_in_secs: Some(i64::MAX),
+            eviction_timestamp: Some(-5),
+            ..RawLease::default()
+        }
+        .resolve();
+        assert_eq!(lease.renewal_interval_in_secs, 30);
+        assert_eq!(lease.duration_in_secs, u32::MAX);
+        assert_eq!(lease.eviction_timestamp, 0);
+    }
+}
