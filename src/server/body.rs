@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
+use std::borrow::Cow;
 use std::io::Read as _;
 
 /// Why a body could not be read.
@@ -73,31 +74,55 @@ fn gunzip(data: &[u8], max: usize) -> Result<Bytes, BodyError> {
     Ok(Bytes::from(out))
 }
 
-/// Parses a URL query into decoded `(key, value)` pairs (`+` is a space).
-pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    let Some(q) = query else { return Vec::new() };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_component(k), decode_component(v))
-        })
-        .collect()
+/// A request's URL query, decoded lazily: looking up a parameter allocates only when its
+/// value carries escapes (`%XX` or `+`).
+#[derive(Debug, Default)]
+pub(crate) struct Query(Option<Box<str>>);
+
+impl Query {
+    pub(crate) fn new(raw: Option<&str>) -> Self {
+        Query(raw.filter(|q| !q.is_empty()).map(Box::from))
+    }
+
+    fn raw_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+    }
+
+    /// The first value of parameter `name`, decoded.
+    pub(crate) fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.raw_pairs()
+            .find(|(k, _)| decode_component(k) == name)
+            .map(|(_, v)| decode_component(v))
+    }
+
+    /// Every `(key, value)` pair, decoded, in order.
+    pub(crate) fn pairs(&self) -> Vec<(String, String)> {
+        self.raw_pairs()
+            .map(|(k, v)| {
+                (
+                    decode_component(k).into_owned(),
+                    decode_component(v).into_owned(),
+                )
+            })
+            .collect()
+    }
 }
 
-fn decode_component(s: &str) -> String {
+fn decode_component(s: &str) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(s);
+    }
     let spaced = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// The first value of query parameter `name`.
-pub(crate) fn query_param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    Cow::Owned(
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -106,12 +131,16 @@ mod tests {
 
     #[test]
     fn query_decoding() {
-        let q = query_pairs(Some("a=1&b=x%3Ay&c=hello+world&d&a=2"));
-        assert_eq!(query_param(&q, "a"), Some("1"));
-        assert_eq!(query_param(&q, "b"), Some("x:y"));
-        assert_eq!(query_param(&q, "c"), Some("hello world"));
-        assert_eq!(query_param(&q, "d"), Some(""));
-        assert_eq!(query_param(&q, "z"), None);
+        let q = Query::new(Some("a=1&b=x%3Ay&c=hello+world&d&a=2&k%20y=v"));
+        assert_eq!(q.get("a").as_deref(), Some("1"));
+        assert!(matches!(q.get("a"), Some(Cow::Borrowed(_))));
+        assert_eq!(q.get("b").as_deref(), Some("x:y"));
+        assert_eq!(q.get("c").as_deref(), Some("hello world"));
+        assert_eq!(q.get("d").as_deref(), Some(""));
+        assert_eq!(q.get("k y").as_deref(), Some("v"));
+        assert_eq!(q.get("z"), None);
+        assert_eq!(q.pairs().len(), 6);
+        assert!(Query::new(None).get("a").is_none());
     }
 
     #[tokio::test]

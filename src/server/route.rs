@@ -2,6 +2,7 @@
 
 use http::Method;
 use percent_encoding::percent_decode_str;
+use std::borrow::Cow;
 
 /// A recognised Eureka route with its decoded path parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,26 +54,27 @@ impl Route {
     pub(crate) fn resolve(method: &Method, path: &str) -> Result<Route, RouteError> {
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
-        let mut raw: Vec<&str> = if path.is_empty() {
-            Vec::new()
-        } else {
-            path.split('/').collect()
-        };
-        if matches!(raw.first(), Some(&"v2") | Some(&"v1")) {
-            raw.remove(0);
+        let path = path
+            .strip_prefix("v2")
+            .or_else(|| path.strip_prefix("v1"))
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .map_or(path, |rest| rest.strip_prefix('/').unwrap_or(rest));
+        // At most four segments name a route: decode into a fixed array, borrowing
+        // segments that need no decoding (the common case allocates nothing here).
+        let mut seg: [Cow<'_, str>; 4] = Default::default();
+        let mut n = 0;
+        if !path.is_empty() {
+            for raw in path.split('/') {
+                if raw.is_empty() || n == seg.len() {
+                    return Err(RouteError::NotFound);
+                }
+                seg[n] = percent_decode_str(raw)
+                    .decode_utf8()
+                    .map_err(|_| RouteError::BadEncoding)?;
+                n += 1;
+            }
         }
-        if raw.iter().any(|s| s.is_empty()) {
-            return Err(RouteError::NotFound);
-        }
-        let mut seg = Vec::with_capacity(raw.len());
-        for s in raw {
-            let decoded = percent_decode_str(s)
-                .decode_utf8()
-                .map_err(|_| RouteError::BadEncoding)?;
-            seg.push(decoded.into_owned());
-        }
-        let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
-        use Method as M;
+        let seg: [&str; 4] = [&seg[0], &seg[1], &seg[2], &seg[3]];
         let m = method;
         let allow = |ok: bool, allowed: &'static str, r: Route| {
             if ok {
@@ -82,37 +84,44 @@ impl Route {
             }
         };
         let up = crate::model::normalize_app_name;
-        match seg.as_slice() {
-            ["apps"] => allow(m == M::GET, "GET", Route::Apps),
+        let own = |s: &str| s.to_owned();
+        match (n, seg) {
+            (1, ["apps", ..]) => allow(m == Method::GET, "GET", Route::Apps),
             // E-03: the literal `delta` always selects the delta route.
-            ["apps", "delta"] => allow(m == M::GET, "GET", Route::Delta),
-            ["apps", app] => allow(
-                m == M::GET || m == M::POST,
+            (2, ["apps", "delta", ..]) => allow(m == Method::GET, "GET", Route::Delta),
+            (2, ["apps", app, ..]) => allow(
+                m == Method::GET || m == Method::POST,
                 "GET, POST",
                 Route::App(up(app)),
             ),
-            ["apps", app, id] => allow(
-                m == M::GET || m == M::PUT || m == M::DELETE,
+            (3, ["apps", app, id, _]) => allow(
+                m == Method::GET || m == Method::PUT || m == Method::DELETE,
                 "GET, PUT, DELETE",
-                Route::Instance(up(app), (*id).to_owned()),
+                Route::Instance(up(app), own(id)),
             ),
-            ["apps", app, id, "status"] => allow(
-                m == M::PUT || m == M::DELETE,
+            (4, ["apps", app, id, "status"]) => allow(
+                m == Method::PUT || m == Method::DELETE,
                 "PUT, DELETE",
-                Route::InstanceStatus(up(app), (*id).to_owned()),
+                Route::InstanceStatus(up(app), own(id)),
             ),
-            ["apps", app, id, "metadata"] => allow(
-                m == M::PUT,
+            (4, ["apps", app, id, "metadata"]) => allow(
+                m == Method::PUT,
                 "PUT",
-                Route::InstanceMetadata(up(app), (*id).to_owned()),
+                Route::InstanceMetadata(up(app), own(id)),
             ),
-            ["instances", id] => allow(m == M::GET, "GET", Route::InstanceById((*id).to_owned())),
-            ["vips", vip] => allow(m == M::GET, "GET", Route::Vip((*vip).to_owned())),
-            ["svips", vip] => allow(m == M::GET, "GET", Route::SecureVip((*vip).to_owned())),
-            ["peerreplication", "batch"] => allow(m == M::POST, "POST", Route::ReplicationBatch),
-            ["asg", _, "status"] => allow(m == M::PUT, "PUT", Route::AsgStatus),
-            ["status"] => allow(m == M::GET, "GET", Route::Status),
-            ["serverinfo", "statusoverrides"] => allow(m == M::GET, "GET", Route::StatusOverrides),
+            (2, ["instances", id, ..]) => {
+                allow(m == Method::GET, "GET", Route::InstanceById(own(id)))
+            }
+            (2, ["vips", vip, ..]) => allow(m == Method::GET, "GET", Route::Vip(own(vip))),
+            (2, ["svips", vip, ..]) => allow(m == Method::GET, "GET", Route::SecureVip(own(vip))),
+            (2, ["peerreplication", "batch", ..]) => {
+                allow(m == Method::POST, "POST", Route::ReplicationBatch)
+            }
+            (3, ["asg", _, "status", _]) => allow(m == Method::PUT, "PUT", Route::AsgStatus),
+            (1, ["status", ..]) => allow(m == Method::GET, "GET", Route::Status),
+            (2, ["serverinfo", "statusoverrides", ..]) => {
+                allow(m == Method::GET, "GET", Route::StatusOverrides)
+            }
             _ => Err(RouteError::NotFound),
         }
     }
@@ -135,6 +144,10 @@ mod tests {
         assert_eq!(get("/v3/apps"), Err(RouteError::NotFound));
         assert_eq!(get("/apps//x"), Err(RouteError::NotFound));
         assert_eq!(get(""), Err(RouteError::NotFound));
+        assert_eq!(get("/v2"), Err(RouteError::NotFound));
+        assert_eq!(get("/v2x/apps"), Err(RouteError::NotFound));
+        assert_eq!(get("/apps/A/i/status/more"), Err(RouteError::NotFound));
+        assert_eq!(get("/status/"), Ok(Route::Status));
     }
 
     #[test]

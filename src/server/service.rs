@@ -1,4 +1,4 @@
-use super::body::{query_pairs, query_param, read_body, BodyError};
+use super::body::{read_body, BodyError, Query};
 use super::cache::{Entity, Key, PayloadCache};
 use super::route::{Route, RouteError};
 use super::ServerConfig;
@@ -182,7 +182,7 @@ struct RequestCtx {
     compact: bool,
     gzip: bool,
     replication: bool,
-    query: Vec<(String, String)>,
+    query: Query,
 }
 
 impl RequestCtx {
@@ -202,7 +202,7 @@ impl RequestCtx {
             replication: h
                 .get(REPLICATION_HEADER)
                 .is_some_and(|v| v.as_bytes() == b"true"),
-            query: query_pairs(req.uri().query()),
+            query: Query::new(req.uri().query()),
         }
     }
 }
@@ -323,9 +323,9 @@ impl Inner {
             Ok(ts) => ts,
             Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
         };
-        let overridden = match query_param(&ctx.query, "overriddenstatus") {
+        let overridden = match ctx.query.get("overriddenstatus") {
             None => None,
-            Some(s) => match Status::parse(s) {
+            Some(s) => match Status::parse(&s) {
                 Some(st) => Some(st),
                 None => {
                     return error(
@@ -358,8 +358,8 @@ impl Inner {
             Ok(ts) => ts,
             Err(reason) => return error(StatusCode::BAD_REQUEST, &reason),
         };
-        let value = query_param(&ctx.query, "value");
-        let parsed = match value.map(|v| (v, Status::parse(v))) {
+        let value = ctx.query.get("value");
+        let parsed = match value.as_deref().map(|v| (v, Status::parse(v))) {
             Some((v, None)) => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -391,8 +391,8 @@ impl Inner {
 
     fn metadata(&self, ctx: &RequestCtx, app: &str, id: &str) -> Response<ResponseBody> {
         let mut entries: Vec<(String, String)> = Vec::new();
-        for (k, v) in &ctx.query {
-            if !codec::xml::is_encodable_key(k) {
+        for (k, v) in ctx.query.pairs() {
+            if !codec::xml::is_encodable_key(&k) {
                 return error(
                     StatusCode::BAD_REQUEST,
                     &format!(
@@ -400,8 +400,8 @@ impl Inner {
                     ),
                 );
             }
-            if !entries.iter().any(|(ek, _)| ek == k) {
-                entries.push((k.clone(), v.clone()));
+            if !entries.iter().any(|(ek, _)| *ek == k) {
+                entries.push((k, v));
             }
         }
         if self.registry.update_metadata(app, id, entries) {
@@ -413,8 +413,8 @@ impl Inner {
 }
 
 /// The `lastDirtyTimestamp` query parameter; `Err` carries the 400 reason.
-fn parse_ts(query: &[(String, String)]) -> Result<Option<u64>, String> {
-    match query_param(query, "lastDirtyTimestamp") {
+fn parse_ts(query: &Query) -> Result<Option<u64>, String> {
+    match query.get("lastDirtyTimestamp").as_deref() {
         None | Some("") => Ok(None),
         Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
             format!("lastDirtyTimestamp {s:?} is not a decimal number of milliseconds")
