@@ -86,11 +86,11 @@ struct Args {
     retention_time_in_m_s_in_delta_queue: u64,
 
     /// Longest delay between a change and its visibility in GET responses, in ms.
-    /// Java's read-only cache uses 30000; the default publishes within 50 ms.
+    /// Java's read-only cache uses 30000; the default publishes within 25 ms.
     #[arg(
         long,
         env = "EUREKA_SERVER_RESPONSE_CACHE_UPDATE_INTERVAL_MS",
-        default_value_t = 50
+        default_value_t = 25
     )]
     response_cache_update_interval_ms: u64,
 

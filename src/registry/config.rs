@@ -78,7 +78,7 @@ pub struct RegistryConfig {
     pub delta_retention: Duration,
     /// Longest time a change may stay invisible in [`Registry::snapshot`](super::Registry::snapshot):
     /// bursts of changes within this interval are coalesced into one snapshot. Default
-    /// 50 ms; `Duration::ZERO` publishes every change immediately; 30 s mimics Java's
+    /// 25 ms; `Duration::ZERO` publishes every change immediately; 30 s mimics Java's
     /// read-only response cache.
     pub publish_interval: Duration,
     /// `syncWhenTimestampDiffers`, default true: heartbeats compare `lastDirtyTimestamp`
@@ -106,7 +106,7 @@ impl Default for RegistryConfig {
             legacy_lease_expiry: false,
             legacy_override_delete: false,
             delta_retention: Duration::from_secs(180),
-            publish_interval: Duration::from_millis(50),
+            publish_interval: Duration::from_millis(25),
             sync_when_timestamp_differs: true,
             server_instance_id: None,
             clock: None,

@@ -25,14 +25,14 @@ async fn call(svc: &EurekaService, r: http::Request<Full<Bytes>>) -> (u16, Bytes
     )
 }
 
-/// R-90 (this crate's default): a change is visible to GET within the 50 ms publication
+/// R-90 (this crate's default): a change is visible to GET within the 25 ms publication
 /// interval, and the service is always ready, Clone, and never errors.
 #[tokio::test(start_paused = true)]
 async fn r90_change_visible_within_publish_interval() {
     let svc = EurekaService::new(ServerConfig::default());
     assert_eq!(
         svc.config().registry.publish_interval,
-        Duration::from_millis(50)
+        Duration::from_millis(25)
     );
     let mut s2 = svc.clone();
     std::future::poll_fn(|cx| Service::<http::Request<Full<Bytes>>>::poll_ready(&mut s2, cx))
@@ -40,7 +40,7 @@ async fn r90_change_visible_within_publish_interval() {
         .expect("always ready");
     let body = super::support::register_body("ORDERS", "o1", "h1", 8080, "UP");
     assert_eq!(call(&svc, req("POST", "/apps/ORDERS", &body)).await.0, 204);
-    tokio::time::advance(Duration::from_millis(51)).await;
+    tokio::time::advance(Duration::from_millis(26)).await;
     let (code, bytes) = call(&svc, req("GET", "/apps", "")).await;
     assert_eq!(code, 200);
     let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
