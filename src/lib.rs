@@ -5,12 +5,62 @@
 //! * **Server** (feature `server`): [`server::EurekaService`] is a tower `Service` that is a
 //!   whole Eureka registry (the REST API of Netflix Eureka 1.x and Spring Cloud Netflix, JSON
 //!   and XML, gzip, deltas, overrides, leases, eviction, self-preservation). Serve it alone
-//!   (the `eureka-server` binary) or mount it into an axum app.
-//! * **Client** (feature `client`): a background Eureka client that registers, heartbeats and
-//!   keeps a local copy of the registry, and a tower `Discover` that turns an app name or a
-//!   VIP address into a live endpoint set for tower's p2c balancer.
+//!   (the `eureka-server` binary, or [`server::serve`]) or mount it into an axum app.
+//! * **Client** (feature `client`): [`client::EurekaClient`] registers, heartbeats and keeps
+//!   a local copy of the registry; [`discover`] turns an app name or a VIP address into a
+//!   live endpoint set for tower's p2c balancer and wraps your HTTP client with it.
 //!
 //! The wire layer ([`model`], [`codec`]) is shared by both sides and always compiled.
+//!
+//! # A tour
+//!
+//! A registry, a service that registers with it, and a consumer that finds it, in one
+//! process (in real life these are three):
+//!
+//! ```
+//! # #[cfg(all(feature = "server", feature = "client"))]
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), tower_eureka::BoxError> {
+//! use std::time::Duration;
+//! use tower_eureka::client::{EurekaClient, Target};
+//! use tower_eureka::model::InstanceInfo;
+//! use tower_eureka::server::{serve, EurekaService, ServerConfig};
+//!
+//! // The registry, on a free port, serving /eureka/apps (and /eureka/v2/apps).
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("http://{}/eureka", listener.local_addr()?);
+//! let registry = EurekaService::new(ServerConfig { prefix: "/eureka".into(), ..Default::default() });
+//! tokio::spawn(serve(listener, registry, std::future::pending(), Duration::ZERO));
+//!
+//! // A service registers itself and heartbeats in the background.
+//! let orders = EurekaClient::builder([url.as_str()])
+//!     .instance(InstanceInfo::builder("orders").host_name("127.0.0.1").ip_addr("127.0.0.1").port(8080).build())
+//!     .register_only()
+//!     .start()?;
+//!
+//! // A consumer keeps a copy of the registry and sees the instance UP.
+//! let consumer = EurekaClient::builder([url.as_str()])
+//!     .fetch_only()
+//!     .fetch_interval(Duration::from_millis(50))
+//!     .start()?;
+//! let mut updates = consumer.snapshots();
+//! tokio::time::timeout(Duration::from_secs(10), async {
+//!     while consumer.up_instances(&Target::app("orders")).is_empty() {
+//!         updates.changed().await?;
+//!     }
+//!     Ok::<_, tower_eureka::BoxError>(())
+//! })
+//! .await??;
+//! let found = consumer.up_instances(&Target::app("orders"));
+//! assert_eq!(found[0].id(), "127.0.0.1:orders:8080");
+//!
+//! // Feed `consumer.snapshots()` to `discover::BalancedClient` to call `http://orders/...`.
+//! orders.shutdown().await?; // cancels the registration
+//! # Ok(())
+//! # }
+//! # #[cfg(not(all(feature = "server", feature = "client")))]
+//! # fn main() {}
+//! ```
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
