@@ -27,7 +27,11 @@ enum Mode {
 
 /// A fast, wire-compatible Netflix Eureka registry.
 #[derive(Debug, Parser)]
-#[command(name = "eureka-server", version, about)]
+#[command(
+    name = "eureka-server",
+    version,
+    about = "A fast, wire-compatible Netflix Eureka registry (tower-eureka)"
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "EUREKA_LISTEN", default_value = "127.0.0.1:8761")]
