@@ -1,0 +1,130 @@
+//! Criterion benches of the registry state machine (no HTTP): the cost of register, renew
+//! and cancel at 1k and 100k instances (a heartbeat must not depend on the registry's size),
+//! and of publishing a snapshot after one change at 10k instances.
+//!
+//! ```text
+//! cargo bench --bench registry -- --warm-up-time 1 --measurement-time 3
+//! ```
+//!
+//! Baselines in the same run: a `HashMap<String, u64>` lookup-and-store (the least a renew
+//! can do) and a snapshot load with nothing changed (one `arc-swap` load).
+
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
+use std::collections::HashMap;
+use std::time::Duration;
+use tower_eureka::model::InstanceInfo;
+use tower_eureka::registry::{Registry, RegistryConfig};
+
+fn instance(n: u64) -> InstanceInfo {
+    InstanceInfo::builder(format!("APP-{}", n % 100))
+        .instance_id(format!("inst-{n}"))
+        .host_name(format!("host-{n}.internal"))
+        .ip_addr(format!(
+            "10.{}.{}.{}",
+            (n >> 16) & 255,
+            (n >> 8) & 255,
+            n & 255
+        ))
+        .port(8080)
+        .metadata("zone", "zone-a")
+        .metadata("management.port", "8081")
+        .last_dirty_timestamp(1_700_000_000_000)
+        .build()
+}
+
+fn registry(n: u64, publish_interval: Duration) -> (Registry, Vec<(String, String)>) {
+    let reg = Registry::new(RegistryConfig {
+        publish_interval,
+        ..RegistryConfig::default()
+    });
+    let mut keys = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let inst = instance(i);
+        keys.push((inst.app.clone(), inst.id().to_owned()));
+        reg.register(inst, false);
+    }
+    (reg, keys)
+}
+
+fn ops(c: &mut Criterion) {
+    let mut g = c.benchmark_group("registry");
+    for n in [1_000u64, 100_000] {
+        let (reg, keys) = registry(n, Duration::from_millis(25));
+        let mut k = 0usize;
+        g.bench_with_input(BenchmarkId::new("renew", n), &n, |b, _| {
+            b.iter(|| {
+                let (app, id) = &keys[k % keys.len()];
+                k += 1;
+                black_box(reg.renew(app, id, Some(1_700_000_000_000), None, false))
+            })
+        });
+        let mut k = 0u64;
+        g.bench_with_input(BenchmarkId::new("re-register", n), &n, |b, _| {
+            b.iter_batched(
+                || {
+                    k += 1;
+                    instance(k % n)
+                },
+                |inst| reg.register(inst, false),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+        let mut k = 0u64;
+        g.bench_with_input(BenchmarkId::new("cancel+register", n), &n, |b, _| {
+            b.iter_batched(
+                || {
+                    k += 1;
+                    instance(k % n)
+                },
+                |inst| {
+                    let app = inst.app.clone();
+                    let id = inst.id().to_owned();
+                    black_box(reg.cancel(&app, &id, false));
+                    reg.register(inst, false);
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        });
+        // Baseline: the least a renew can do.
+        let mut map: HashMap<String, u64> = keys.iter().map(|(_, id)| (id.clone(), 0)).collect();
+        let mut k = 0usize;
+        g.bench_with_input(BenchmarkId::new("baseline-hashmap-renew", n), &n, |b, _| {
+            b.iter(|| {
+                let (_, id) = &keys[k % keys.len()];
+                k += 1;
+                if let Some(v) = map.get_mut(id.as_str()) {
+                    *v += 1;
+                }
+            })
+        });
+    }
+
+    // Publishing after one change at 10k instances, vs loading an unchanged snapshot.
+    let (reg, _) = registry(10_000, Duration::ZERO);
+    let _ = reg.snapshot();
+    let mut k = 0u64;
+    g.bench_function("snapshot-after-one-change/10000", |b| {
+        b.iter_batched(
+            || {
+                k += 1;
+                let mut inst = instance(k % 10_000);
+                inst.last_dirty_timestamp += k;
+                inst
+            },
+            |inst| {
+                reg.register(inst, false);
+                black_box(reg.snapshot().revision())
+            },
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("baseline-snapshot-unchanged/10000", |b| {
+        b.iter(|| black_box(reg.snapshot().revision()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ops);
+criterion_main!(benches);
