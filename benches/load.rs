@@ -154,7 +154,12 @@ impl Drop for Server {
     }
 }
 
+/// Whether servers go to CPU 0 and the load to CPU 1. Decided once, before the driver
+/// re-executes itself under `taskset -c 1` (after which it sees a single CPU).
 fn pinning() -> bool {
+    if let Some(v) = std::env::var_os("LOAD_PINNED") {
+        return v == "1";
+    }
     std::env::var_os("LOAD_NO_PIN").is_none()
         && std::thread::available_parallelism()
             .map(|n| n.get() >= 2)
