@@ -5,11 +5,14 @@ use crate::model::InstanceInfo;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+/// One app's delta records, shared between views until the app changes again.
+pub(crate) type Records = Arc<[Arc<InstanceInfo>]>;
+
 /// The materialised delta body: one record per changed `(app, id)`, latest state, apps in
 /// order of their first entry in the window, instances in order of their last entry.
 #[derive(Debug, Default)]
 pub(crate) struct DeltaView {
-    pub(crate) apps: Vec<(Arc<str>, Vec<Arc<InstanceInfo>>)>,
+    pub(crate) apps: Vec<(Arc<str>, Records)>,
     pub(crate) len: usize,
 }
 
@@ -27,11 +30,21 @@ struct Latest {
     seq: u64,
 }
 
+/// One app's share of the window: its entries (oldest first) and its materialised list,
+/// rebuilt only after the app itself changed, so that publishing after one change costs
+/// O(apps + that app's entries) even while the window holds a mass re-registration.
+#[derive(Debug, Default)]
+struct AppDelta {
+    entries: VecDeque<(u64, Key)>,
+    list: Option<Records>,
+}
+
 /// A time-ordered queue of `(time, app, id)` entries plus the latest record per key.
 #[derive(Debug, Default)]
 pub(crate) struct DeltaLog {
     entries: VecDeque<Entry>,
     latest: HashMap<Key, Latest>,
+    by_app: HashMap<Arc<str>, AppDelta>,
     next_seq: u64,
     view: Option<Arc<DeltaView>>,
 }
@@ -42,6 +55,9 @@ impl DeltaLog {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.latest.insert(key.clone(), Latest { record, seq });
+        let app = self.by_app.entry(key.0.clone()).or_default();
+        app.entries.push_back((seq, key.clone()));
+        app.list = None;
         self.entries.push_back(Entry { at_ms, seq, key });
         self.view = None;
     }
@@ -57,6 +73,15 @@ impl DeltaLog {
             if let Some(e) = self.entries.pop_front() {
                 if self.latest.get(&e.key).is_some_and(|l| l.seq == e.seq) {
                     self.latest.remove(&e.key);
+                }
+                // Entries leave in global sequence order, so this app's oldest entry is
+                // the one leaving.
+                if let Some(app) = self.by_app.get_mut(&e.key.0) {
+                    app.entries.pop_front();
+                    app.list = None;
+                    if app.entries.is_empty() {
+                        self.by_app.remove(&e.key.0);
+                    }
                 }
                 dropped = true;
             }
@@ -79,26 +104,41 @@ impl DeltaLog {
         self.latest.len()
     }
 
-    /// The materialised view, rebuilt (O(entries)) only after a change.
+    /// The materialised view, rebuilt after a change: O(apps), plus the entries of the apps
+    /// that changed since the last view.
     pub(crate) fn view(&mut self) -> Arc<DeltaView> {
         if let Some(v) = &self.view {
             return v.clone();
         }
-        let mut apps: Vec<(Arc<str>, Vec<Arc<InstanceInfo>>)> = Vec::new();
-        let mut app_index: HashMap<Arc<str>, usize> = HashMap::new();
-        for e in &self.entries {
-            let idx = *app_index.entry(e.key.0.clone()).or_insert_with(|| {
-                apps.push((e.key.0.clone(), Vec::new()));
-                apps.len() - 1
-            });
-            if let Some(l) = self.latest.get(&e.key).filter(|l| l.seq == e.seq) {
-                if let Some((_, list)) = apps.get_mut(idx) {
-                    list.push(l.record.clone());
-                }
+        let latest = &self.latest;
+        let mut order: Vec<(u64, Arc<str>, Records)> = Vec::with_capacity(self.by_app.len());
+        for (name, app) in self.by_app.iter_mut() {
+            let Some(&(first_seq, _)) = app.entries.front() else {
+                continue;
+            };
+            let list = app
+                .list
+                .get_or_insert_with(|| {
+                    // The last entry of each key, in entry order: instances in order of
+                    // their last change.
+                    app.entries
+                        .iter()
+                        .filter_map(|(seq, key)| {
+                            latest
+                                .get(key)
+                                .filter(|l| l.seq == *seq)
+                                .map(|l| l.record.clone())
+                        })
+                        .collect()
+                })
+                .clone();
+            if !list.is_empty() {
+                order.push((first_seq, name.clone(), list));
             }
         }
+        order.sort_unstable_by_key(|(first, _, _)| *first);
         let view = Arc::new(DeltaView {
-            apps,
+            apps: order.into_iter().map(|(_, n, l)| (n, l)).collect(),
             len: self.latest.len(),
         });
         self.view = Some(view.clone());
@@ -162,5 +202,34 @@ mod tests {
         assert_eq!(d.len(), 0);
         assert!(d.view().apps.is_empty());
         assert_eq!(d.deadline(100), u64::MAX);
+    }
+
+    // R-82 after a sweep: app order follows the first entry still in the window, and a
+    // change to one app reuses the other apps' lists (publication stays O(changed app)).
+    #[test]
+    fn r82_order_after_sweep_and_shared_lists() {
+        let mut d = DeltaLog::default();
+        d.push(0, key("B", "b1"), rec("B", "b1", ActionType::Added));
+        d.push(10, key("A", "a1"), rec("A", "a1", ActionType::Added));
+        d.push(20, key("B", "b2"), rec("B", "b2", ActionType::Added));
+        let before = d.view();
+        let names: Vec<&str> = before.apps.iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, vec!["B", "A"]);
+        // b1's entry leaves the window: B's first entry is now after A's.
+        assert!(d.sweep(15, 10));
+        let v = d.view();
+        let names: Vec<&str> = v.apps.iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, vec!["A", "B"]);
+        assert_eq!(v.len, 2);
+        let a_list = v.apps[0].1.clone();
+        // A change to B only: A's list is the very same allocation.
+        d.push(30, key("B", "b3"), rec("B", "b3", ActionType::Added));
+        let w = d.view();
+        assert!(Arc::ptr_eq(&w.apps[0].1, &a_list));
+        assert_eq!(w.apps[1].1.len(), 2);
+        // Everything leaves: no apps at all.
+        assert!(d.sweep(1_000, 10));
+        assert!(d.view().apps.is_empty());
+        assert_eq!(d.len(), 0);
     }
 }

@@ -108,7 +108,7 @@ impl Snapshot {
     /// `leaseInfo.evictionTimestamp`). Apps in order of their first change in the window,
     /// instances in order of their last change.
     pub fn delta(&self) -> impl ExactSizeIterator<Item = (&str, &[Arc<InstanceInfo>])> + '_ {
-        self.delta.apps.iter().map(|(n, l)| (&**n, l.as_slice()))
+        self.delta.apps.iter().map(|(n, l)| (&**n, &**l))
     }
 
     /// Number of records in the delta.
