@@ -50,19 +50,7 @@ pub(crate) fn write_application_body<'a, I>(name: &str, instances: I, out: &mut 
 where
     I: IntoIterator<Item = &'a InstanceInfo>,
 {
-    out.extend_from_slice(b"{\"name\":");
-    push_str(out, name);
-    out.extend_from_slice(b",\"instance\":[");
-    let mut n = 0;
-    for inst in instances {
-        if n > 0 {
-            out.push(b',');
-        }
-        write_instance_object(inst, out);
-        n += 1;
-    }
-    out.extend_from_slice(b"]}");
-    n
+    super::write::write_application_body_with(name, instances, out, write_instance_object)
 }
 
 /// One compact InstanceInfo (W-91): `instanceId, app, ipAddr, vipAddress, secureVipAddress,

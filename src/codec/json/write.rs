@@ -102,6 +102,19 @@ pub(crate) fn write_application_body<'a, I>(name: &str, instances: I, out: &mut 
 where
     I: IntoIterator<Item = &'a InstanceInfo>,
 {
+    write_application_body_with(name, instances, out, write_instance_object)
+}
+
+/// The application framing around instances written by `write` (full or compact).
+pub(crate) fn write_application_body_with<'a, I>(
+    name: &str,
+    instances: I,
+    out: &mut Vec<u8>,
+    write: fn(&InstanceInfo, &mut Vec<u8>),
+) -> usize
+where
+    I: IntoIterator<Item = &'a InstanceInfo>,
+{
     out.extend_from_slice(b"{\"name\":");
     push_str(out, name);
     out.extend_from_slice(b",\"instance\":[");
@@ -110,7 +123,7 @@ where
         if n > 0 {
             out.push(b',');
         }
-        write_instance_object(inst, out);
+        write(inst, out);
         n += 1;
     }
     out.extend_from_slice(b"]}");
