@@ -26,18 +26,7 @@ pub(crate) fn write_applications_object<'a, A, I>(
     I: IntoIterator<Item = &'a InstanceInfo>,
 {
     out.extend_from_slice(b"{\"application\":[");
-    let mut first = true;
-    for (name, instances) in apps {
-        let mark = out.len();
-        if !first {
-            out.push(b',');
-        }
-        if write_application_body(name, instances, out) == 0 {
-            out.truncate(mark);
-        } else {
-            first = false;
-        }
-    }
+    super::write::write_application_list(apps, out, write_instance_object);
     out.extend_from_slice(b"],\"versions__delta\":\"");
     push_i64(out, versions_delta);
     out.extend_from_slice(b"\",\"apps__hashcode\":");

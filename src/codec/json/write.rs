@@ -82,19 +82,33 @@ pub(crate) fn write_applications_object<'a, A, I>(
     out.extend_from_slice(b"\",\"apps__hashcode\":");
     push_str(out, apps_hashcode);
     out.extend_from_slice(b",\"application\":[");
+    write_application_list(apps, out, write_instance_object);
+    out.extend_from_slice(b"]}");
+}
+
+/// The comma-separated Application objects of an `application` array, with instances
+/// written by `write` (full or compact); applications without instances are left out
+/// (W-13).
+pub(crate) fn write_application_list<'a, A, I>(
+    apps: A,
+    out: &mut Vec<u8>,
+    write: fn(&InstanceInfo, &mut Vec<u8>),
+) where
+    A: IntoIterator<Item = (&'a str, I)>,
+    I: IntoIterator<Item = &'a InstanceInfo>,
+{
     let mut first = true;
     for (name, instances) in apps {
         let mark = out.len();
         if !first {
             out.push(b',');
         }
-        if write_application_body(name, instances, out) == 0 {
+        if write_application_body_with(name, instances, out, write) == 0 {
             out.truncate(mark);
         } else {
             first = false;
         }
     }
-    out.extend_from_slice(b"]}");
 }
 
 /// `{"name":"…","instance":[…]}` (W-13, W-80). Returns the number of instances written.
