@@ -95,7 +95,8 @@ pub(crate) fn encode_name(name: &str, out: &mut Vec<u8>) {
 }
 
 /// Decodes an XStream element name (W-74): `__` → `_`, `_-` → `$`, `_.XXXX` → the UTF-16
-/// unit `XXXX`. Anything else is kept as it is.
+/// unit `XXXX`, except that a unit XML 1.0 cannot carry becomes U+FFFD (no reader hands
+/// out a string the registry would refuse). Anything else is kept as it is.
 pub(crate) fn decode_name(name: &str) -> String {
     if !name.contains('_') {
         return name.to_owned();
@@ -120,7 +121,9 @@ pub(crate) fn decode_name(name: &str) -> String {
                     let hex: String = it.clone().skip(1).take(4).collect();
                     if hex.len() == 4 && hex.chars().all(|h| h.is_ascii_hexdigit()) {
                         if let Ok(unit) = u16::from_str_radix(&hex, 16) {
-                            units.push(unit);
+                            let carriable =
+                                !matches!(unit, 0..=0x8 | 0xB | 0xC | 0xE..=0x1F | 0xFFFE | 0xFFFF);
+                            units.push(if carriable { unit } else { 0xFFFD });
                             for _ in 0..5 {
                                 it.next();
                             }
@@ -164,6 +167,9 @@ mod tests {
         // A lone underscore that is not an escape is kept.
         assert_eq!(decode_name("a_b"), "a_b");
         assert_eq!(decode_name("a_.zz"), "a_.zz");
+        // A unit XML cannot carry is not handed out (issue 12).
+        assert_eq!(decode_name("k_.0001_.fffe"), "k\u{FFFD}\u{FFFD}");
+        assert_eq!(enc("k\u{1}"), "k_.0001");
     }
 
     #[test]

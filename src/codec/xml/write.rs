@@ -23,36 +23,47 @@ fn indent(out: &mut Vec<u8>, depth: usize) {
 }
 
 /// Appends `s` as XML text the way XStream's pretty printer does: `&`, `<`, `>`, `"`, `'`
-/// as entities, `\r` and other control characters as `&#x…;` (W-75). NUL cannot be
-/// represented in XML 1.0 and is dropped.
+/// as entities, `\r` and DEL as `&#x…;` (W-75).
+///
+/// Characters that XML 1.0 cannot carry even as a reference (C0 controls other than tab,
+/// line feed and carriage return; U+FFFE, U+FFFF) are written as U+FFFD: the registry
+/// refuses them on the way in, and should one reach a writer anyway (an older record, a
+/// peer), the document must still be well-formed for every XML client. (XStream writes
+/// `&#x1;`, which conforming parsers reject.)
 pub(crate) fn push_text(out: &mut Vec<u8>, s: &str) {
+    const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'"' => b"&quot;",
-            b'\'' => b"&apos;",
-            b'\t' | b'\n' => continue,
-            0 => b"",
-            0x01..=0x1f | 0x7f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(b"&#x");
-                if b >= 0x10 {
-                    out.push(b"0123456789abcdef"[usize::from(b >> 4)]);
-                }
-                out.push(b"0123456789abcdef"[usize::from(b & 0xf)]);
-                out.push(b';');
-                start = i + 1;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (rep, len): (&[u8], usize) = match b {
+            b'&' => (b"&amp;", 1),
+            b'<' => (b"&lt;", 1),
+            b'>' => (b"&gt;", 1),
+            b'"' => (b"&quot;", 1),
+            b'\'' => (b"&apos;", 1),
+            b'\r' => (b"&#xd;", 1),
+            0x7f => (b"&#x7f;", 1),
+            b'\t' | b'\n' => {
+                i += 1;
                 continue;
             }
-            _ => continue,
+            0x00..=0x1f => (REPLACEMENT, 1),
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                (REPLACEMENT, 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         out.extend_from_slice(rep);
-        start = i + 1;
+        i += len;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
 }
@@ -314,10 +325,13 @@ mod tests {
     #[test]
     fn w75_text_escaping() {
         let mut out = Vec::new();
-        push_text(&mut out, "a&b<c>d\"e'f\r\tg\u{1}h\0i");
+        push_text(
+            &mut out,
+            "a&b<c>d\"e'f\r\tg\u{1}h\0i\u{7f}j\u{FFFE}k\u{FFFF}l\u{FFFD}m",
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "a&amp;b&lt;c&gt;d&quot;e&apos;f&#xd;\tg&#x1;hi"
+            "a&amp;b&lt;c&gt;d&quot;e&apos;f&#xd;\tg\u{FFFD}h\u{FFFD}i&#x7f;j\u{FFFD}k\u{FFFD}l\u{FFFD}m"
         );
     }
 }
