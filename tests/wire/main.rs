@@ -9,3 +9,4 @@ mod register;
 mod robustness;
 mod roundtrip;
 mod support;
+mod xml_conformance;
