@@ -520,5 +520,9 @@ fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
     if blank(&i.ip_addr) {
         return Err(Error::config("the instance has no IP address"));
     }
+    // The server refuses what XML cannot carry (issue 12): fail at start, not at register.
+    if let Err(e) = i.check_text() {
+        return Err(Error::config(e.to_string()));
+    }
     Ok(i)
 }

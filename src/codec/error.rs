@@ -1,6 +1,7 @@
 //! Decode errors: one opaque type that says what is wrong and where.
 
 use super::Format;
+use crate::model::InvalidText;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -138,7 +139,7 @@ impl fmt::Debug for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Why a register body (`POST /apps/{app}`, E-10) was refused. Both are answered with 400.
+/// Why a register body (`POST /apps/{app}`, E-10) was refused. All are answered with 400.
 #[derive(Debug)]
 pub enum RegisterError {
     /// The body is not a decodable InstanceInfo document (W-02, W-06). Java answers with a
@@ -147,6 +148,10 @@ pub enum RegisterError {
     /// The body decoded but failed validation; the string is the exact plain-text 400 body of
     /// E-10 (for example `Missing ip address`).
     Invalid(String),
+    /// The body decoded and passed E-10, but a string holds a character XML 1.0 cannot
+    /// carry (see [`InstanceInfo::check_text`](crate::model::InstanceInfo::check_text)):
+    /// stored, it would make every XML payload of the registry unparsable.
+    InvalidText(InvalidText),
 }
 
 impl fmt::Display for RegisterError {
@@ -154,6 +159,7 @@ impl fmt::Display for RegisterError {
         match self {
             RegisterError::Undecodable(e) => write!(f, "undecodable register body: {e}"),
             RegisterError::Invalid(msg) => write!(f, "invalid register body: {msg}"),
+            RegisterError::InvalidText(e) => write!(f, "invalid register body: {e}"),
         }
     }
 }
@@ -163,6 +169,7 @@ impl std::error::Error for RegisterError {
         match self {
             RegisterError::Undecodable(e) => Some(e),
             RegisterError::Invalid(_) => None,
+            RegisterError::InvalidText(e) => Some(e),
         }
     }
 }

@@ -353,7 +353,11 @@ pub fn decode_instance(bytes: &[u8], format: Format) -> Result<InstanceInfo, Dec
 ///    (W-52: server answers 400);
 /// 8. `Unknown status X` for a `status` or `overriddenStatus` that is not one of the five;
 /// 9. `Invalid instanceId X: must not contain '/'` (E-03);
-/// 10. `Invalid metadata key "K"` for a key that is not an XML name (W-43).
+/// 10. `Invalid metadata key "K"` for a key that is not an XML name (W-43);
+///
+/// Last, [`RegisterError::InvalidText`] (`Invalid character U+XXXX in FIELD: XML 1.0
+/// cannot carry it`) for any string that holds a character XML 1.0 cannot carry, even as a
+/// reference ([`InstanceInfo::check_text`]).
 ///
 /// "Blank" means absent, empty or whitespace only. Leniencies: a missing `@class` with a
 /// valid `name` (W-32); a bare number port (`"port":8080`, enabled) (W-26); missing
@@ -370,8 +374,12 @@ pub fn decode_register(
         Format::Json => json::read::decode_register(bytes)?,
         Format::Xml => xml::read::decode_register(bytes)?,
     };
-    raw.into_registered(path_app)
-        .map_err(RegisterError::Invalid)
+    let inst = raw
+        .into_registered(path_app)
+        .map_err(RegisterError::Invalid)?;
+    // Every string must be one XML 1.0 can carry, or every XML payload would break.
+    inst.check_text().map_err(RegisterError::InvalidText)?;
+    Ok(inst)
 }
 
 /// An application from its (optional) name and instances; the name is upper-cased and,

@@ -6,8 +6,9 @@
 //! runs the register validation of E-10 first.
 
 use crate::model::{
-    normalize_app_name, ActionType, DataCenterInfo, DataCenterName, InstanceInfo, LeaseInfo,
-    Metadata, PortWrapper, Status, AMAZON_INFO_CLASS, DEFAULT_DATA_CENTER_INFO_CLASS,
+    find_non_xml_char, normalize_app_name, ActionType, DataCenterInfo, DataCenterName,
+    InstanceInfo, LeaseInfo, Metadata, PortWrapper, Status, AMAZON_INFO_CLASS,
+    DEFAULT_DATA_CENTER_INFO_CLASS,
 };
 
 /// The non-secure port used when a body has no `port` object (legacy reader default, W-26).
@@ -310,7 +311,9 @@ impl RawInstance {
             .chain(dci.metadata.iter().flat_map(Metadata::iter))
             .map(|(k, _)| k);
         for key in keys {
-            if !super::xml::is_encodable_key(key) {
+            // A key XML cannot carry at all is refused by `decode_register`'s text rule,
+            // with the character named.
+            if !super::xml::is_encodable_key(key) && find_non_xml_char(key).is_none() {
                 return Err(format!("Invalid metadata key \"{key}\""));
             }
         }

@@ -24,6 +24,7 @@ mod builder;
 mod hash;
 mod instance;
 mod status;
+mod text;
 
 pub use self::builder::InstanceInfoBuilder;
 pub use self::hash::{apps_hashcode, StatusCounts};
@@ -32,6 +33,9 @@ pub use self::instance::{
     PortWrapper, AMAZON_INFO_CLASS, DEFAULT_DATA_CENTER_INFO_CLASS,
 };
 pub use self::status::{ActionType, Status};
+pub use self::text::{
+    check_field, check_metadata_entry, find_non_xml_char, is_xml_char, InvalidText,
+};
 
 /// Upper-cases an application name the way the registry does everywhere:
 /// locale-independent Unicode simple upper-casing (ASCII `a-z` becomes `A-Z`).

@@ -81,7 +81,7 @@ pub use self::snapshot::Snapshot;
 
 use self::clock::duration_ms;
 use self::state::State;
-use crate::model::{InstanceInfo, Status, StatusCounts};
+use crate::model::{check_metadata_entry, InstanceInfo, Status, StatusCounts};
 use arc_swap::ArcSwap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -214,7 +214,15 @@ impl Registry {
     /// with a strictly newer `lastDirtyTimestamp` wins over `inst`. `replication`
     /// only changes the status rule chain. Forwarding to peers is the caller's job:
     /// the chosen record is what [`instance`](Self::instance) returns afterwards.
+    ///
+    /// A record holding a string that XML 1.0 cannot carry ([`InstanceInfo::check_text`])
+    /// is refused and logged, never stored: it would make every XML payload unparsable.
+    /// The server answers such requests with 400 before they get here.
     pub fn register(&self, inst: InstanceInfo, replication: bool) {
+        if let Err(e) = inst.check_text() {
+            tracing::warn!(app = %inst.app, error = %e, "register refused");
+            return;
+        }
         self.with_state(|st, now| st.register(inst, replication, None, now));
     }
 
@@ -290,7 +298,17 @@ impl Registry {
     /// Merges metadata into the stored record (E-15, R-70; the first value wins for a
     /// repeated key) and processes the record as a local register of itself (new lease,
     /// `ADDED`). `false` means unknown (404).
+    ///
+    /// Entries that XML 1.0 cannot carry are refused (nothing changes, `false`, logged);
+    /// the server answers those with 400 before they get here.
     pub fn update_metadata(&self, app: &str, id: &str, entries: Vec<(String, String)>) -> bool {
+        if let Some(e) = entries
+            .iter()
+            .find_map(|(k, v)| check_metadata_entry("metadata", k, v).err())
+        {
+            tracing::warn!(%app, %id, error = %e, "metadata update refused");
+            return false;
+        }
         self.with_state(|st, now| st.update_metadata(app, id, entries, now))
     }
 

@@ -5,7 +5,7 @@
 //! (P-15). Sending batches to peers is a later feature.
 
 use super::service::{bytes_response, error, ResponseBody};
-use crate::codec::{self, Format};
+use crate::codec::{self, Format, RegisterError};
 use crate::model::{normalize_app_name, Status};
 use crate::registry::{Registry, RenewOutcome};
 use bytes::Bytes;
@@ -100,13 +100,18 @@ fn apply(registry: &Registry, item: &Item, out: &mut Vec<u8>) {
     let found = |out: &mut Vec<u8>, ok: bool| code(out, if ok { 200 } else { 404 });
     match item.action {
         Action::Register => {
-            // P-16: always 200, even when the record is invalid.
+            // P-16: always 200, even when the record is invalid; except that a record XML
+            // cannot carry is answered 400 (issue 12), which Java senders log and drop.
             if let Some(inst) = &item.instance {
                 let mut doc = Vec::from(&b"{\"instance\":"[..]);
                 if serde_json::to_writer(&mut doc, inst).is_ok() {
                     doc.push(b'}');
                     match codec::decode_register(&doc, Format::Json, &item.app) {
                         Ok(i) => registry.register(i, true),
+                        Err(e @ RegisterError::InvalidText(_)) => {
+                            tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
+                            return code(out, 400);
+                        }
                         Err(e) => {
                             tracing::debug!(app = %item.app, id = %item.id, error = ?e, "replicated register rejected")
                         }

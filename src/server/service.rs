@@ -3,7 +3,7 @@ use super::cache::{Entity, Key, PayloadCache};
 use super::route::{Route, RouteError};
 use super::ServerConfig;
 use crate::codec::{self, Accept, Format, RegisterError};
-use crate::model::{InstanceInfo, Status};
+use crate::model::{check_metadata_entry, InstanceInfo, Status};
 use crate::registry::{Registry, RenewOutcome};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
@@ -287,12 +287,8 @@ impl Inner {
                 self.registry.register(inst, ctx.replication);
                 empty(StatusCode::NO_CONTENT)
             }
-            Err(RegisterError::Invalid(msg)) => {
-                tracing::debug!(%app, reason = %msg, "register rejected");
-                let mut r = text(StatusCode::BAD_REQUEST, msg.clone());
-                set_reason(&mut r, &msg);
-                r
-            }
+            Err(RegisterError::Invalid(msg)) => invalid_register(app, msg),
+            Err(RegisterError::InvalidText(e)) => invalid_register(app, e.to_string()),
             Err(RegisterError::Undecodable(e)) => {
                 let reason = format!("cannot parse request body: {e}");
                 tracing::debug!(%app, %reason, "register rejected");
@@ -307,9 +303,7 @@ impl Inner {
                     bytes_response(
                         StatusCode::BAD_REQUEST,
                         "application/xml",
-                        Bytes::from_static(
-                            b"<error><message>cannot parse request body</message></error>",
-                        ),
+                        Bytes::from_static(codec::CANNOT_PARSE_XML_BODY.as_bytes()),
                     )
                 };
                 set_reason(&mut r, &reason);
@@ -392,6 +386,10 @@ impl Inner {
     fn metadata(&self, ctx: &RequestCtx, app: &str, id: &str) -> Response<ResponseBody> {
         let mut entries: Vec<(String, String)> = Vec::new();
         for (k, v) in ctx.query.pairs() {
+            // The one text rule (issue 12): nothing XML cannot carry enters the registry.
+            if let Err(e) = check_metadata_entry("metadata", &k, &v) {
+                return error(StatusCode::BAD_REQUEST, &e.to_string());
+            }
             if !codec::xml::is_encodable_key(&k) {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -410,6 +408,14 @@ impl Inner {
             empty(StatusCode::NOT_FOUND)
         }
     }
+}
+
+/// A register body that decoded but was refused: 400, the plain-text reason (E-10).
+fn invalid_register(app: &str, msg: String) -> Response<ResponseBody> {
+    tracing::debug!(%app, reason = %msg, "register rejected");
+    let mut r = text(StatusCode::BAD_REQUEST, msg.clone());
+    set_reason(&mut r, &msg);
+    r
 }
 
 /// The `lastDirtyTimestamp` query parameter; `Err` carries the 400 reason.

@@ -508,6 +508,26 @@ async fn start_validates_the_configuration() {
     assert!(err.is_config());
 }
 
+// Issue 12: a record holding a character XML cannot carry fails at start, naming the
+// field, instead of being refused by every server at register.
+#[tokio::test]
+async fn start_refuses_an_instance_xml_cannot_carry() {
+    let bad = InstanceInfo::builder("a")
+        .host_name("h")
+        .metadata("zone", "a\u{1}")
+        .build();
+    let err = EurekaClient::builder(["http://127.0.0.1:1/eureka"])
+        .instance(bad)
+        .start()
+        .unwrap_err();
+    assert!(err.is_config());
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(
+        cause.as_deref(),
+        Some("Invalid character U+0001 in metadata value of \"zone\": XML 1.0 cannot carry it")
+    );
+}
+
 #[test]
 fn start_outside_a_runtime_is_an_error() {
     let err = EurekaClient::builder(["http://127.0.0.1:1/eureka"])

@@ -23,6 +23,27 @@ async fn r10_register_creates_lease() {
     assert_eq!(reg.len(), 1);
 }
 
+// Issue 12: the registry itself refuses a record or a metadata entry that XML cannot
+// carry, whoever calls it (the server answers 400 before it gets here).
+#[tokio::test(start_paused = true)]
+async fn r10_r70_records_xml_cannot_carry_are_never_stored() {
+    let reg = registry();
+    let mut bad = inst("orders", "o-1", 5);
+    bad.host_name = "h\u{1}".into();
+    reg.register(bad, false);
+    assert!(reg.instance("ORDERS", "o-1").is_none());
+    assert_eq!(reg.len(), 0);
+
+    reg.register(inst("orders", "o-1", 5), false);
+    let before = reg.instance("ORDERS", "o-1").expect("registered");
+    let entries = vec![
+        ("ok".to_owned(), "1".to_owned()),
+        ("k".to_owned(), "\u{FFFF}".to_owned()),
+    ];
+    assert!(!reg.update_metadata("ORDERS", "o-1", entries));
+    assert_eq!(reg.instance("ORDERS", "o-1").expect("still there"), before);
+}
+
 // the stored copy wins only when its lastDirtyTimestamp is strictly greater.
 #[tokio::test(start_paused = true)]
 async fn r11_register_conflict_strictly_greater() {

@@ -3,6 +3,7 @@
 
 mod service;
 mod support;
+mod text_safety;
 
 use reqwest::Method;
 use serde_json::Value;
