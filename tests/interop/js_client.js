@@ -1,17 +1,25 @@
 // Interop check: the real eureka-js-client (Node) against a tower-eureka server.
 //
-// Usage: node js_client.js http://127.0.0.1:PORT/eureka
+// Usage: node js_client.js PROXY_URL DIRECT_URL
+//
+// The clients talk through PROXY_URL, a counting proxy (see proxy.rs) whose /__counts says
+// what crossed the wire and what was answered; checks read the server at DIRECT_URL.
 //
 // Two instances register (JSON body with a boolean "@enabled", no instanceId: the id falls
-// back to hostName, R-01) and heartbeat every 500 ms; a discovery client with deltas on
-// sees them; an operator sets one OUT_OF_SERVICE and it stays so through heartbeats; the
-// other stops (cancel) and disappears. One line per check; exit 1 on the first failure.
+// back to hostName, R-01) with 2 s leases and heartbeat every 500 ms; a discovery client
+// with deltas on sees them; an operator sets one OUT_OF_SERVICE and it stays so through
+// heartbeats, past its lease, which only heartbeats (answered 200, no re-registration) can
+// keep alive; the discovery client follows by JSON deltas with no second full fetch; the
+// other stops (cancel) and disappears; the first crashes (heartbeats stop, no cancel) and
+// its lease expires. One line per check; exit 1 on the first failure.
 'use strict';
 const { Eureka } = require('eureka-js-client');
 const http = require('http');
 
 const base = new URL(process.argv[2].replace(/\/$/, '') + '/');
+const direct = new URL(process.argv[3].replace(/\/$/, '') + '/');
 const APP = 'JS-INTEROP';
+const LEASE_SECS = 2;
 const quiet = { warn() {}, info() {}, debug() {}, error() {}, level() {} };
 
 function fail(msg) {
@@ -48,6 +56,7 @@ function instance(n, port) {
       vipAddress: 'js-interop',
       dataCenterInfo: { '@class': 'com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo', name: 'MyOwn' },
       metadata: { zone: `z${n}` },
+      leaseInfo: { renewalIntervalInSecs: 1, durationInSecs: LEASE_SECS },
     },
     eureka: eurekaCfg({ fetchRegistry: false }),
   });
@@ -59,16 +68,34 @@ function start(client) {
 function stop(client) {
   return new Promise((resolve) => client.stop(() => resolve()));
 }
-function rest(method, path) {
+function request(method, url) {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path.replace(/^\//, ''), base), { method }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
+    const req = http.request(url, { method, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ code: res.statusCode, body }));
     });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)));
     req.on('error', reject);
     req.end();
   });
 }
+// REST calls go straight to the server, not through the counting proxy.
+async function rest(method, path) {
+  return (await request(method, new URL(path.replace(/^\//, ''), direct))).code;
+}
+// What crossed the proxy: {"heartbeat JS-INTEROP/js-host-1 200": n, ...}.
+async function counts() {
+  return JSON.parse((await request('GET', new URL('/__counts', base))).body);
+}
+async function count(prefix, status) {
+  const c = await counts();
+  return Object.entries(c)
+    .filter(([k]) => k.startsWith(prefix + ' ') && (status === undefined || k.endsWith(` ${status}`)))
+    .reduce((n, [, v]) => n + v, 0);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function waitFor(what, pred, timeoutMs = 20000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -100,18 +127,41 @@ async function main() {
   if (disc.getInstancesByVipAddress('js-interop').length !== 2) fail('VIP lookup does not see both');
   ok('discovery (JSON) sees both with ip, port, status UP, metadata; VIP lookup agrees');
 
+  const full0 = await count('full -');
+  const delta0 = await count('delta -', 200);
+  if (full0 < 1) fail(`the discovery client made no full fetch through the proxy: ${JSON.stringify(await counts())}`);
+  const hb0 = await count(`heartbeat ${APP}/js-host-1`, 200);
+  const reg0 = await count(`register ${APP}/js-host-1`);
   if ((await rest('PUT', `/apps/${APP}/js-host-1/status?value=OUT_OF_SERVICE`)) !== 200) fail('override not 200');
   await waitFor('js-host-1 OUT_OF_SERVICE via deltas', () => byId()['js-host-1'] && byId()['js-host-1'].status === 'OUT_OF_SERVICE');
-  await new Promise((r) => setTimeout(r, 2000)); // four heartbeats
+  // Past a whole lease: only heartbeats can keep js-host-1 registered now.
+  await sleep(LEASE_SECS * 1000 + 1000);
+  if ((await rest('GET', `/apps/${APP}/js-host-1`)) !== 200) fail(`js-host-1 expired although it heartbeats: ${JSON.stringify(await counts())}`);
   if (byId()['js-host-1'].status !== 'OUT_OF_SERVICE') fail('override lost through heartbeats');
-  ok('js-host-1 stays OUT_OF_SERVICE through heartbeats (seen through deltas)');
+  const beats = (await count(`heartbeat ${APP}/js-host-1`, 200)) - hb0;
+  if (beats < 2 * LEASE_SECS) fail(`only ${beats} heartbeats from js-host-1 answered 200: ${JSON.stringify(await counts())}`);
+  const failed = Object.entries(await counts()).filter(([k]) => k.startsWith('heartbeat ') && !k.endsWith(' 200'));
+  if (failed.length) fail(`heartbeats answered other than 200: ${JSON.stringify(failed)}`);
+  if ((await count(`register ${APP}/js-host-1`)) !== reg0) fail('js-host-1 re-registered instead of renewing');
+  ok(`js-host-1 stays OUT_OF_SERVICE past its ${LEASE_SECS} s lease on ${beats} heartbeats (all 200, no re-registration), seen through deltas`);
 
   await stop(b);
   await waitFor('js-host-2 to disappear', () => !byId()['js-host-2']);
-  ok('js-host-2 deregistered and disappeared');
+  if ((await count(`cancel ${APP}/js-host-2`, 200)) !== 1) fail(`js-host-2 left without one answered cancel: ${JSON.stringify(await counts())}`);
+  ok('js-host-2 deregistered (cancel 200) and disappeared');
 
-  await stop(a);
-  await waitFor('registry empty for the app', () => disc.getInstancesByAppId(APP).length === 0);
+  const full = (await count('full -')) - full0;
+  const deltas = (await count('delta -', 200)) - delta0;
+  if (full !== 0 || deltas < 3) fail(`expected only JSON deltas after the first full fetch, got ${full} full and ${deltas} deltas`);
+  ok(`the discovery client used ${deltas} JSON deltas and no second full fetch`);
+
+  // A crash: the heartbeats stop without a cancel, and the 2 s lease really ends.
+  clearInterval(a.heartbeat);
+  const t0 = Date.now();
+  await waitFor('js-host-1 to expire after a crash', () => disc.getInstancesByAppId(APP).length === 0);
+  if ((await count(`cancel ${APP}/js-host-1`)) !== 0) fail('js-host-1 sent a cancel; the crash was not a crash');
+  ok(`js-host-1 crashed and its lease expired after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  clearInterval(a.registryFetch);
   await stop(disc);
   console.log('interop: all checks passed');
   process.exit(0);
