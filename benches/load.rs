@@ -177,11 +177,87 @@ struct Outcome {
     ok: u64,
     failed: u64,
     elapsed: Duration,
+    /// Smallest and largest response body, in bytes: a fetch row compares like with like
+    /// only when every response was the body the baseline serves.
+    min_len: u64,
+    max_len: u64,
 }
 
 impl Outcome {
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Fails the run unless every response body was exactly `len` bytes.
+    fn assert_len(&self, len: usize, what: &str) {
+        assert!(
+            self.min_len == len as u64 && self.max_len == len as u64,
+            "{what}: response bodies of {}..={} bytes, expected {len}",
+            self.min_len,
+            self.max_len
+        );
+    }
+}
+
+/// CPU time (user + system, all threads, in seconds) that process `pid` has used, from
+/// `/proc/<pid>/stat`; `None` where that file is missing.
+fn cpu_secs(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the `(comm)`, which may itself hold spaces: state is field 3, utime 14,
+    // stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / clock_ticks())
+}
+
+/// `getconf CLK_TCK`, the unit of `/proc/<pid>/stat` times (100 on Linux almost always).
+fn clock_ticks() -> f64 {
+    static TCK: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TCK.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A load run with the CPU time the server and this load generator spent on it.
+struct Measured {
+    out: Outcome,
+    server_cpu: f64,
+    load_cpu: f64,
+}
+
+impl Measured {
+    /// Server CPU per successful request, in microseconds.
+    fn server_us_per_req(&self) -> f64 {
+        self.server_cpu * 1e6 / self.out.ok as f64
+    }
+
+    /// Share of one core the server and the load generator were busy.
+    fn busy(&self) -> (f64, f64) {
+        let wall = self.out.elapsed.as_secs_f64();
+        (self.server_cpu / wall, self.load_cpu / wall)
+    }
+}
+
+async fn measured(server: &Server, conns: usize, duration: Duration, make: MakeReq) -> Measured {
+    let pid = server.child.id().to_string();
+    let (s0, l0) = (cpu_secs(&pid), cpu_secs("self"));
+    let out = load(server.addr, conns, duration, u64::MAX, make).await;
+    let (s1, l1) = (cpu_secs(&pid), cpu_secs("self"));
+    let diff = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => b - a,
+        _ => f64::NAN,
+    };
+    Measured {
+        out,
+        server_cpu: diff(s0, s1),
+        load_cpu: diff(l0, l1),
     }
 }
 
@@ -197,11 +273,14 @@ async fn load(
     let next = Arc::new(AtomicU64::new(0));
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let min_len = Arc::new(AtomicU64::new(u64::MAX));
+    let max_len = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for _ in 0..conns {
         let (next, ok, failed, make) = (next.clone(), ok.clone(), failed.clone(), make.clone());
+        let (min_len, max_len) = (min_len.clone(), max_len.clone());
         tasks.push(tokio::spawn(async move {
             let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
             let _ = stream.set_nodelay(true);
@@ -217,7 +296,13 @@ async fn load(
                 match tx.send_request(make(n)).await {
                     Ok(res) => {
                         let good = res.status().is_success();
-                        let drained = res.into_body().collect().await.is_ok();
+                        let body = res.into_body().collect().await;
+                        let drained = body.is_ok();
+                        if let Ok(b) = body {
+                            let len = b.to_bytes().len() as u64;
+                            min_len.fetch_min(len, Ordering::Relaxed);
+                            max_len.fetch_max(len, Ordering::Relaxed);
+                        }
                         if good && drained { &ok } else { &failed }.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {
@@ -235,6 +320,8 @@ async fn load(
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
+        min_len: min_len.load(Ordering::Relaxed),
+        max_len: max_len.load(Ordering::Relaxed),
     }
 }
 
@@ -411,44 +498,65 @@ async fn driver(quick: bool) {
             vec![1_000, 10_000, 100_000]
         };
         let hello = Server::start("hello", None, &[]);
-        let mut registries = Vec::new();
+        let mut registries: Vec<(u64, Server, Vec<Measured>)> = Vec::new();
         for &n in &sizes {
             let eureka = Server::start("eureka", None, &[]);
             fill(eureka.addr, n).await;
             registries.push((n, eureka, Vec::new()));
         }
-        let mut hello_rates = Vec::new();
+        let mut hello_runs = Vec::new();
         for _ in 0..rounds {
-            let b = load(hello.addr, conns, d, u64::MAX, get("/", false, false)).await;
-            check(&b, "hello baseline");
-            hello_rates.push(b.rate());
-            for (n, eureka, rates) in registries.iter_mut() {
-                let o = load(eureka.addr, conns, d, u64::MAX, hb(*n)).await;
-                check(&o, "heartbeat");
-                rates.push(o.rate());
+            let b = measured(&hello, conns, d, get("/", false, false)).await;
+            check(&b.out, "hello baseline");
+            hello_runs.push(b);
+            for (n, eureka, runs) in registries.iter_mut() {
+                let o = measured(eureka, conns, d, hb(*n)).await;
+                check(&o.out, "heartbeat");
+                runs.push(o);
             }
         }
-        let hello = median(hello_rates);
-        let mut medians = Vec::new();
-        for (n, _, rates) in registries {
-            let o = median(rates);
-            medians.push((n, o));
+        let busy = |runs: &[Measured]| {
+            let (s, l): (Vec<f64>, Vec<f64>) = runs.iter().map(Measured::busy).unzip();
+            format!(
+                "server {:.0} %, load {:.0} % of a core",
+                median(s) * 100.0,
+                median(l) * 100.0
+            )
+        };
+        let hello_rate = median(hello_runs.iter().map(|m| m.out.rate()).collect());
+        let hello_cpu = median(hello_runs.iter().map(Measured::server_us_per_req).collect());
+        let mut cpu = Vec::new();
+        for (n, _, runs) in &registries {
+            let o = median(runs.iter().map(|m| m.out.rate()).collect());
             row(
                 &mut rows,
-                format!("heartbeats/s, {n} instances"),
+                format!("heartbeats/s, {n} instances ({})", busy(runs)),
                 format!("{o:.0}"),
-                format!("{hello:.0} (hello world)"),
-                format!("{:.2}", o / hello),
-                if n == 10_000 { ">= 0.7x" } else { "" },
+                format!("{hello_rate:.0} (hello world; {})", busy(&hello_runs)),
+                format!("{:.2}", o / hello_rate),
+                if *n == 10_000 { ">= 0.7x" } else { "" },
             );
-        }
-        if let (Some(first), Some(last)) = (medians.first(), medians.last()) {
+            let us = median(runs.iter().map(Measured::server_us_per_req).collect());
             row(
                 &mut rows,
-                format!("CPU per heartbeat, {} vs {} instances", last.0, first.0),
-                format!("{:.2}x", first.1 / last.1),
-                "1.00x",
-                format!("{:.2}", first.1 / last.1),
+                format!("server CPU per heartbeat, {n} instances"),
+                format!("{us:.2} us"),
+                format!("{hello_cpu:.2} us per hello-world request"),
+                format!("{:.2}", us / hello_cpu),
+                "",
+            );
+            cpu.push((*n, us));
+        }
+        if let (Some(first), Some(last)) = (cpu.first(), cpu.last()) {
+            row(
+                &mut rows,
+                format!(
+                    "server CPU per heartbeat, {} vs {} instances",
+                    last.0, first.0
+                ),
+                format!("{:.2} us", last.1),
+                format!("{:.2} us at {} instances", first.1, first.0),
+                format!("{:.2}", last.1 / first.1),
                 "<= 1.2x",
             );
         }
@@ -480,17 +588,20 @@ async fn driver(quick: bool) {
             )
             .await;
             check(&o, "full fetch");
+            o.assert_len(body.len(), "full fetch");
             ours.push(o.rate());
             let b = load(base.addr, conns.min(8), d, u64::MAX, get("/", json, gzip)).await;
             check(&b, "static baseline");
+            b.assert_len(body.len(), "static baseline");
             theirs.push(b.rate());
         }
         let (o, b) = (median(ours), median(theirs));
         row(
             &mut rows,
             format!(
-                "full fetch/s, {n10k} instances, {label} ({} KiB)",
-                body.len() / 1024
+                "full fetch/s, {n10k} instances, {label} ({} KiB, {} connections)",
+                body.len() / 1024,
+                conns.min(8)
             ),
             format!("{o:.0}"),
             format!("{b:.0} (static body)"),
@@ -533,23 +644,89 @@ async fn driver(quick: bool) {
                 med.as_secs_f64() * 1e3,
                 max.as_secs_f64() * 1e3
             ),
-            "Java: up to 30 s (read-only cache)",
+            "reference, not measured: Java serves GETs from a cache refreshed every 30 s",
             "",
             "< 100 ms",
         );
     }
+    // 4b. Register -> visible in a Discover fed by our client in another process (this
+    //     one), fetching every second (the shortest interval Spring's integer-seconds
+    //     setting allows; the default is 30 s), deltas on.
+    {
+        use tower_eureka::client::{EurekaClient, Target};
+        use tower_eureka::discover::EurekaDiscover;
+        use tower_eureka::model::InstanceInfo;
+        let every = Duration::from_secs(1);
+        let client = EurekaClient::builder([format!("http://{}/eureka", eureka.addr)])
+            .fetch_only()
+            .fetch_interval(every)
+            .start()
+            .expect("client");
+        let mut disc = Box::pin(EurekaDiscover::new(
+            client.snapshots(),
+            Target::app("APP-7"),
+            |i: &InstanceInfo| i.host_name.clone(),
+        ));
+        let mut lat = Vec::new();
+        for k in 0..if quick { 2 } else { 10 } {
+            // Ids whose app is APP-7 (register_body puts id n in APP-{n % 100}).
+            let n = 6_000_007 + 100 * k;
+            let id = format!("inst-{n}");
+            // At a random phase of the fetch timer, not right after the last detection.
+            let phase = rand::random_range(0..every.as_millis() as u64);
+            tokio::time::sleep(Duration::from_millis(phase)).await;
+            let (code, _) = fetch(eureka.addr, post_register("/eureka/apps")(n)).await;
+            assert_eq!(code, 204);
+            let t0 = Instant::now();
+            loop {
+                let next =
+                    std::future::poll_fn(|cx| futures_core::Stream::poll_next(disc.as_mut(), cx));
+                match tokio::time::timeout(Duration::from_secs(10), next).await {
+                    Ok(Some(Ok(tower::discover::Change::Insert(key, _)))) if *key == *id => break,
+                    Ok(Some(_)) => {}
+                    Ok(None) | Err(_) => panic!("{id} never reached the Discover"),
+                }
+            }
+            lat.push(t0.elapsed());
+        }
+        client.shutdown().await.expect("client shutdown");
+        lat.sort();
+        row(
+            &mut rows,
+            format!("register -> visible in a Discover in another process, {n10k} instances"),
+            format!(
+                "median {:.0} ms, max {:.0} ms",
+                lat[lat.len() / 2].as_secs_f64() * 1e3,
+                lat[lat.len() - 1].as_secs_f64() * 1e3
+            ),
+            format!(
+                "reference, not measured: bounded by the fetch interval ({every:?}) + publication"
+            ),
+            "",
+            "",
+        );
+    }
     drop(eureka);
 
-    // 5. Delta fetch rate: 10k instances, 50 recent changes, short retention so that the
-    //    delta holds only them; vs a static body of the same bytes.
+    // 5. Delta fetch rate: 10k instances, 50 recent changes. The retention window is
+    //    short enough that the fill's 10k registrations leave it before the changes are
+    //    made, and long enough that the 50 changes stay in it for the whole measurement,
+    //    so that every response is the same 50-change delta (checked, byte for byte, as
+    //    the static baseline serves it); ours and the baseline alternate over the rounds.
     {
+        let retention = if quick {
+            Duration::from_secs(3)
+        } else {
+            Duration::from_secs(25)
+        };
         let eureka = Server::start(
             "eureka",
             None,
-            &[("LOAD_DELTA_RETENTION_MS", "1000".into())],
+            &[("LOAD_DELTA_RETENTION_MS", retention.as_millis().to_string())],
         );
         fill(eureka.addr, n10k).await;
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        tokio::time::sleep(retention + Duration::from_millis(1_500)).await;
+        let changed_at = Instant::now();
         for k in 0..50u64 {
             let (code, _) = fetch(
                 eureka.addr,
@@ -567,28 +744,47 @@ async fn driver(quick: bool) {
         tokio::time::sleep(Duration::from_millis(120)).await;
         let (code, body) = fetch(eureka.addr, get("/eureka/apps/delta", true, false)(0)).await;
         assert_eq!(code, 200);
-        let ours = load(
-            eureka.addr,
-            conns,
-            d,
-            u64::MAX,
-            get("/eureka/apps/delta", true, false),
-        )
-        .await;
-        check(&ours, "delta");
+        let records = std::str::from_utf8(&body)
+            .map(|b| b.matches("\"actionType\":\"MODIFIED\"").count())
+            .unwrap_or(0);
+        assert_eq!(records, 50, "the delta should hold exactly the 50 changes");
         std::fs::write(&tmp, &body).expect("write");
         let base = Server::start("static", Some(&tmp), &[]);
-        let b = load(base.addr, conns, d, u64::MAX, get("/", true, false)).await;
-        check(&b, "static baseline");
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let o = load(
+                eureka.addr,
+                conns,
+                d,
+                u64::MAX,
+                get("/eureka/apps/delta", true, false),
+            )
+            .await;
+            check(&o, "delta");
+            o.assert_len(
+                body.len(),
+                "delta fetch (the changes must stay in the window)",
+            );
+            ours.push(o.rate());
+            let b = load(base.addr, conns, d, u64::MAX, get("/", true, false)).await;
+            check(&b, "static baseline");
+            b.assert_len(body.len(), "static baseline");
+            theirs.push(b.rate());
+        }
+        assert!(
+            changed_at.elapsed() < retention,
+            "the measurement outlasted the retention window"
+        );
+        let (o, b) = (median(ours), median(theirs));
         row(
             &mut rows,
             format!(
                 "delta fetch/s, {n10k} instances, 50 changes ({} KiB)",
                 body.len() / 1024
             ),
-            format!("{:.0}", ours.rate()),
-            format!("{:.0} (static body)", b.rate()),
-            format!("{:.2}", ours.rate() / b.rate()),
+            format!("{o:.0}"),
+            format!("{b:.0} (static body)"),
+            format!("{:.2}", o / b),
             "",
         );
     }
