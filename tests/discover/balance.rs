@@ -23,6 +23,9 @@ fn three() -> Arc<ClientSnapshot> {
     )
 }
 
+/// The addresses of [`three`]'s endpoints, as the recorder answers them.
+const THREE: [&str; 3] = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"];
+
 fn client(rx: watch::Receiver<Arc<ClientSnapshot>>, rec: &Recorder) -> Client {
     BalancedClient::builder(rx, Target::app("orders"))
         .failfast_timeout(Duration::from_secs(1))
@@ -71,7 +74,12 @@ async fn the_client_is_clone_send_sync() {
     // Clones share one balancer and can be used from other tasks.
     let c2 = c.clone();
     let h = tokio::spawn(async move { call(&c2, get("/")).await.map_err(|e| e.to_string()) });
-    assert!(h.await.expect("task ran").is_ok());
+    let answered_by = h
+        .await
+        .expect("task ran")
+        .expect("the clone's call succeeds");
+    assert!(THREE.contains(&answered_by.as_str()), "{answered_by}");
+    assert_eq!(rec.calls(), [answered_by]);
 }
 
 // With an empty set the call fails with a clear error within the failfast timeout;
@@ -100,9 +108,11 @@ async fn c25_failfast_with_an_empty_set() {
     assert_eq!(started.elapsed(), Duration::ZERO);
     assert!(rec.calls().is_empty());
 
-    // Endpoints arrive: calls succeed again.
+    // Endpoints arrive: calls succeed again, and this is the first to reach an endpoint.
     tx.send_replace(three());
-    assert!(call(&c, get("/")).await.is_ok());
+    let answered_by = call(&c, get("/")).await.expect("endpoints are back");
+    assert!(THREE.contains(&answered_by.as_str()), "{answered_by}");
+    assert_eq!(rec.calls(), [answered_by]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -110,10 +120,13 @@ async fn a_target_emptied_later_fails_fast_too() {
     let rec = Recorder::default();
     let (tx, rx) = watch::channel(three());
     let c = client(rx, &rec);
-    assert!(call(&c, get("/")).await.is_ok());
+    let answered_by = call(&c, get("/")).await.expect("three endpoints");
+    assert!(THREE.contains(&answered_by.as_str()), "{answered_by}");
     tx.send_replace(snapshot([], 2));
     let err = call(&c, get("/")).await.expect_err("app gone");
     assert!(unavailable(&err).is_no_endpoints());
+    // The failed call reached no endpoint.
+    assert_eq!(rec.calls(), [answered_by]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -82,14 +82,22 @@ async fn the_number_of_targets_is_bounded() {
         .max_targets(1)
         .settings(Settings::default().failfast_timeout(Duration::from_millis(100)))
         .layer(rec.clone());
-    assert!(call(&mut router, get("http://orders/")).await.is_ok());
+    assert_eq!(
+        call(&mut router, get("http://orders/")).await.unwrap(),
+        "10.0.0.1:80"
+    );
     let err = call(&mut router, get("http://billing/")).await.unwrap_err();
     assert!(err
         .downcast_ref::<RouteError>()
         .unwrap()
         .is_too_many_targets());
-    // The existing target still works.
-    assert!(call(&mut router, get("http://ORDERS/")).await.is_ok());
+    // The existing target still works, and the refused one reached no endpoint.
+    assert_eq!(
+        call(&mut router, get("http://ORDERS/")).await.unwrap(),
+        "10.0.0.1:80"
+    );
+    assert_eq!(router.targets(), 1);
+    assert_eq!(rec.calls(), ["10.0.0.1:80", "10.0.0.1:80"]);
 }
 
 #[tokio::test(start_paused = true)]

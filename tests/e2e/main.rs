@@ -9,11 +9,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 use tower_eureka::client::{EurekaClient, Target};
-use tower_eureka::discover::BalancedClient;
+use tower_eureka::discover::{BalancedClient, MakeEndpoint, MakeHttpEndpoint};
 use tower_eureka::model::InstanceInfo;
 use tower_eureka::server::{serve, EurekaService, ServerConfig};
 
@@ -107,6 +108,77 @@ impl Backend {
 
 type Http = BalancedClient<Full<Bytes>, hyper::body::Incoming>;
 
+/// How many endpoints the balancer holds per instance id: each endpoint counts from when
+/// the Discover stream made it (`Insert`) until the balancer drops it (after `Remove`).
+#[derive(Clone, Default)]
+struct Live(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Live {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, usize>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count(&self, id: &str) -> usize {
+        self.lock().get(id).copied().unwrap_or(0)
+    }
+}
+
+/// The default endpoint factory, with every endpoint it makes counted in [`Live`].
+struct Counted<M> {
+    make: M,
+    live: Live,
+}
+
+impl<M: MakeEndpoint> MakeEndpoint for Counted<M> {
+    type Endpoint = CountedEndpoint<M::Endpoint>;
+
+    fn make_endpoint(&self, instance: &InstanceInfo) -> Option<Self::Endpoint> {
+        let inner = self.make.make_endpoint(instance)?;
+        let id = instance.id().to_owned();
+        *self.live.lock().entry(id.clone()).or_default() += 1;
+        Some(CountedEndpoint {
+            inner,
+            _alive: Alive {
+                id,
+                live: self.live.clone(),
+            },
+        })
+    }
+}
+
+/// An endpoint, unchanged, plus its entry in [`Live`].
+struct CountedEndpoint<E> {
+    inner: E,
+    _alive: Alive,
+}
+
+struct Alive {
+    id: String,
+    live: Live,
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        if let Some(n) = self.live.lock().get_mut(&self.id) {
+            *n -= 1;
+        }
+    }
+}
+
+impl<E: Service<Req>, Req> Service<Req> for CountedEndpoint<E> {
+    type Response = E::Response;
+    type Error = E::Error;
+    type Future = E::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Req) -> E::Future {
+        self.inner.call(req)
+    }
+}
+
 async fn call(c: &Http) -> Result<String, tower_eureka::BoxError> {
     let req = http::Request::get(format!("http://{APP}/"))
         .body(Full::new(Bytes::new()))
@@ -151,10 +223,14 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     .await;
 
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let live = Live::default();
     let c: Http = BalancedClient::builder(consumer.snapshots(), target.clone())
         .timeout(Duration::from_secs(5))
         .per_try_timeout(Duration::from_secs(1))
-        .build(http);
+        .build_with(Counted {
+            make: MakeHttpEndpoint::new(http),
+            live: live.clone(),
+        });
 
     // Spread over all three.
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -163,6 +239,13 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     }
     assert_eq!(seen.len(), 3, "calls reached {seen:?}");
     assert!(seen.values().all(|&n| n >= 3), "uneven spread {seen:?}");
+    for id in ["b1", "b2", "b3"] {
+        assert_eq!(
+            live.count(id),
+            1,
+            "the balancer holds one endpoint for {id}"
+        );
+    }
 
     // b1 deregisters (cancel): once the consumer's copy drops it, no call reaches it.
     let mut clients = clients.into_iter();
@@ -175,7 +258,13 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
             .all(|i| i.id() != "b1")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(100)).await; // the balancer's own task applies the diff
+    // The balancer's own task applies the Discover diff: wait until it dropped b1's
+    // endpoint (at most 10 s), not for a fixed time.
+    wait_until("the balancer to drop b1's endpoint", || {
+        live.count("b1") == 0
+    })
+    .await;
+    assert_eq!((live.count("b2"), live.count("b3")), (1, 1));
     let before = backends[0].hits();
     for _ in 0..30 {
         let who = call(&c).await.expect("call");

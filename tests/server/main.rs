@@ -6,7 +6,7 @@ mod support;
 mod text_safety;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use support::{fixture, register_body, start, start_with};
 
 #[tokio::test]
@@ -299,7 +299,10 @@ async fn e12_cancel() {
 #[tokio::test]
 async fn e13_r61_override_survives_heartbeats_and_reregistration() {
     let s = start().await;
-    s.register("ORDERS", "o1", "UP").await;
+    assert_eq!(
+        s.register("ORDERS", "o1", "UP").await.status().as_u16(),
+        204
+    );
     assert_eq!(
         s.put("/apps/ORDERS/o1/status?value=OUT_OF_SERVICE").await,
         200
@@ -308,13 +311,54 @@ async fn e13_r61_override_survives_heartbeats_and_reregistration() {
     assert_eq!(code, 200);
     assert_eq!(v["instance"]["status"], "OUT_OF_SERVICE");
     assert_eq!(v["instance"]["overriddenStatus"], "OUT_OF_SERVICE");
+    assert_eq!(v["instance"]["actionType"], "MODIFIED"); // R-62
+                                                         // A heartbeat reporting UP does not lift it (R-21, R-61 rule 2).
     assert_eq!(s.put("/apps/ORDERS/o1?status=UP").await, 200);
-    s.register("ORDERS", "o1", "UP").await; // client restarts and registers UP
-    assert_eq!(s.apps().await.0, "OUT_OF_SERVICE_1_");
-    // The delta carries the change as MODIFIED or ADDED, with the override.
-    let (_, d) = s.get_json("/apps/delta").await;
-    let i = &d["applications"]["application"][0]["instance"][0];
+    let (code, v) = s.get_json("/apps/ORDERS/o1").await;
+    assert_eq!(code, 200);
+    assert_eq!(v["instance"]["status"], "OUT_OF_SERVICE");
+    assert_eq!(v["instance"]["overriddenStatus"], "OUT_OF_SERVICE");
+    // The client restarts and registers UP, on another port: the new record is stored
+    // (R-13), the override is kept and applied to it (R-10 step 5, R-61 rule 2).
+    let r = s
+        .post_json(
+            "/apps/ORDERS",
+            register_body("ORDERS", "o1", "o1.host", 9090, "UP"),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 204);
+    assert!(r.bytes().await.expect("body").is_empty());
+    let (code, v) = s.get_json("/apps/ORDERS/o1").await;
+    assert_eq!(code, 200);
+    let i = &v["instance"];
+    assert_eq!(i["port"]["$"], 9090, "the re-registration was stored");
     assert_eq!(i["status"], "OUT_OF_SERVICE");
+    assert_eq!(i["overriddenStatus"], "OUT_OF_SERVICE");
+    assert_eq!(i["actionType"], "ADDED"); // R-14
+    assert_eq!(
+        s.apps().await,
+        (
+            "OUT_OF_SERVICE_1_".to_owned(),
+            vec![("ORDERS".into(), "o1".into(), "OUT_OF_SERVICE".into())]
+        )
+    );
+    assert_eq!(
+        s.get_json("/serverinfo/statusoverrides").await,
+        (200, json!({ "o1": "OUT_OF_SERVICE" }))
+    );
+    // The delta carries o1 once, in its latest state (R-82): the re-registration, with
+    // the override.
+    let (code, d) = s.get_json("/apps/delta").await;
+    assert_eq!(code, 200);
+    let (_, entries) = support::flatten(&d);
+    assert_eq!(
+        entries,
+        vec![("ORDERS".into(), "o1".into(), "OUT_OF_SERVICE".into())]
+    );
+    let i = &d["applications"]["application"][0]["instance"][0];
+    assert_eq!(i["overriddenStatus"], "OUT_OF_SERVICE");
+    assert_eq!(i["actionType"], "ADDED");
+    assert_eq!(i["port"]["$"], 9090);
     // Bad values are 400, unknown instances 404.
     assert_eq!(
         s.put("/apps/ORDERS/o1/status?value=out_of_service").await,
@@ -575,55 +619,245 @@ async fn e30_w91_compact_json() {
 #[tokio::test]
 async fn e24_e25_status_endpoints() {
     let s = start().await;
-    s.register("ORDERS", "o1", "UP").await;
-    s.put("/apps/ORDERS/o1/status?value=OUT_OF_SERVICE").await;
+    assert_eq!(
+        s.register("ORDERS", "o1", "UP").await.status().as_u16(),
+        204
+    );
+    assert_eq!(
+        s.put("/apps/ORDERS/o1/status?value=OUT_OF_SERVICE").await,
+        200
+    );
     let (code, v) = s.get_json("/status").await;
     assert_eq!(code, 200);
-    assert_eq!(v["isHealthy"], true);
-    assert_eq!(v["applicationStats"]["ORDERS"], 1);
+    // E-24: the served document's own flag, a JSON boolean (not a string, not absent).
+    assert_eq!(
+        v.get("isHealthy").and_then(Value::as_bool),
+        Some(true),
+        "isHealthy in {v}"
+    );
+    // Its statistics are the registry's: one instance, the hash GET /apps serves.
+    assert_eq!(v["applicationStats"], json!({ "ORDERS": 1 }));
+    assert_eq!(v["generalStats"]["registered-instances"], 1);
+    assert_eq!(v["generalStats"]["apps__hashcode"], "OUT_OF_SERVICE_1_");
+    assert_eq!(s.apps().await.0, "OUT_OF_SERVICE_1_");
     assert!(v["selfPreservation"]["reason"]
         .as_str()
         .is_some_and(|r| !r.is_empty()));
     let (code, v) = s.get_json("/serverinfo/statusoverrides").await;
     assert_eq!(code, 200);
-    assert_eq!(v["o1"], "OUT_OF_SERVICE");
+    assert_eq!(v, json!({ "o1": "OUT_OF_SERVICE" }));
 }
 
-#[tokio::test]
-async fn e22_p16_replication_batch_receiver() {
-    let s = start().await;
-    // host2 is stored with a newer lastDirtyTimestamp than the batch's heartbeat carries.
-    let host2 = register_body("MYAPP", "host2:myapp:8080", "host2", 8080, "UP")
-        .replace("1700000000000", "1800000000000");
-    s.post_json("/apps/MYAPP", host2).await;
-    let req = fixture("derived/DERIVED__legacy-jackson__POST-peerreplication-batch__request.json");
+const BATCH_REQUEST: &str =
+    "derived/DERIVED__legacy-jackson__POST-peerreplication-batch__request.json";
+const BATCH_RESPONSE: &str =
+    "derived/DERIVED__legacy-jackson__POST-peerreplication-batch__response.json";
+
+/// POSTs a replication batch as a Java peer does (P-10) and returns its `responseList`,
+/// checking the batch-level code (P-17) and that the body has no other key (P-10a).
+async fn post_batch(s: &support::TestServer, body: Vec<u8>) -> Vec<Value> {
     let r = s
         .http
         .post(s.url("/peerreplication/batch/"))
         .header("content-type", "application/json")
+        .header("accept", "application/json")
         .header("x-netflix-discovery-replication", "true")
-        .body(req)
+        .body(body)
         .send()
         .await
         .expect("POST");
-    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.status().as_u16(), 200, "P-17: a decoded batch is 200");
     let v: Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
-    let list = v["responseList"].as_array().expect("responseList");
-    let codes: Vec<i64> = list
+    let keys: Vec<&String> = v.as_object().expect("an object").keys().collect();
+    assert_eq!(keys, ["responseList"], "P-10a: {v}");
+    v["responseList"].as_array().expect("responseList").clone()
+}
+
+/// Per item: its `statusCode` and whether it carries a `responseEntity` (P-15, P-18),
+/// failing on any other key (P-10a).
+fn outcomes(list: &[Value]) -> Vec<(i64, bool)> {
+    list.iter()
+        .map(|item| {
+            let o = item.as_object().expect("an item object");
+            for k in o.keys() {
+                assert!(
+                    k == "statusCode" || k == "responseEntity",
+                    "P-10a: key {k} in {item}"
+                );
+            }
+            let code = item["statusCode"].as_i64().expect("a numeric statusCode");
+            (code, o.contains_key("responseEntity"))
+        })
+        .collect()
+}
+
+/// An InstanceInfo object without the fields the server fills from its own clock
+/// (`lastUpdatedTimestamp` and the lease timestamps other than eviction, R-41).
+fn without_clock(v: &Value) -> Value {
+    let mut v = v.clone();
+    let o = v.as_object_mut().expect("an InstanceInfo object");
+    assert!(
+        o.remove("lastUpdatedTimestamp").is_some(),
+        "lastUpdatedTimestamp"
+    );
+    let lease = o
+        .get_mut("leaseInfo")
+        .and_then(Value::as_object_mut)
+        .expect("leaseInfo");
+    for k in [
+        "registrationTimestamp",
+        "lastRenewalTimestamp",
+        "serviceUpTimestamp",
+    ] {
+        assert!(lease.remove(k).is_some(), "leaseInfo.{k}");
+    }
+    v
+}
+
+/// The stored InstanceInfo of `MYAPP/{id}` (must exist).
+async fn stored(s: &support::TestServer, id: &str) -> Value {
+    let (code, v) = s.get_json(&format!("/apps/MYAPP/{id}")).await;
+    assert_eq!(code, 200, "{id} is stored");
+    v["instance"].clone()
+}
+
+#[tokio::test]
+async fn e22_p16_replication_batch_receiver() {
+    const H1: &str = "host1:myapp:8080";
+    const H2: &str = "host2:myapp:8080";
+    const H3: &str = "host3:myapp:8080";
+    let s = start().await;
+    let req: Value = serde_json::from_slice(&fixture(BATCH_REQUEST)).expect("request JSON");
+    let want: Value = serde_json::from_slice(&fixture(BATCH_RESPONSE)).expect("response JSON");
+    let want_list = want["responseList"].as_array().expect("responseList");
+    let want_entity = &want_list[2]["responseEntity"];
+
+    // The registry the fixture's answer was given by, so that each item has exactly one
+    // outcome: host1 unknown (item 1 registers it); host2 stored as the fixture's 409
+    // entity: operator override OUT_OF_SERVICE, lastDirtyTimestamp ...900, newer than the
+    // ...500 of the host2 heartbeat (item 3); host3 never seen (item 6).
+    let mut host2 = want_entity.clone();
+    host2["status"] = "UP".into();
+    host2["overriddenStatus"] = "UNKNOWN".into();
+    let r = s
+        .post_json("/apps/MYAPP", json!({ "instance": host2 }).to_string())
+        .await;
+    assert_eq!(r.status().as_u16(), 204);
+    assert_eq!(
+        s.put(&format!("/apps/MYAPP/{H2}/status?value=OUT_OF_SERVICE"))
+            .await,
+        200
+    );
+    assert_eq!(
+        without_clock(&stored(&s, H2).await),
+        without_clock(want_entity),
+        "host2 is prepared as the fixture's stored record"
+    );
+    assert_eq!(s.get_json(&format!("/apps/MYAPP/{H1}")).await.0, 404);
+    assert_eq!(s.get_json(&format!("/apps/MYAPP/{H3}")).await.0, 404);
+
+    let list = post_batch(&s, fixture(BATCH_REQUEST)).await;
+    // P-15: one item per request item, in order. P-16: Register 200 (always); heartbeat of
+    // the host1 just registered, same lastDirtyTimestamp, 200; host2 heartbeat older than
+    // stored, by replication, 409 (R-50); StatusUpdate 200; DeleteStatusOverride 200;
+    // Cancel of the unknown host3 404. P-18: an entity on the 409 item only.
+    let expected = [
+        (200, false),
+        (200, false),
+        (409, true),
+        (200, false),
+        (200, false),
+        (404, false),
+    ];
+    assert_eq!(outcomes(&list), expected);
+    assert_eq!(outcomes(want_list), expected, "the fixture's answer");
+    // The 409 entity is the stored record (E-05 legacy JSON, no wrapper), as in the fixture.
+    let entity = &list[2]["responseEntity"];
+    assert_eq!(without_clock(entity), without_clock(want_entity));
+    assert_eq!(entity["instanceId"], H2);
+    assert_eq!(entity["lastDirtyTimestamp"], "1700000000900");
+
+    // The registry afterwards.
+    let after = s.apps().await;
+    assert_eq!(
+        after,
+        (
+            "OUT_OF_SERVICE_1_UNKNOWN_1_".to_owned(),
+            vec![
+                ("MYAPP".into(), H1.into(), "UNKNOWN".into()),
+                ("MYAPP".into(), H2.into(), "OUT_OF_SERVICE".into()),
+            ]
+        )
+    );
+    // host1 is the Register item's record (R-15: replicated, stored as sent), then item 4
+    // set an override and item 5 deleted it with value UNKNOWN (E-14, R-63): status
+    // UNKNOWN, no override, MODIFIED. (Had item 4 stored no override, item 5 would have
+    // changed nothing and host1 would be UP.)
+    let h1 = stored(&s, H1).await;
+    let mut want_h1 = req["replicationList"][0]["instanceInfo"].clone();
+    want_h1["status"] = "UNKNOWN".into();
+    want_h1["overriddenStatus"] = "UNKNOWN".into();
+    want_h1["actionType"] = "MODIFIED".into();
+    assert_eq!(without_clock(&h1), without_clock(&want_h1));
+    assert_eq!(h1["statusPageUrl"], "http://host1:8080/Status");
+    assert_eq!(h1["lastDirtyTimestamp"], "1700000000000");
+    // host2 is untouched by the older heartbeat: its override, status and timestamp stay.
+    let h2 = stored(&s, H2).await;
+    assert_eq!(without_clock(&h2), without_clock(want_entity));
+    assert_eq!(h2["status"], "OUT_OF_SERVICE");
+    assert_eq!(h2["overriddenStatus"], "OUT_OF_SERVICE");
+    assert_eq!(h2["lastDirtyTimestamp"], "1700000000900");
+    // The 404 Cancel created nothing; only host2's override is left.
+    assert_eq!(s.get_json(&format!("/apps/MYAPP/{H3}")).await.0, 404);
+    assert_eq!(
+        s.get_json("/serverinfo/statusoverrides").await,
+        (200, json!({ H2: "OUT_OF_SERVICE" }))
+    );
+
+    // The same batch retried (P-20: harmless) once host3 exists: the same outcomes, except
+    // that the Cancel now finds host3 (200) and removes it (R-30: DELETED in the delta).
+    assert_eq!(s.register("MYAPP", H3, "UP").await.status().as_u16(), 204);
+    assert_eq!(s.get_json(&format!("/apps/MYAPP/{H3}")).await.0, 200);
+    let list = post_batch(&s, fixture(BATCH_REQUEST)).await;
+    assert_eq!(
+        outcomes(&list),
+        [
+            (200, false),
+            (200, false),
+            (409, true),
+            (200, false),
+            (200, false),
+            (200, false),
+        ]
+    );
+    assert_eq!(
+        without_clock(&list[2]["responseEntity"]),
+        without_clock(want_entity)
+    );
+    assert_eq!(s.get_json(&format!("/apps/MYAPP/{H3}")).await.0, 404);
+    assert_eq!(s.apps().await, after);
+    assert_eq!(without_clock(&stored(&s, H1).await), without_clock(&h1));
+    assert_eq!(without_clock(&stored(&s, H2).await), without_clock(&h2));
+    let (_, d) = s.get_json("/apps/delta").await;
+    let h3_delta: Vec<&Value> = d["applications"]["application"]
+        .as_array()
+        .expect("delta apps")
         .iter()
-        .map(|i| i["statusCode"].as_i64().unwrap_or(0))
+        .flat_map(|a| a["instance"].as_array().expect("instances"))
+        .filter(|i| i["instanceId"] == H3)
         .collect();
-    assert_eq!(codes.len(), 6, "one item per request item (P-15)");
-    // Register 200 (always), heartbeat 200, heartbeat of host2 older than stored -> 409.
-    assert_eq!(&codes[..3], &[200, 200, 409]);
-    assert_eq!(list[2]["responseEntity"]["instanceId"], "host2:myapp:8080");
-    assert!(list[0].get("responseEntity").is_none()); // P-18
-                                                      // Unknown action: 400 for the batch, nothing applied (P-14).
-    let before = s.apps().await;
-    let bad = r#"{"replicationList":[{"appName":"X","id":"x","action":"Register2"}]}"#;
-    let r = s.post_json("/peerreplication/batch", bad.into()).await;
+    assert_eq!(h3_delta.len(), 1, "{d}");
+    assert_eq!(h3_delta[0]["actionType"], "DELETED");
+
+    // Unknown action: 400 for the batch and nothing applied (P-14), not even the valid
+    // Cancel before the bad item.
+    let bad = format!(
+        r#"{{"replicationList":[{{"appName":"MYAPP","id":"{H2}","action":"Cancel"}},{{"appName":"X","id":"x","action":"Register2"}}]}}"#
+    );
+    let r = s.post_json("/peerreplication/batch", bad).await;
     assert_eq!(r.status().as_u16(), 400);
-    assert_eq!(s.apps().await, before);
+    assert_eq!(s.apps().await, after);
+    assert_eq!(stored(&s, H2).await["status"], "OUT_OF_SERVICE");
 }
 
 /// Bad input of every kind: always a 4xx (or a 2xx for harmless requests), never a 5xx,

@@ -286,7 +286,11 @@ fn w43_metadata_keys_must_be_xml_names() {
             json!({"management.port": "1", "my_key": "2", "a$b": "3"}),
         );
     });
-    assert!(register(&v, "orders").is_ok());
+    let i = register(&v, "orders").expect("XML-name keys are accepted");
+    assert_eq!(i.metadata.len(), 3);
+    assert_eq!(i.metadata.get("management.port"), Some("1"));
+    assert_eq!(i.metadata.get("my_key"), Some("2"));
+    assert_eq!(i.metadata.get("a$b"), Some("3"));
 }
 
 // E-03: an id containing '/' is refused.
