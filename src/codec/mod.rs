@@ -33,6 +33,7 @@
 
 mod buf;
 mod error;
+mod fields;
 pub mod json;
 mod raw;
 pub mod xml;

@@ -8,6 +8,7 @@
 //! [`DecodeError`] with the element path and line/column.
 
 use super::super::error::{DecodeError, Seg, Trace};
+use super::super::fields::{instance_field, Slot};
 use super::super::raw::{
     DciClass, RawDci, RawInstance, RawLease, RawName, RawPort, RawStatus, EMPTY_MAP_CLASS,
 };
@@ -407,96 +408,51 @@ impl<'a> XmlIn<'a> {
         }
         while let Some(c) = self.child()? {
             let e = c.empty;
-            match c.start.local_name().as_ref() {
-                b"instanceId" => {
-                    r.instance_id = Some(self.at(Seg::Key("instanceId"), |x| x.string(e))?)
-                }
-                b"hostName" => r.host_name = Some(self.at(Seg::Key("hostName"), |x| x.string(e))?),
-                b"app" => r.app = Some(self.at(Seg::Key("app"), |x| x.string(e))?),
-                b"ipAddr" => r.ip_addr = Some(self.at(Seg::Key("ipAddr"), |x| x.string(e))?),
-                b"sid" => r.sid = Some(self.at(Seg::Key("sid"), |x| x.string(e))?),
-                b"status" => {
-                    if let Some(s) = self.at(Seg::Key("status"), |x| x.status(e))? {
-                        r.status = Some(s);
+            let Some(f) = instance_field(c.start.local_name().as_ref()) else {
+                self.skip(e)?;
+                continue;
+            };
+            let key = Seg::Key(f.xml);
+            match f.slot {
+                Slot::Text(slot) => *slot(&mut r) = Some(self.at(key, |x| x.string(e))?),
+                Slot::Int(slot) => {
+                    let v = self.at(key, |x| x.int(e))?;
+                    if v.is_some() {
+                        *slot(&mut r) = v;
                     }
                 }
-                // W-51: both spellings.
-                b"overriddenstatus" | b"overriddenStatus" => {
-                    if let Some(s) = self.at(Seg::Key("overriddenstatus"), |x| x.status(e))? {
-                        r.overridden_status = Some(s);
+                Slot::Status(slot) => {
+                    if let Some(s) = self.at(key, |x| x.status(e))? {
+                        *slot(&mut r) = Some(s);
                     }
                 }
-                b"port" => {
-                    r.port = Some(self.at(Seg::Key("port"), |x| x.port(&c.start, e, false))?)
+                Slot::Port { slot, secure } => {
+                    *slot(&mut r) = Some(self.at(key, |x| x.port(&c.start, e, secure))?)
                 }
-                b"securePort" => {
-                    r.secure_port =
-                        Some(self.at(Seg::Key("securePort"), |x| x.port(&c.start, e, true))?)
-                }
-                b"countryId" => {
-                    if let Some(v) = self.at(Seg::Key("countryId"), |x| x.int(e))? {
+                Slot::CountryId => {
+                    if let Some(v) = self.at(key, |x| x.int(e))? {
                         r.country_id = Some(i32::try_from(v).map_err(|_| {
-                            self.trace.push(Seg::Key("countryId"));
+                            self.trace.push(Seg::Key(f.xml));
                             self.data(format!("country id {v} out of range"))
                         })?);
                     }
                 }
-                b"dataCenterInfo" => {
-                    r.data_center_info =
-                        Some(self.at(Seg::Key("dataCenterInfo"), |x| x.dci(&c.start, e))?)
+                Slot::DataCenterInfo => {
+                    r.data_center_info = Some(self.at(key, |x| x.dci(&c.start, e))?)
                 }
-                b"leaseInfo" => {
-                    r.lease_info = Some(self.at(Seg::Key("leaseInfo"), |x| x.lease(e))?)
-                }
-                b"metadata" => r.metadata = Some(self.at(Seg::Key("metadata"), |x| x.metadata(e))?),
-                b"appGroupName" => {
-                    r.app_group_name = Some(self.at(Seg::Key("appGroupName"), |x| x.string(e))?)
-                }
-                b"homePageUrl" => {
-                    r.home_page_url = Some(self.at(Seg::Key("homePageUrl"), |x| x.string(e))?)
-                }
-                b"statusPageUrl" => {
-                    r.status_page_url = Some(self.at(Seg::Key("statusPageUrl"), |x| x.string(e))?)
-                }
-                b"healthCheckUrl" => {
-                    r.health_check_url = Some(self.at(Seg::Key("healthCheckUrl"), |x| x.string(e))?)
-                }
-                b"secureHealthCheckUrl" => {
-                    r.secure_health_check_url =
-                        Some(self.at(Seg::Key("secureHealthCheckUrl"), |x| x.string(e))?)
-                }
-                b"vipAddress" => {
-                    r.vip_address = Some(self.at(Seg::Key("vipAddress"), |x| x.string(e))?)
-                }
-                b"secureVipAddress" => {
-                    r.secure_vip_address =
-                        Some(self.at(Seg::Key("secureVipAddress"), |x| x.string(e))?)
-                }
-                b"isCoordinatingDiscoveryServer" => {
-                    let v = self.at(Seg::Key("isCoordinatingDiscoveryServer"), |x| x.boolean(e))?;
+                Slot::LeaseInfo => r.lease_info = Some(self.at(key, |x| x.lease(e))?),
+                Slot::Metadata => r.metadata = Some(self.at(key, |x| x.metadata(e))?),
+                Slot::Flag => {
+                    let v = self.at(key, |x| x.boolean(e))?;
                     if v.is_some() {
                         r.is_coordinating_discovery_server = v;
                     }
                 }
-                b"lastUpdatedTimestamp" => {
-                    let v = self.at(Seg::Key("lastUpdatedTimestamp"), |x| x.int(e))?;
-                    if v.is_some() {
-                        r.last_updated_timestamp = v;
-                    }
-                }
-                b"lastDirtyTimestamp" => {
-                    let v = self.at(Seg::Key("lastDirtyTimestamp"), |x| x.int(e))?;
-                    if v.is_some() {
-                        r.last_dirty_timestamp = v;
-                    }
-                }
-                b"actionType" => {
-                    self.at(Seg::Key("actionType"), |x| x.text_into(e))?;
+                Slot::ActionType => {
+                    self.at(key, |x| x.text_into(e))?;
                     // W-52: unknown action types are absent.
                     r.action_type = ActionType::parse(self.text.trim());
                 }
-                b"asgName" => r.asg_name = Some(self.at(Seg::Key("asgName"), |x| x.string(e))?),
-                _ => self.skip(e)?,
             }
         }
         Ok(r)
