@@ -33,7 +33,6 @@
 
 mod buf;
 mod error;
-mod fields;
 pub mod json;
 mod raw;
 pub mod xml;

@@ -18,7 +18,6 @@
 //! ```
 
 pub(crate) mod read;
-mod wellformed;
 pub(crate) mod write;
 
 pub use self::write::write_instance;
