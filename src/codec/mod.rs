@@ -33,6 +33,7 @@
 
 mod buf;
 mod error;
+mod fields;
 pub mod json;
 mod raw;
 pub mod xml;
@@ -377,9 +378,19 @@ pub fn decode_register(
     let inst = raw
         .into_registered(path_app)
         .map_err(RegisterError::Invalid)?;
-    // Every string must be one XML 1.0 can carry, or every XML payload would break.
-    inst.check_text().map_err(RegisterError::InvalidText)?;
+    // Every string must be one XML 1.0 can carry, or every XML payload would break. In
+    // JSON such a character arrives only as a `\u` escape or as raw U+FFFE/U+FFFF (lead
+    // byte 0xEF; raw control bytes are not JSON): a body with neither needs no field check.
+    if format == Format::Xml || may_escape(bytes) {
+        inst.check_text().map_err(RegisterError::InvalidText)?;
+    }
     Ok(inst)
+}
+
+/// Whether `bytes` holds a `\` or a 0xEF byte (SIMD `memchr2`: a register body is read
+/// at every registration).
+fn may_escape(bytes: &[u8]) -> bool {
+    memchr::memchr2(b'\\', 0xEF, bytes).is_some()
 }
 
 /// An application from its (optional) name and instances; the name is upper-cased and,

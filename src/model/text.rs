@@ -47,8 +47,35 @@ pub fn is_xml_char(c: char) -> bool {
 /// assert_eq!(find_non_xml_char("x\u{FFFF}"), Some('\u{FFFF}'));
 /// ```
 pub fn find_non_xml_char(s: &str) -> Option<char> {
+    // Fast path, on every string of every register: 16-byte chunks folded without an
+    // early exit (so the compiler vectorizes it) for "any byte below 0x20 or 0xEF"; only
+    // a chunk that has one is scanned exactly. Tabs and line ends are rare in Eureka
+    // records, and 0xEF leads only U+E000..U+FFFF.
     let b = s.as_bytes();
-    let mut i = 0;
+    let suspect = |chunk: &[u8]| {
+        chunk.iter().fold(0u8, |acc, &c| {
+            acc | u8::from(c < 0x20) | u8::from(c == 0xEF)
+        }) != 0
+    };
+    let mut chunks = b.chunks_exact(16);
+    let mut start = 0;
+    for chunk in chunks.by_ref() {
+        if suspect(chunk) {
+            return find_from(b, start);
+        }
+        start += 16;
+    }
+    if suspect(chunks.remainder()) {
+        find_from(b, start)
+    } else {
+        None
+    }
+}
+
+/// The exact scan from byte `from` (a chunk start, so never inside a UTF-8 sequence
+/// that matters: a forbidden one starts with `0xEF`, which flags its own chunk).
+fn find_from(b: &[u8], from: usize) -> Option<char> {
+    let mut i = from;
     while i < b.len() {
         let c = b[i];
         if c < 0x20 {
@@ -176,6 +203,26 @@ mod tests {
                 is_xml_char(c),
                 "U+{cp:04X}"
             );
+        }
+    }
+
+    #[test]
+    fn scan_finds_forbidden_characters_at_every_offset() {
+        for len in 0..70 {
+            for at in 0..=len {
+                for bad in ['\u{1}', '\u{FFFE}', '\u{FFFF}'] {
+                    let mut s: String = "a".repeat(at);
+                    s.push(bad);
+                    s.push_str(&"b".repeat(len - at));
+                    assert_eq!(find_non_xml_char(&s), Some(bad), "{len} {at} {bad:?}");
+                }
+                let ok = format!(
+                    "{}\t\u{FFFD}\u{E000}\r\n{}",
+                    "a".repeat(at),
+                    "b".repeat(len - at)
+                );
+                assert_eq!(find_non_xml_char(&ok), None, "{ok:?}");
+            }
         }
     }
 

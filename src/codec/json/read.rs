@@ -10,6 +10,7 @@
 //! * `application` and `instance` may be a single object instead of an array (W-81).
 
 use super::super::error::{DecodeError, Seg, Trace};
+use super::super::fields::{instance_field, Slot};
 use super::super::raw::{
     DciClass, RawDci, RawInstance, RawLease, RawName, RawPort, RawStatus, EMPTY_MAP_CLASS,
 };
@@ -415,68 +416,6 @@ impl<'de> DeserializeSeed<'de> for InstSeed<'_> {
 #[derive(Clone, Copy)]
 struct RawInstSeed<'c>(&'c Ctx);
 
-#[derive(Clone, Copy)]
-enum IF {
-    InstanceId,
-    HostName,
-    App,
-    IpAddr,
-    Sid,
-    Status,
-    OverriddenStatus,
-    Port,
-    SecurePort,
-    CountryId,
-    DataCenterInfo,
-    LeaseInfo,
-    Metadata,
-    AppGroupName,
-    HomePageUrl,
-    StatusPageUrl,
-    HealthCheckUrl,
-    SecureHealthCheckUrl,
-    VipAddress,
-    SecureVipAddress,
-    IsCoordinatingDiscoveryServer,
-    LastUpdatedTimestamp,
-    LastDirtyTimestamp,
-    ActionType,
-    AsgName,
-    Other,
-}
-
-fn instance_field(k: &str) -> IF {
-    match k {
-        "instanceId" => IF::InstanceId,
-        "hostName" => IF::HostName,
-        "app" => IF::App,
-        "ipAddr" => IF::IpAddr,
-        "sid" => IF::Sid,
-        "status" => IF::Status,
-        // W-51: both spellings; the last one in document order wins.
-        "overriddenStatus" | "overriddenstatus" => IF::OverriddenStatus,
-        "port" => IF::Port,
-        "securePort" => IF::SecurePort,
-        "countryId" => IF::CountryId,
-        "dataCenterInfo" => IF::DataCenterInfo,
-        "leaseInfo" => IF::LeaseInfo,
-        "metadata" => IF::Metadata,
-        "appGroupName" => IF::AppGroupName,
-        "homePageUrl" => IF::HomePageUrl,
-        "statusPageUrl" => IF::StatusPageUrl,
-        "healthCheckUrl" => IF::HealthCheckUrl,
-        "secureHealthCheckUrl" => IF::SecureHealthCheckUrl,
-        "vipAddress" => IF::VipAddress,
-        "secureVipAddress" => IF::SecureVipAddress,
-        "isCoordinatingDiscoveryServer" => IF::IsCoordinatingDiscoveryServer,
-        "lastUpdatedTimestamp" => IF::LastUpdatedTimestamp,
-        "lastDirtyTimestamp" => IF::LastDirtyTimestamp,
-        "actionType" => IF::ActionType,
-        "asgName" => IF::AsgName,
-        _ => IF::Other,
-    }
-}
-
 impl<'de> DeserializeSeed<'de> for RawInstSeed<'_> {
     type Value = RawInstance;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawInstance, D::Error> {
@@ -493,82 +432,38 @@ impl<'de> Visitor<'de> for RawInstSeed<'_> {
         let ctx = self.0;
         let mut r = RawInstance::default();
         while let Some(f) = map.next_key_seed(KeySeed(instance_field))? {
-            match f {
-                IF::InstanceId => set!(r.instance_id, value!(ctx, map, "instanceId", TextSeed)),
-                IF::HostName => set!(r.host_name, value!(ctx, map, "hostName", TextSeed)),
-                IF::App => set!(r.app, value!(ctx, map, "app", TextSeed)),
-                IF::IpAddr => set!(r.ip_addr, value!(ctx, map, "ipAddr", TextSeed)),
-                IF::Sid => set!(r.sid, value!(ctx, map, "sid", TextSeed)),
-                IF::Status => set!(r.status, value!(ctx, map, "status", StatusSeed(ctx))),
-                IF::OverriddenStatus => set!(
-                    r.overridden_status,
-                    value!(ctx, map, "overriddenStatus", StatusSeed(ctx))
-                ),
-                IF::Port => set!(r.port, value!(ctx, map, "port", PortSeed(ctx))),
-                IF::SecurePort => {
-                    set!(r.secure_port, value!(ctx, map, "securePort", PortSeed(ctx)))
+            let Some(f) = f else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let key = f.json;
+            match f.slot {
+                Slot::Text(slot) => set!(*slot(&mut r), value!(ctx, map, key, TextSeed)),
+                Slot::Int(slot) => set!(*slot(&mut r), value!(ctx, map, key, IntSeed)),
+                Slot::Status(slot) => set!(*slot(&mut r), value!(ctx, map, key, StatusSeed(ctx))),
+                Slot::Port { slot, .. } => {
+                    set!(*slot(&mut r), value!(ctx, map, key, PortSeed(ctx)))
                 }
-                IF::CountryId => {
-                    let v = value!(ctx, map, "countryId", IntSeed);
-                    let v = match v {
+                Slot::CountryId => {
+                    let v = match value!(ctx, map, key, IntSeed) {
                         Some(v) => Some(i32::try_from(v).map_err(|_| {
-                            ctx.trace.push(Seg::Key("countryId"));
+                            ctx.trace.push(Seg::Key(key));
                             de::Error::custom(format_args!("country id {v} out of range"))
                         })?),
                         None => None,
                     };
                     set!(r.country_id, v)
                 }
-                IF::DataCenterInfo => {
-                    set!(
-                        r.data_center_info,
-                        value!(ctx, map, "dataCenterInfo", DciSeed(ctx))
-                    )
+                Slot::DataCenterInfo => {
+                    set!(r.data_center_info, value!(ctx, map, key, DciSeed(ctx)))
                 }
-                IF::LeaseInfo => set!(r.lease_info, value!(ctx, map, "leaseInfo", LeaseSeed(ctx))),
-                IF::Metadata => set!(r.metadata, value!(ctx, map, "metadata", MetaSeed(ctx))),
-                IF::AppGroupName => {
-                    set!(r.app_group_name, value!(ctx, map, "appGroupName", TextSeed))
-                }
-                IF::HomePageUrl => set!(r.home_page_url, value!(ctx, map, "homePageUrl", TextSeed)),
-                IF::StatusPageUrl => {
-                    set!(
-                        r.status_page_url,
-                        value!(ctx, map, "statusPageUrl", TextSeed)
-                    )
-                }
-                IF::HealthCheckUrl => {
-                    set!(
-                        r.health_check_url,
-                        value!(ctx, map, "healthCheckUrl", TextSeed)
-                    )
-                }
-                IF::SecureHealthCheckUrl => set!(
-                    r.secure_health_check_url,
-                    value!(ctx, map, "secureHealthCheckUrl", TextSeed)
-                ),
-                IF::VipAddress => set!(r.vip_address, value!(ctx, map, "vipAddress", TextSeed)),
-                IF::SecureVipAddress => set!(
-                    r.secure_vip_address,
-                    value!(ctx, map, "secureVipAddress", TextSeed)
-                ),
-                IF::IsCoordinatingDiscoveryServer => set!(
+                Slot::LeaseInfo => set!(r.lease_info, value!(ctx, map, key, LeaseSeed(ctx))),
+                Slot::Metadata => set!(r.metadata, value!(ctx, map, key, MetaSeed(ctx))),
+                Slot::Flag => set!(
                     r.is_coordinating_discovery_server,
-                    value!(ctx, map, "isCoordinatingDiscoveryServer", BoolSeed)
+                    value!(ctx, map, key, BoolSeed)
                 ),
-                IF::LastUpdatedTimestamp => set!(
-                    r.last_updated_timestamp,
-                    value!(ctx, map, "lastUpdatedTimestamp", IntSeed)
-                ),
-                IF::LastDirtyTimestamp => set!(
-                    r.last_dirty_timestamp,
-                    value!(ctx, map, "lastDirtyTimestamp", IntSeed)
-                ),
-                IF::ActionType => set!(r.action_type, value!(ctx, map, "actionType", ActionSeed)),
-                IF::AsgName => set!(r.asg_name, value!(ctx, map, "asgName", TextSeed)),
-                IF::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                Slot::ActionType => set!(r.action_type, value!(ctx, map, key, ActionSeed)),
             }
         }
         Ok(r)

@@ -18,6 +18,7 @@
 //! ```
 
 pub(crate) mod read;
+mod wellformed;
 pub(crate) mod write;
 
 pub use self::write::write_instance;

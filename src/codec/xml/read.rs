@@ -8,16 +8,16 @@
 //! [`DecodeError`] with the element path and line/column.
 
 use super::super::error::{DecodeError, Seg, Trace};
+use super::super::fields::{instance_field, Slot};
 use super::super::raw::{
     DciClass, RawDci, RawInstance, RawLease, RawName, RawPort, RawStatus, EMPTY_MAP_CLASS,
 };
 use super::super::Format;
-use super::{decode_name, is_name_char, is_name_start};
+use super::{decode_name, wellformed};
 use crate::model::{
-    find_non_xml_char, is_xml_char, ActionType, Application, Applications, DataCenterName,
-    InstanceInfo, Metadata, Status,
+    ActionType, Application, Applications, DataCenterName, InstanceInfo, Metadata, Status,
 };
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 pub(crate) fn decode_applications(bytes: &[u8]) -> Result<Applications, DecodeError> {
@@ -148,33 +148,14 @@ impl<'a> XmlIn<'a> {
 
     // === events ===
 
-    /// The next event, checked for well-formedness (XML 1.0) beyond what quick-xml checks:
-    /// element and attribute names are XML names, every attribute of every tag is read
-    /// (so duplicates and unquoted values are caught), attribute values hold no `<` and no
-    /// reference to a character XML cannot carry, and every reference in content is a
-    /// character XML can carry or one of the five predefined entities; raw text, CDATA,
-    /// comments and other markup are UTF-8 made of characters XML 1.0 allows.
+    /// The next event, checked for well-formedness beyond what quick-xml checks
+    /// ([`wellformed::check_event`]).
     fn next(&mut self) -> R<Event<'a>> {
         let ev = match self.reader.read_event() {
             Ok(ev) => ev,
             Err(e) => return Err(self.syntax(&e)),
         };
-        match &ev {
-            Event::Start(start) | Event::Empty(start) => self.check_tag(start)?,
-            Event::GeneralRef(r) => self.check_ref(r)?,
-            Event::Text(t) => {
-                self.check_chars(t)?;
-                if contains(t, b"]]>") {
-                    return Err(self.malformed("`]]>` is not allowed in text"));
-                }
-            }
-            Event::CData(t) => self.check_chars(t)?,
-            Event::Comment(t) => self.check_chars(t)?,
-            Event::PI(t) => self.check_chars(t)?,
-            Event::DocType(t) => self.check_chars(t)?,
-            Event::Decl(t) => self.check_chars(t)?,
-            Event::End(_) | Event::Eof => {}
-        }
+        wellformed::check_event(&ev, self.reader.decoder()).map_err(|m| self.malformed(m))?;
         Ok(ev)
     }
 
@@ -182,69 +163,6 @@ impl<'a> XmlIn<'a> {
         let mut f = self.data(message);
         f.syntax = true;
         f
-    }
-
-    fn check_tag(&self, start: &BytesStart<'_>) -> R<()> {
-        if !is_xml_name(start.name().as_ref()) {
-            return Err(self.malformed(format!(
-                "malformed element name {:?}",
-                String::from_utf8_lossy(start.name().as_ref())
-            )));
-        }
-        if !attributes_separated(start.attributes_raw()) {
-            return Err(self.malformed("attributes must be separated by white space"));
-        }
-        for a in start.attributes() {
-            let a = a.map_err(|e| self.syntax(&e.into()))?;
-            if !is_xml_name(a.key.as_ref()) {
-                return Err(self.malformed(format!(
-                    "malformed attribute name {:?}",
-                    String::from_utf8_lossy(a.key.as_ref())
-                )));
-            }
-            if a.value.contains(&b'<') {
-                return Err(self.malformed("`<` is not allowed in an attribute value"));
-            }
-            let value = a
-                .decode_and_unescape_value(self.reader.decoder())
-                .map_err(|e| self.syntax(&e))?;
-            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
-                return Err(self.forbidden(c));
-            }
-        }
-        Ok(())
-    }
-
-    /// Raw markup or text: UTF-8, and only characters XML 1.0 allows.
-    fn check_chars(&self, raw: &[u8]) -> R<()> {
-        let text = std::str::from_utf8(raw)
-            .map_err(|e| self.malformed(format!("not valid UTF-8: {e}")))?;
-        match find_non_xml_char(text) {
-            Some(c) => Err(self.forbidden(c)),
-            None => Ok(()),
-        }
-    }
-
-    fn check_ref(&self, r: &BytesRef<'_>) -> R<()> {
-        match r.resolve_char_ref() {
-            Ok(Some(c)) if is_xml_char(c) => Ok(()),
-            Ok(Some(c)) => Err(self.forbidden(c)),
-            Ok(None) => {
-                let name = r.decode().map_err(|e| self.data(e.to_string()))?;
-                match quick_xml::escape::resolve_predefined_entity(&name) {
-                    Some(_) => Ok(()),
-                    None => Err(self.malformed(format!("undeclared entity &{name};"))),
-                }
-            }
-            Err(e) => Err(self.syntax(&e)),
-        }
-    }
-
-    fn forbidden(&self, c: char) -> Fail {
-        self.malformed(format!(
-            "character U+{:04X} is not allowed in XML 1.0",
-            u32::from(c)
-        ))
     }
 
     /// Finds the root element, skipping the prolog. Returns whether it is self-closing.
@@ -490,96 +408,55 @@ impl<'a> XmlIn<'a> {
         }
         while let Some(c) = self.child()? {
             let e = c.empty;
-            match c.start.local_name().as_ref() {
-                b"instanceId" => {
-                    r.instance_id = Some(self.at(Seg::Key("instanceId"), |x| x.string(e))?)
-                }
-                b"hostName" => r.host_name = Some(self.at(Seg::Key("hostName"), |x| x.string(e))?),
-                b"app" => r.app = Some(self.at(Seg::Key("app"), |x| x.string(e))?),
-                b"ipAddr" => r.ip_addr = Some(self.at(Seg::Key("ipAddr"), |x| x.string(e))?),
-                b"sid" => r.sid = Some(self.at(Seg::Key("sid"), |x| x.string(e))?),
-                b"status" => {
-                    if let Some(s) = self.at(Seg::Key("status"), |x| x.status(e))? {
-                        r.status = Some(s);
+            let name = c.start.local_name();
+            let Some(f) = std::str::from_utf8(name.as_ref())
+                .ok()
+                .and_then(instance_field)
+            else {
+                self.skip(e)?;
+                continue;
+            };
+            let key = Seg::Key(f.xml);
+            match f.slot {
+                Slot::Text(slot) => *slot(&mut r) = Some(self.at(key, |x| x.string(e))?),
+                Slot::Int(slot) => {
+                    let v = self.at(key, |x| x.int(e))?;
+                    if v.is_some() {
+                        *slot(&mut r) = v;
                     }
                 }
-                // W-51: both spellings.
-                b"overriddenstatus" | b"overriddenStatus" => {
-                    if let Some(s) = self.at(Seg::Key("overriddenstatus"), |x| x.status(e))? {
-                        r.overridden_status = Some(s);
+                Slot::Status(slot) => {
+                    if let Some(s) = self.at(key, |x| x.status(e))? {
+                        *slot(&mut r) = Some(s);
                     }
                 }
-                b"port" => {
-                    r.port = Some(self.at(Seg::Key("port"), |x| x.port(&c.start, e, false))?)
+                Slot::Port { slot, secure } => {
+                    *slot(&mut r) = Some(self.at(key, |x| x.port(&c.start, e, secure))?)
                 }
-                b"securePort" => {
-                    r.secure_port =
-                        Some(self.at(Seg::Key("securePort"), |x| x.port(&c.start, e, true))?)
-                }
-                b"countryId" => {
-                    if let Some(v) = self.at(Seg::Key("countryId"), |x| x.int(e))? {
+                Slot::CountryId => {
+                    if let Some(v) = self.at(key, |x| x.int(e))? {
                         r.country_id = Some(i32::try_from(v).map_err(|_| {
-                            self.trace.push(Seg::Key("countryId"));
+                            self.trace.push(Seg::Key(f.xml));
                             self.data(format!("country id {v} out of range"))
                         })?);
                     }
                 }
-                b"dataCenterInfo" => {
-                    r.data_center_info =
-                        Some(self.at(Seg::Key("dataCenterInfo"), |x| x.dci(&c.start, e))?)
+                Slot::DataCenterInfo => {
+                    r.data_center_info = Some(self.at(key, |x| x.dci(&c.start, e))?)
                 }
-                b"leaseInfo" => {
-                    r.lease_info = Some(self.at(Seg::Key("leaseInfo"), |x| x.lease(e))?)
-                }
-                b"metadata" => r.metadata = Some(self.at(Seg::Key("metadata"), |x| x.metadata(e))?),
-                b"appGroupName" => {
-                    r.app_group_name = Some(self.at(Seg::Key("appGroupName"), |x| x.string(e))?)
-                }
-                b"homePageUrl" => {
-                    r.home_page_url = Some(self.at(Seg::Key("homePageUrl"), |x| x.string(e))?)
-                }
-                b"statusPageUrl" => {
-                    r.status_page_url = Some(self.at(Seg::Key("statusPageUrl"), |x| x.string(e))?)
-                }
-                b"healthCheckUrl" => {
-                    r.health_check_url = Some(self.at(Seg::Key("healthCheckUrl"), |x| x.string(e))?)
-                }
-                b"secureHealthCheckUrl" => {
-                    r.secure_health_check_url =
-                        Some(self.at(Seg::Key("secureHealthCheckUrl"), |x| x.string(e))?)
-                }
-                b"vipAddress" => {
-                    r.vip_address = Some(self.at(Seg::Key("vipAddress"), |x| x.string(e))?)
-                }
-                b"secureVipAddress" => {
-                    r.secure_vip_address =
-                        Some(self.at(Seg::Key("secureVipAddress"), |x| x.string(e))?)
-                }
-                b"isCoordinatingDiscoveryServer" => {
-                    let v = self.at(Seg::Key("isCoordinatingDiscoveryServer"), |x| x.boolean(e))?;
+                Slot::LeaseInfo => r.lease_info = Some(self.at(key, |x| x.lease(e))?),
+                Slot::Metadata => r.metadata = Some(self.at(key, |x| x.metadata(e))?),
+                Slot::Flag => {
+                    let v = self.at(key, |x| x.boolean(e))?;
                     if v.is_some() {
                         r.is_coordinating_discovery_server = v;
                     }
                 }
-                b"lastUpdatedTimestamp" => {
-                    let v = self.at(Seg::Key("lastUpdatedTimestamp"), |x| x.int(e))?;
-                    if v.is_some() {
-                        r.last_updated_timestamp = v;
-                    }
-                }
-                b"lastDirtyTimestamp" => {
-                    let v = self.at(Seg::Key("lastDirtyTimestamp"), |x| x.int(e))?;
-                    if v.is_some() {
-                        r.last_dirty_timestamp = v;
-                    }
-                }
-                b"actionType" => {
-                    self.at(Seg::Key("actionType"), |x| x.text_into(e))?;
+                Slot::ActionType => {
+                    self.at(key, |x| x.text_into(e))?;
                     // W-52: unknown action types are absent.
                     r.action_type = ActionType::parse(self.text.trim());
                 }
-                b"asgName" => r.asg_name = Some(self.at(Seg::Key("asgName"), |x| x.string(e))?),
-                _ => self.skip(e)?,
             }
         }
         Ok(r)
@@ -708,47 +585,4 @@ impl<'a> XmlIn<'a> {
         }
         Ok(m)
     }
-}
-
-/// Whether `name` is an XML 1.0 `Name` (`:` allowed, as namespaces use it).
-fn is_xml_name(name: &[u8]) -> bool {
-    let Ok(name) = std::str::from_utf8(name) else {
-        return false;
-    };
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(c) if c == ':' || is_name_start(c) => chars.all(|c| c == ':' || is_name_char(c)),
-        _ => false,
-    }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Whether every attribute value's closing quote is followed by white space or the end of
-/// the tag (XML 1.0 `STag`: `(S Attribute)*`); quick-xml reads `a="1"b="2"` as two
-/// attributes.
-fn attributes_separated(raw: &[u8]) -> bool {
-    let mut quote = None;
-    let mut after_value = false;
-    for &b in raw {
-        match quote {
-            Some(q) if b == q => {
-                quote = None;
-                after_value = true;
-            }
-            Some(_) => {}
-            None => {
-                if after_value && !b.is_ascii_whitespace() {
-                    return false;
-                }
-                after_value = false;
-                if b == b'"' || b == b'\'' {
-                    quote = Some(b);
-                }
-            }
-        }
-    }
-    true
 }

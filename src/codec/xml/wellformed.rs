@@ -1,0 +1,162 @@
+//! XML 1.0 well-formedness beyond what quick-xml checks (issue 12): the reader refuses
+//! what a conforming parser refuses, as the JSON reader does for JSON.
+//!
+//! quick-xml checks tag nesting (with `check_end_names`), comments (with `check_comments`)
+//! and quoting, and reports duplicate attributes only when every attribute is read. It
+//! does not check names, characters or references. [`check_event`] runs on every event the
+//! reader pulls, so no part of a document escapes it:
+//!
+//! * element and attribute names are XML `Name`s (`:` allowed);
+//! * every attribute of every tag is read: duplicates and unquoted values are errors,
+//!   attributes must be separated by white space, values hold no `<` and no reference to
+//!   a character XML cannot carry;
+//! * every reference in content is a character XML can carry or one of the five
+//!   predefined entities (no DTD is read, so no other entity is declared);
+//! * raw text, CDATA, comments and other markup are UTF-8 made of characters XML 1.0
+//!   allows, and text holds no `]]>`.
+//!
+//! The messages are the reason of the 400 (`character U+0001 is not allowed in XML 1.0`).
+
+use super::{is_name_char, is_name_start};
+use crate::model::{find_non_xml_char, is_xml_char};
+use quick_xml::encoding::Decoder;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+
+/// Checks one event; the error is the reason, for a syntax [`DecodeError`](super::super::DecodeError).
+pub(super) fn check_event(ev: &Event<'_>, decoder: Decoder) -> Result<(), String> {
+    match ev {
+        Event::Start(start) | Event::Empty(start) => check_tag(start, decoder),
+        Event::GeneralRef(r) => check_ref(r),
+        Event::Text(t) => {
+            check_chars(t)?;
+            if t.windows(3).any(|w| w == b"]]>") {
+                return Err("`]]>` is not allowed in text".into());
+            }
+            Ok(())
+        }
+        Event::CData(t) => check_chars(t),
+        Event::Comment(t) => check_chars(t),
+        Event::PI(t) => check_chars(t),
+        Event::DocType(t) => check_chars(t),
+        Event::Decl(t) => check_chars(t),
+        Event::End(_) | Event::Eof => Ok(()),
+    }
+}
+
+fn check_tag(start: &BytesStart<'_>, decoder: Decoder) -> Result<(), String> {
+    if !is_xml_name(start.name().as_ref()) {
+        return Err(format!(
+            "malformed element name {:?}",
+            String::from_utf8_lossy(start.name().as_ref())
+        ));
+    }
+    if !attributes_separated(start.attributes_raw()) {
+        return Err("attributes must be separated by white space".into());
+    }
+    for a in start.attributes() {
+        let a = a.map_err(|e| quick_xml::Error::from(e).to_string())?;
+        if !is_xml_name(a.key.as_ref()) {
+            return Err(format!(
+                "malformed attribute name {:?}",
+                String::from_utf8_lossy(a.key.as_ref())
+            ));
+        }
+        if a.value.contains(&b'<') {
+            return Err("`<` is not allowed in an attribute value".into());
+        }
+        let value = a
+            .decode_and_unescape_value(decoder)
+            .map_err(|e| e.to_string())?;
+        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+            return Err(forbidden(c));
+        }
+    }
+    Ok(())
+}
+
+/// Raw markup or text: UTF-8, and only characters XML 1.0 allows.
+fn check_chars(raw: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(raw).map_err(|e| format!("not valid UTF-8: {e}"))?;
+    match find_non_xml_char(text) {
+        Some(c) => Err(forbidden(c)),
+        None => Ok(()),
+    }
+}
+
+fn check_ref(r: &BytesRef<'_>) -> Result<(), String> {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) if is_xml_char(c) => Ok(()),
+        Ok(Some(c)) => Err(forbidden(c)),
+        Ok(None) => {
+            let name = r.decode().map_err(|e| e.to_string())?;
+            match quick_xml::escape::resolve_predefined_entity(&name) {
+                Some(_) => Ok(()),
+                None => Err(format!("undeclared entity &{name};")),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn forbidden(c: char) -> String {
+    format!("character U+{:04X} is not allowed in XML 1.0", u32::from(c))
+}
+
+/// Whether `name` is an XML 1.0 `Name` (`:` allowed, as namespaces use it).
+fn is_xml_name(name: &[u8]) -> bool {
+    let Ok(name) = std::str::from_utf8(name) else {
+        return false;
+    };
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(c) if c == ':' || is_name_start(c) => chars.all(|c| c == ':' || is_name_char(c)),
+        _ => false,
+    }
+}
+
+/// Whether every attribute value's closing quote is followed by white space or the end of
+/// the tag (XML 1.0 `STag`: `(S Attribute)*`); quick-xml reads `a="1"b="2"` as two
+/// attributes.
+fn attributes_separated(raw: &[u8]) -> bool {
+    let mut quote = None;
+    let mut after_value = false;
+    for &b in raw {
+        match quote {
+            Some(q) if b == q => {
+                quote = None;
+                after_value = true;
+            }
+            Some(_) => {}
+            None => {
+                if after_value && !b.is_ascii_whitespace() {
+                    return false;
+                }
+                after_value = false;
+                if b == b'"' || b == b'\'' {
+                    quote = Some(b);
+                }
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn w76_names_and_attribute_spacing() {
+        assert!(is_xml_name(b"instance") && is_xml_name(b"a:b") && is_xml_name(b"_x.1-y"));
+        assert!(
+            !is_xml_name(b"1st")
+                && !is_xml_name(b"-x")
+                && !is_xml_name(b"")
+                && !is_xml_name(b"a\x01")
+        );
+        assert!(attributes_separated(br#" a="1" b='2' "#));
+        assert!(attributes_separated(br#" a="x'y""#));
+        assert!(!attributes_separated(br#" a="1"b="2""#));
+        assert!(!attributes_separated(br#" a='1'b="2""#));
+    }
+}
