@@ -4,7 +4,7 @@
 //! so none of them is forwarded again (P-03); the answer has one item per request item
 //! (P-15). Sending batches to peers is a later feature.
 
-use super::service::{bytes_response, error, ResponseBody};
+use super::response::{bytes_response, error, ResponseBody};
 use crate::codec::{self, Format, RegisterError};
 use crate::model::{normalize_app_name, Status};
 use crate::registry::{Registry, RenewOutcome};
