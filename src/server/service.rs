@@ -14,7 +14,7 @@ use super::config::ServerConfig;
 use super::future::ResponseFuture;
 use super::request::RequestCtx;
 use super::response::{body_error, error, ResponseBody};
-use super::route::{Route, RouteError};
+use super::route::{NoRoute, Route};
 use super::{fetch, instance, register, replication, status};
 use crate::registry::Registry;
 use http::header::{HeaderValue, ALLOW};
@@ -130,16 +130,16 @@ where
         }
         let route = match Route::resolve(req.method(), rest) {
             Ok(r) => r,
-            Err(RouteError::NotFound) => {
+            Err(NoRoute::NotFound) => {
                 return ResponseFuture::ready(error(StatusCode::NOT_FOUND, "no such route"))
             }
-            Err(RouteError::BadEncoding) => {
+            Err(NoRoute::BadEncoding) => {
                 return ResponseFuture::ready(error(
                     StatusCode::BAD_REQUEST,
                     "path segment is not valid percent-encoded UTF-8",
                 ))
             }
-            Err(RouteError::MethodNotAllowed(allow)) => {
+            Err(NoRoute::MethodNotAllowed(allow)) => {
                 let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
                 r.headers_mut()
                     .insert(ALLOW, HeaderValue::from_static(allow));
