@@ -374,6 +374,22 @@ pub fn decode_register(
         Format::Json => json::read::decode_register(bytes)?,
         Format::Xml => xml::read::decode_register(bytes)?,
     };
+    validate_register(raw, path_app)
+}
+
+/// [`decode_register`] for a bare JSON InstanceInfo object (no `instance` wrapper), as the
+/// `instanceInfo` of a replication `Register` item carries it (P-13): the same reader and
+/// the same validation, in the same order.
+#[cfg(feature = "server")]
+pub(crate) fn decode_register_object(
+    bytes: &[u8],
+    path_app: &str,
+) -> Result<InstanceInfo, RegisterError> {
+    validate_register(json::read::decode_register_object(bytes)?, path_app)
+}
+
+/// The register validation of [`decode_register`], after decoding.
+fn validate_register(raw: raw::RawInstance, path_app: &str) -> Result<InstanceInfo, RegisterError> {
     let inst = raw
         .into_registered(path_app)
         .map_err(RegisterError::Invalid)?;
