@@ -12,7 +12,7 @@
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
-use tower_eureka::registry::{RegistryConfig, SelfPreservationMode};
+use tower_eureka::registry::SelfPreservationMode;
 use tower_eureka::server::{serve, EurekaService, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -45,23 +45,23 @@ struct Args {
     #[arg(
         long,
         env = "EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS",
-        default_value_t = 5_000
+        default_value_t = ms(defaults().registry.eviction_interval)
     )]
     eviction_interval_timer_in_ms: u64,
 
     /// Self-preservation: stop expiring leases when too few heartbeats arrive.
-    #[arg(long, env = "EUREKA_SERVER_ENABLE_SELF_PRESERVATION", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "EUREKA_SERVER_ENABLE_SELF_PRESERVATION", default_value_t = self_preservation_enabled(&defaults()), action = clap::ArgAction::Set)]
     enable_self_preservation: bool,
 
     /// Which self-preservation arithmetic to use.
-    #[arg(long, env = "EUREKA_SERVER_SELF_PRESERVATION_MODE", value_enum, default_value_t = Mode::Improved)]
+    #[arg(long, env = "EUREKA_SERVER_SELF_PRESERVATION_MODE", value_enum, default_value_t = Mode::of(&defaults()))]
     self_preservation_mode: Mode,
 
     /// Fraction of expected renewals below which self-preservation engages.
     #[arg(
         long,
         env = "EUREKA_SERVER_RENEWAL_PERCENT_THRESHOLD",
-        default_value_t = 0.85
+        default_value_t = defaults().registry.renewal_percent_threshold
     )]
     renewal_percent_threshold: f64,
 
@@ -69,7 +69,7 @@ struct Args {
     #[arg(
         long,
         env = "EUREKA_SERVER_EXPECTED_CLIENT_RENEWAL_INTERVAL_SECONDS",
-        default_value_t = 30
+        default_value_t = defaults().registry.expected_client_renewal_interval_secs
     )]
     expected_client_renewal_interval_seconds: u32,
 
@@ -77,7 +77,7 @@ struct Args {
     #[arg(
         long,
         env = "EUREKA_SERVER_RENEWAL_THRESHOLD_UPDATE_INTERVAL_MS",
-        default_value_t = 900_000
+        default_value_t = ms(defaults().registry.renewal_threshold_update_interval)
     )]
     renewal_threshold_update_interval_ms: u64,
 
@@ -85,7 +85,7 @@ struct Args {
     #[arg(
         long,
         env = "EUREKA_SERVER_RETENTION_TIME_IN_M_S_IN_DELTA_QUEUE",
-        default_value_t = 180_000
+        default_value_t = ms(defaults().registry.delta_retention)
     )]
     retention_time_in_m_s_in_delta_queue: u64,
 
@@ -94,52 +94,86 @@ struct Args {
     #[arg(
         long,
         env = "EUREKA_SERVER_RESPONSE_CACHE_UPDATE_INTERVAL_MS",
-        default_value_t = 25
+        default_value_t = ms(defaults().registry.publish_interval)
     )]
     response_cache_update_interval_ms: u64,
 
     /// Answer `/apps/delta` with 403 so that clients always fetch the full registry.
-    #[arg(long, env = "EUREKA_SERVER_DISABLE_DELTA", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "EUREKA_SERVER_DISABLE_DELTA", default_value_t = defaults().disable_delta, action = clap::ArgAction::Set)]
     disable_delta: bool,
 
     /// Compare `lastDirtyTimestamp` on heartbeats (404 when the client is newer).
-    #[arg(long, env = "EUREKA_SERVER_SYNC_WHEN_TIMESTAMP_DIFFERS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "EUREKA_SERVER_SYNC_WHEN_TIMESTAMP_DIFFERS", default_value_t = defaults().registry.sync_when_timestamp_differs, action = clap::ArgAction::Set)]
     sync_when_timestamp_differs: bool,
 
     /// Reproduce Java's lease expiry (2x the duration after the first renewal).
-    #[arg(long, env = "EUREKA_SERVER_LEGACY_LEASE_EXPIRY", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "EUREKA_SERVER_LEGACY_LEASE_EXPIRY", default_value_t = defaults().registry.legacy_lease_expiry, action = clap::ArgAction::Set)]
     legacy_lease_expiry: bool,
 
     /// Largest accepted request body in bytes.
-    #[arg(long, env = "EUREKA_SERVER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "EUREKA_SERVER_MAX_BODY_BYTES", default_value_t = defaults().max_body_bytes)]
     max_body_bytes: usize,
 }
 
 impl Args {
+    /// The flags applied over [`ServerConfig::default`]: settings without a flag keep
+    /// their defaults.
     fn config(&self) -> ServerConfig {
-        let registry = RegistryConfig {
-            eviction_interval: Duration::from_millis(self.eviction_interval_timer_in_ms.max(1)),
-            renewal_percent_threshold: self.renewal_percent_threshold,
-            expected_client_renewal_interval_secs: self.expected_client_renewal_interval_seconds,
-            self_preservation: match (self.enable_self_preservation, self.self_preservation_mode) {
+        let mut config = defaults();
+        config.max_body_bytes = self.max_body_bytes;
+        config.disable_delta = self.disable_delta;
+        config.prefix = self.prefix.trim_end_matches('/').to_owned();
+        let registry = &mut config.registry;
+        registry.eviction_interval =
+            Duration::from_millis(self.eviction_interval_timer_in_ms.max(1));
+        registry.renewal_percent_threshold = self.renewal_percent_threshold;
+        registry.expected_client_renewal_interval_secs =
+            self.expected_client_renewal_interval_seconds;
+        registry.self_preservation =
+            match (self.enable_self_preservation, self.self_preservation_mode) {
                 (false, _) => SelfPreservationMode::Disabled,
                 (true, Mode::Improved) => SelfPreservationMode::Improved,
                 (true, Mode::Legacy) => SelfPreservationMode::Legacy,
-            },
-            renewal_threshold_update_interval: Duration::from_millis(
-                self.renewal_threshold_update_interval_ms,
-            ),
-            delta_retention: Duration::from_millis(self.retention_time_in_m_s_in_delta_queue),
-            publish_interval: Duration::from_millis(self.response_cache_update_interval_ms),
-            sync_when_timestamp_differs: self.sync_when_timestamp_differs,
-            legacy_lease_expiry: self.legacy_lease_expiry,
-            ..RegistryConfig::default()
-        };
-        ServerConfig {
-            registry,
-            max_body_bytes: self.max_body_bytes,
-            disable_delta: self.disable_delta,
-            prefix: self.prefix.trim_end_matches('/').to_owned(),
+            };
+        registry.renewal_threshold_update_interval =
+            Duration::from_millis(self.renewal_threshold_update_interval_ms);
+        registry.delta_retention = Duration::from_millis(self.retention_time_in_m_s_in_delta_queue);
+        registry.publish_interval = Duration::from_millis(self.response_cache_update_interval_ms);
+        registry.sync_when_timestamp_differs = self.sync_when_timestamp_differs;
+        registry.legacy_lease_expiry = self.legacy_lease_expiry;
+        config
+    }
+}
+
+// === defaults: the flags show the library's ===
+
+/// The library's defaults: every flag without a binary-specific default shows these, so
+/// each default is defined once, in [`ServerConfig`] and
+/// [`RegistryConfig`](tower_eureka::registry::RegistryConfig). Only `--listen` and
+/// `--prefix` have defaults of their own: the library has no address, and mounts at the root.
+fn defaults() -> ServerConfig {
+    ServerConfig::default()
+}
+
+/// A duration as whole milliseconds (saturating).
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn self_preservation_enabled(config: &ServerConfig) -> bool {
+    !matches!(
+        config.registry.self_preservation,
+        SelfPreservationMode::Disabled
+    )
+}
+
+impl Mode {
+    /// The mode flag for `config`; with self-preservation disabled, the mode it would use
+    /// when enabled.
+    fn of(config: &ServerConfig) -> Mode {
+        match config.registry.self_preservation {
+            SelfPreservationMode::Legacy => Mode::Legacy,
+            SelfPreservationMode::Improved | SelfPreservationMode::Disabled => Mode::Improved,
         }
     }
 }
@@ -202,6 +236,90 @@ async fn main() -> std::process::ExitCode {
         Err(e) => {
             eprintln!("eureka-server: {e}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("eureka-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_flags_are_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flags_is_the_library_default_under_eureka() {
+        let Ok(args) = parse(&[]) else {
+            panic!("no flags parse");
+        };
+        let expected = ServerConfig {
+            prefix: "/eureka".into(),
+            ..ServerConfig::default()
+        };
+        assert_eq!(format!("{:?}", args.config()), format!("{expected:?}"));
+    }
+
+    #[test]
+    fn flags_override_their_setting() {
+        let Ok(args) = parse(&[
+            "--prefix=/x/",
+            "--eviction-interval-timer-in-ms=0",
+            "--enable-self-preservation=false",
+            "--renewal-percent-threshold=0.5",
+            "--expected-client-renewal-interval-seconds=10",
+            "--renewal-threshold-update-interval-ms=1000",
+            "--retention-time-in-m-s-in-delta-queue=2000",
+            "--response-cache-update-interval-ms=0",
+            "--disable-delta=true",
+            "--sync-when-timestamp-differs=false",
+            "--legacy-lease-expiry=true",
+            "--max-body-bytes=10",
+        ]) else {
+            panic!("flags parse");
+        };
+        let c = args.config();
+        assert_eq!(c.prefix, "/x");
+        assert_eq!(c.max_body_bytes, 10);
+        assert!(c.disable_delta);
+        let r = &c.registry;
+        assert_eq!(r.eviction_interval, Duration::from_millis(1));
+        assert_eq!(r.self_preservation, SelfPreservationMode::Disabled);
+        assert_eq!(r.renewal_percent_threshold, 0.5);
+        assert_eq!(r.expected_client_renewal_interval_secs, 10);
+        assert_eq!(r.renewal_threshold_update_interval, Duration::from_secs(1));
+        assert_eq!(r.delta_retention, Duration::from_secs(2));
+        assert_eq!(r.publish_interval, Duration::ZERO);
+        assert!(!r.sync_when_timestamp_differs);
+        assert!(r.legacy_lease_expiry);
+        let Ok(args) = parse(&["--self-preservation-mode", "legacy"]) else {
+            panic!("mode parses");
+        };
+        assert_eq!(
+            args.config().registry.self_preservation,
+            SelfPreservationMode::Legacy
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_flag() {
+        for (flag, value) in [
+            ("--max-body-bytes", "x"),
+            ("--renewal-percent-threshold", "abc"),
+            ("--enable-self-preservation", "maybe"),
+            ("--self-preservation-mode", "foo"),
+            ("--listen", "nope"),
+        ] {
+            match parse(&[flag, value]) {
+                Ok(_) => panic!("{flag} {value} parsed"),
+                Err(e) => assert!(e.to_string().contains(flag), "{e}"),
+            }
         }
     }
 }

@@ -375,13 +375,38 @@ pub fn decode_register(
         Format::Json => json::read::decode_register(bytes)?,
         Format::Xml => xml::read::decode_register(bytes)?,
     };
+    validate_register(raw, path_app, format == Format::Xml || may_escape(bytes))
+}
+
+/// [`decode_register`] for a bare JSON InstanceInfo object (no `instance` wrapper), as the
+/// `instanceInfo` of a replication `Register` item carries it (P-13): the same reader and
+/// the same validation, in the same order.
+#[cfg(feature = "server")]
+pub(crate) fn decode_register_object(
+    bytes: &[u8],
+    path_app: &str,
+) -> Result<InstanceInfo, RegisterError> {
+    validate_register(
+        json::read::decode_register_object(bytes)?,
+        path_app,
+        may_escape(bytes),
+    )
+}
+
+/// The register validation of [`decode_register`], after decoding. `check_text` is false
+/// only for a JSON body that cannot hold a character XML cannot carry ([`may_escape`]).
+fn validate_register(
+    raw: raw::RawInstance,
+    path_app: &str,
+    check_text: bool,
+) -> Result<InstanceInfo, RegisterError> {
     let inst = raw
         .into_registered(path_app)
         .map_err(RegisterError::Invalid)?;
     // Every string must be one XML 1.0 can carry, or every XML payload would break. In
     // JSON such a character arrives only as a `\u` escape or as raw U+FFFE/U+FFFF (lead
     // byte 0xEF; raw control bytes are not JSON): a body with neither needs no field check.
-    if format == Format::Xml || may_escape(bytes) {
+    if check_text {
         inst.check_text().map_err(RegisterError::InvalidText)?;
     }
     Ok(inst)

@@ -1,15 +1,17 @@
 //! Request bodies: size-limited collection and gzip request decoding (E-08).
+//!
+//! Only register and the replication batch read their body; every other route ignores it
+//! (E-09).
 
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::Body;
 use http_body_util::{BodyExt, Limited};
-use std::borrow::Cow;
 use std::io::Read as _;
 
 /// Why a body could not be read.
 #[derive(Debug)]
-pub(crate) enum BodyError {
+pub(super) enum BodyError {
     /// Over the configured limit (413).
     TooLarge(usize),
     /// Transport error or a bad gzip stream (400).
@@ -19,7 +21,8 @@ pub(crate) enum BodyError {
 }
 
 impl BodyError {
-    pub(crate) fn reason(&self) -> String {
+    /// The one-line reason of the 4xx answer.
+    pub(super) fn reason(&self) -> String {
         match self {
             BodyError::TooLarge(max) => format!("request body exceeds the limit of {max} bytes"),
             BodyError::Unreadable(why) => format!("cannot read request body: {why}"),
@@ -31,7 +34,7 @@ impl BodyError {
 }
 
 /// Reads the whole body, at most `max` bytes on the wire and `max` bytes after decoding.
-pub(crate) async fn read_body<B>(
+pub(super) async fn read_body<B>(
     headers: &HeaderMap,
     body: B,
     max: usize,
@@ -74,74 +77,9 @@ fn gunzip(data: &[u8], max: usize) -> Result<Bytes, BodyError> {
     Ok(Bytes::from(out))
 }
 
-/// A request's URL query, decoded lazily: looking up a parameter allocates only when its
-/// value carries escapes (`%XX` or `+`).
-#[derive(Debug, Default)]
-pub(crate) struct Query(Option<Box<str>>);
-
-impl Query {
-    pub(crate) fn new(raw: Option<&str>) -> Self {
-        Query(raw.filter(|q| !q.is_empty()).map(Box::from))
-    }
-
-    fn raw_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
-            .as_deref()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-    }
-
-    /// The first value of parameter `name`, decoded.
-    pub(crate) fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.raw_pairs()
-            .find(|(k, _)| decode_component(k) == name)
-            .map(|(_, v)| decode_component(v))
-    }
-
-    /// Every `(key, value)` pair, decoded, in order.
-    pub(crate) fn pairs(&self) -> Vec<(String, String)> {
-        self.raw_pairs()
-            .map(|(k, v)| {
-                (
-                    decode_component(k).into_owned(),
-                    decode_component(v).into_owned(),
-                )
-            })
-            .collect()
-    }
-}
-
-fn decode_component(s: &str) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'%' || b == b'+') {
-        return Cow::Borrowed(s);
-    }
-    let spaced = s.replace('+', " ");
-    Cow::Owned(
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_decoding() {
-        let q = Query::new(Some("a=1&b=x%3Ay&c=hello+world&d&a=2&k%20y=v"));
-        assert_eq!(q.get("a").as_deref(), Some("1"));
-        assert!(matches!(q.get("a"), Some(Cow::Borrowed(_))));
-        assert_eq!(q.get("b").as_deref(), Some("x:y"));
-        assert_eq!(q.get("c").as_deref(), Some("hello world"));
-        assert_eq!(q.get("d").as_deref(), Some(""));
-        assert_eq!(q.get("k y").as_deref(), Some("v"));
-        assert_eq!(q.get("z"), None);
-        assert_eq!(q.pairs().len(), 6);
-        assert!(Query::new(None).get("a").is_none());
-    }
 
     #[tokio::test]
     async fn e08_gzip_request_bodies_and_limits() {

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// Which registry entity a payload encodes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Entity {
+pub(super) enum Entity {
     Apps,
     Delta,
     App(String),
@@ -27,11 +27,11 @@ pub(crate) enum Entity {
 
 /// One cached variant: entity, format, full/compact and gzip.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    pub(crate) entity: Entity,
-    pub(crate) format: Format,
-    pub(crate) compact: bool,
-    pub(crate) gzip: bool,
+pub(super) struct Key {
+    pub(super) entity: Entity,
+    pub(super) format: Format,
+    pub(super) compact: bool,
+    pub(super) gzip: bool,
 }
 
 type Slot = Arc<OnceLock<Option<Bytes>>>;
@@ -76,12 +76,13 @@ impl Generation {
 
 /// The payload cache of one server.
 #[derive(Debug)]
-pub(crate) struct PayloadCache {
+pub(super) struct PayloadCache {
     current: ArcSwap<Generation>,
 }
 
 impl PayloadCache {
-    pub(crate) fn new(snap: &Snapshot) -> Self {
+    /// An empty cache, its first generation for `snap`.
+    pub(super) fn new(snap: &Snapshot) -> Self {
         PayloadCache {
             current: ArcSwap::from_pointee(Generation::new(snap)),
         }
@@ -108,7 +109,7 @@ impl PayloadCache {
     }
 
     /// The payload for `key` in `snap`; `None` when the entity does not exist (404).
-    pub(crate) fn get(&self, snap: &Snapshot, key: &Key) -> Option<Bytes> {
+    pub(super) fn get(&self, snap: &Snapshot, key: &Key) -> Option<Bytes> {
         match self.generation(snap) {
             Some(gen) => gen
                 .slot(key)

@@ -1,3 +1,5 @@
+//! [`ServerConfig`]: the settings of the registry server.
+
 use crate::registry::RegistryConfig;
 
 /// Settings of the registry server.

@@ -38,15 +38,51 @@
 //! # }
 //! ```
 
-mod body;
-mod cache;
+//! # Layout
+//!
+//! One concept per module; each imports only from the modules listed before it, so no
+//! import runs back up:
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `config` | [`ServerConfig`] |
+//! | `route` | the path → route table (E-01..E-03, E-26) |
+//! | `body` | request bodies: size limit, gzip (E-08) |
+//! | `request` | the request head: negotiation (E-05, E-07, E-30), replication flag (E-31), query |
+//! | `response` | [`ResponseBody`] and every response builder |
+//! | `future` | [`ResponseFuture`] |
+//! | `cache` | encoded payloads, once per change and variant (R-90..R-92) |
+//! | `fetch` | `GET` handlers (E-16..E-21) |
+//! | `register` | `POST /apps/{app}` (E-10) |
+//! | `instance` | heartbeat, cancel, status overrides, metadata (E-11..E-15) |
+//! | `replication` | the peer-replication batch receiver (E-22) |
+//! | `status` | `/status`, `/serverinfo/statusoverrides` (E-24, E-25) |
+//! | `service` | [`EurekaService`]: the tower Service and the dispatch of routes to handlers |
+//! | `serve` | [`serve`]: the accept loop of the standalone binary |
+
 mod config;
-mod replication;
 mod route;
-mod serve;
-mod service;
+
+mod body;
+mod request;
+mod response;
+
+mod future;
+
+mod cache;
+
+mod fetch;
+mod instance;
+mod register;
+mod replication;
 mod status;
 
+mod service;
+
+mod serve;
+
 pub use self::config::ServerConfig;
+pub use self::future::ResponseFuture;
+pub use self::response::ResponseBody;
 pub use self::serve::serve;
-pub use self::service::{EurekaService, ResponseBody, ResponseFuture};
+pub use self::service::EurekaService;

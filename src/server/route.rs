@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 /// A recognised Eureka route with its decoded path parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
+pub(super) enum Route {
     /// `/apps`
     Apps,
     /// `/apps/delta`
@@ -35,9 +35,10 @@ pub(crate) enum Route {
     StatusOverrides,
 }
 
-/// Why a path did not resolve to a handler.
+/// Why a path names no route of this server (the client side's `discover::RouteError`
+/// is about outbound requests, a different thing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RouteError {
+pub(super) enum NoRoute {
     /// No such route (404).
     NotFound,
     /// A path segment is not valid percent-encoded UTF-8 (400).
@@ -51,7 +52,7 @@ impl Route {
     ///
     /// Accepts an optional `/v2` (or `/v1`) version segment (E-01) and one trailing slash
     /// (E-02); percent-decodes segments (E-03); upper-cases app names.
-    pub(crate) fn resolve(method: &Method, path: &str) -> Result<Route, RouteError> {
+    pub(super) fn resolve(method: &Method, path: &str) -> Result<Route, NoRoute> {
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
         let path = path
@@ -66,11 +67,11 @@ impl Route {
         if !path.is_empty() {
             for raw in path.split('/') {
                 if raw.is_empty() || n == seg.len() {
-                    return Err(RouteError::NotFound);
+                    return Err(NoRoute::NotFound);
                 }
                 seg[n] = percent_decode_str(raw)
                     .decode_utf8()
-                    .map_err(|_| RouteError::BadEncoding)?;
+                    .map_err(|_| NoRoute::BadEncoding)?;
                 n += 1;
             }
         }
@@ -80,7 +81,7 @@ impl Route {
             if ok {
                 Ok(r)
             } else {
-                Err(RouteError::MethodNotAllowed(allowed))
+                Err(NoRoute::MethodNotAllowed(allowed))
             }
         };
         let up = crate::model::normalize_app_name;
@@ -122,7 +123,7 @@ impl Route {
             (2, ["serverinfo", "statusoverrides", ..]) => {
                 allow(m == Method::GET, "GET", Route::StatusOverrides)
             }
-            _ => Err(RouteError::NotFound),
+            _ => Err(NoRoute::NotFound),
         }
     }
 }
@@ -131,7 +132,7 @@ impl Route {
 mod tests {
     use super::*;
 
-    fn get(p: &str) -> Result<Route, RouteError> {
+    fn get(p: &str) -> Result<Route, NoRoute> {
         Route::resolve(&Method::GET, p)
     }
 
@@ -141,12 +142,12 @@ mod tests {
         assert_eq!(get("/apps/"), Ok(Route::Apps));
         assert_eq!(get("/v2/apps/"), Ok(Route::Apps));
         assert_eq!(get("/v1/apps"), Ok(Route::Apps));
-        assert_eq!(get("/v3/apps"), Err(RouteError::NotFound));
-        assert_eq!(get("/apps//x"), Err(RouteError::NotFound));
-        assert_eq!(get(""), Err(RouteError::NotFound));
-        assert_eq!(get("/v2"), Err(RouteError::NotFound));
-        assert_eq!(get("/v2x/apps"), Err(RouteError::NotFound));
-        assert_eq!(get("/apps/A/i/status/more"), Err(RouteError::NotFound));
+        assert_eq!(get("/v3/apps"), Err(NoRoute::NotFound));
+        assert_eq!(get("/apps//x"), Err(NoRoute::NotFound));
+        assert_eq!(get(""), Err(NoRoute::NotFound));
+        assert_eq!(get("/v2"), Err(NoRoute::NotFound));
+        assert_eq!(get("/v2x/apps"), Err(NoRoute::NotFound));
+        assert_eq!(get("/apps/A/i/status/more"), Err(NoRoute::NotFound));
         assert_eq!(get("/status/"), Ok(Route::Status));
     }
 
@@ -161,14 +162,14 @@ mod tests {
             Ok(Route::Instance("ORDERS".into(), "host:orders:8080".into()))
         );
         assert_eq!(get("/apps/delta"), Ok(Route::Delta));
-        assert_eq!(get("/apps/%FF"), Err(RouteError::BadEncoding));
+        assert_eq!(get("/apps/%FF"), Err(NoRoute::BadEncoding));
     }
 
     #[test]
     fn e26_wrong_method_is_405() {
         assert_eq!(
             Route::resolve(&Method::POST, "/apps"),
-            Err(RouteError::MethodNotAllowed("GET"))
+            Err(NoRoute::MethodNotAllowed("GET"))
         );
         assert_eq!(
             Route::resolve(&Method::PUT, "/apps/A/i/status"),

@@ -1,4 +1,6 @@
-use super::EurekaService;
+//! [`serve`]: the accept loop the standalone binary runs, with graceful shutdown.
+
+use super::service::EurekaService;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;

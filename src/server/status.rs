@@ -1,6 +1,6 @@
 //! Informational endpoints: `GET /status` (E-24) and `/serverinfo/statusoverrides` (E-25).
 
-use super::service::{bytes_response, ResponseBody};
+use super::response::{bytes_response, ResponseBody};
 use crate::registry::Registry;
 use bytes::Bytes;
 use http::{Response, StatusCode};

@@ -114,6 +114,13 @@ pub(crate) fn decode_register(bytes: &[u8]) -> Result<RawInstance, DecodeError> 
     })
 }
 
+/// [`decode_register`]'s strict reader over a bare InstanceInfo object (no `instance`
+/// wrapper), as the `instanceInfo` of a replication `Register` item carries it (P-13).
+#[cfg(feature = "server")]
+pub(crate) fn decode_register_object(bytes: &[u8]) -> Result<RawInstance, DecodeError> {
+    run!(bytes, true, |ctx, de| RawInstSeed(ctx).deserialize(de))
+}
+
 /// A bare InstanceInfo object (no `instance` wrapper), as inside replication payloads.
 pub(crate) fn read_instance_object(bytes: &[u8]) -> Result<InstanceInfo, DecodeError> {
     run!(bytes, false, |ctx, de| {

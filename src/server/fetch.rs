@@ -1,0 +1,56 @@
+//! The read side: `GET` of registry payloads and of single instances (E-16..E-21).
+//!
+//! Registry payloads (`/apps`, `/apps/delta`, `/apps/{app}`, `/vips/..`, `/svips/..`) come
+//! from the [`PayloadCache`], encoded once per change and variant; single instances are
+//! encoded per request (they are small, and always in full form, W-90).
+
+use super::cache::{Entity, Key, PayloadCache};
+use super::request::RequestCtx;
+use super::response::{empty, instance_response, payload, ResponseBody};
+use crate::registry::Registry;
+use http::{Response, StatusCode};
+
+/// A registry payload in the variant `ctx` negotiated; 404 when the entity does not exist.
+pub(super) fn entity(
+    registry: &Registry,
+    cache: &PayloadCache,
+    ctx: &RequestCtx,
+    entity: Entity,
+) -> Response<ResponseBody> {
+    let snap = registry.snapshot();
+    let key = Key {
+        entity,
+        format: ctx.format,
+        compact: ctx.compact,
+        gzip: ctx.gzip,
+    };
+    match cache.get(&snap, &key) {
+        Some(bytes) => payload(StatusCode::OK, ctx.format, bytes, ctx.gzip),
+        None => empty(StatusCode::NOT_FOUND),
+    }
+}
+
+/// `GET /apps/{app}/{id}` (E-19).
+pub(super) fn instance(
+    registry: &Registry,
+    ctx: &RequestCtx,
+    app: &str,
+    id: &str,
+) -> Response<ResponseBody> {
+    match registry.instance(app, id) {
+        Some(i) => instance_response(StatusCode::OK, &i, ctx.format),
+        None => empty(StatusCode::NOT_FOUND),
+    }
+}
+
+/// `GET /instances/{id}` (E-20).
+pub(super) fn instance_by_id(
+    registry: &Registry,
+    ctx: &RequestCtx,
+    id: &str,
+) -> Response<ResponseBody> {
+    match registry.instance_by_id(id) {
+        Some(i) => instance_response(StatusCode::OK, &i, ctx.format),
+        None => empty(StatusCode::NOT_FOUND),
+    }
+}
