@@ -39,7 +39,9 @@
 //! # Design
 //!
 //! * **Live state** sits behind one `std::sync::Mutex` (short critical sections, never held
-//!   across an `.await`; there is none inside). Apps map to per-app hash maps of leases; a
+//!   across an `.await`; there is none inside). It is composed of parts that each own
+//!   their state: the lease index, the expiry wheel, eviction, self-preservation, status
+//!   overrides and the versioned delta log. Apps map to per-app hash maps of leases; a
 //!   lease holds its record as an immutable `Arc<InstanceInfo>` that is replaced, never
 //!   mutated, on every visible change.
 //! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, one push into the expiry
@@ -55,7 +57,7 @@
 //!   expires, not what is registered.
 //! * **Snapshots** are immutable and built copy-on-write: unchanged apps share their
 //!   `Arc<[Arc<InstanceInfo>]>` lists, the hash comes from incrementally kept
-//!   [`StatusCounts`], the delta view is rebuilt only when the
+//!   [`StatusCounts`](crate::model::StatusCounts), the delta view is rebuilt only when the
 //!   delta changed. Publication is lazy and coalesced: [`Registry::snapshot`] returns the
 //!   published snapshot (an `arc-swap` load) unless the live revision moved *and*
 //!   [`publish_interval`](RegistryConfig::publish_interval) has passed since the last
@@ -68,70 +70,35 @@
 mod clock;
 mod config;
 mod delta;
+mod eviction;
+mod index;
 mod lease;
+mod origin;
+mod overrides;
 mod preservation;
+mod renew;
 mod snapshot;
 mod state;
+mod stats;
 mod wheel;
 
 pub use self::clock::Clock;
 pub use self::config::{RegistryConfig, SelfPreservationMode};
+use self::origin::Origin;
 pub use self::preservation::SelfPreservationStatus;
+use self::renew::Renew;
+pub use self::renew::RenewOutcome;
 pub use self::snapshot::Snapshot;
+pub use self::stats::RegistryStats;
 
 use self::clock::duration_ms;
 use self::state::State;
-use crate::model::{check_metadata_entry, InstanceInfo, Status, StatusCounts};
+use crate::model::{check_metadata_entry, InstanceInfo, Status};
 use arc_swap::ArcSwap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-
-/// The answer to a heartbeat (E-11).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RenewOutcome {
-    /// 200: the lease was renewed.
-    Renewed,
-    /// 404: unknown instance, its status resolves to `UNKNOWN`, or the caller holds newer
-    /// data; the client must register again.
-    NotFound,
-    /// 409 with the stored record as body: a replicating peer holds older data.
-    Conflict(Arc<InstanceInfo>),
-}
-
-/// Counters for `GET /status` (E-24) and metrics.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct RegistryStats {
-    /// Applications with at least one instance.
-    pub applications: usize,
-    /// Registered instances (leases), including expired ones not evicted yet.
-    pub instances: usize,
-    /// Instances per status.
-    pub status_counts: StatusCounts,
-    /// Status overrides in force.
-    pub overrides: usize,
-    /// Records currently in the delta window.
-    pub delta_records: usize,
-    /// The live registry revision.
-    pub revision: u64,
-    /// Registrations processed since start (including re-registrations and metadata updates).
-    pub registrations: u64,
-    /// Successful renewals since start.
-    pub renewals: u64,
-    /// Cancels of known instances since start.
-    pub cancellations: u64,
-    /// Evictions since start.
-    pub evictions: u64,
-    /// Expired leases found by the last eviction pass and not evicted (self-preservation or
-    /// the per-window limit).
-    pub expired_pending: usize,
-    /// Entries in the expiry index (including stale ones awaiting their bucket).
-    pub expiry_index_len: usize,
-    /// Whether self-preservation is engaged right now.
-    pub self_preservation_active: bool,
-}
 
 /// The registry: a cheap-to-clone handle (`Arc` inside) on the live state and the published
 /// snapshot. See the [module docs](self).
@@ -157,7 +124,7 @@ impl Registry {
     /// A registry with `config`; an empty snapshot is published at once.
     pub fn new(config: RegistryConfig) -> Registry {
         let clock = config.clock.unwrap_or_default();
-        let mut state = State::new(config.clone(), clock);
+        let mut state = State::new(&config, clock);
         let first = Arc::new(state.build_snapshot());
         Registry {
             inner: Arc::new(Inner {
@@ -223,7 +190,8 @@ impl Registry {
             tracing::warn!(app = %inst.app, error = %e, "register refused");
             return;
         }
-        self.with_state(|st, now| st.register(inst, replication, None, now));
+        let origin = Origin::from_replication_header(replication);
+        self.with_state(|st, now| st.register(inst, origin, None, now));
     }
 
     /// A heartbeat: R-20..R-23, R-50, R-51, E-11.
@@ -237,16 +205,11 @@ impl Registry {
         overridden_status: Option<Status>,
         replication: bool,
     ) -> RenewOutcome {
-        self.with_state(|st, now| {
-            st.renew(
-                app,
-                id,
-                last_dirty_timestamp,
-                overridden_status,
-                replication,
-                now,
-            )
-        })
+        let renew = Renew::new()
+            .last_dirty_timestamp(last_dirty_timestamp)
+            .overridden_status(overridden_status);
+        let origin = Origin::from_replication_header(replication);
+        self.with_state(|st, now| st.renew(app, id, renew, origin, now))
     }
 
     /// Cancels an instance: removes the lease and its override and emits a

@@ -23,12 +23,32 @@ pub struct Snapshot {
     pub(crate) apps: Vec<(Arc<str>, InstanceList)>,
     pub(crate) len: usize,
     pub(crate) delta: Arc<DeltaView>,
-    pub(crate) delta_version: u64,
-    pub(crate) vips: OnceLock<VipIndex>,
-    pub(crate) svips: OnceLock<VipIndex>,
+    vips: OnceLock<VipIndex>,
+    svips: OnceLock<VipIndex>,
 }
 
 impl Snapshot {
+    /// A snapshot of revision `revision` (also its `versions__delta`: every visible change
+    /// is a delta change).
+    pub(crate) fn new(
+        revision: u64,
+        counts: StatusCounts,
+        apps: Vec<(Arc<str>, InstanceList)>,
+        len: usize,
+        delta: Arc<DeltaView>,
+    ) -> Snapshot {
+        Snapshot {
+            revision,
+            hashcode: counts.hashcode(),
+            counts,
+            apps,
+            len,
+            delta,
+            vips: OnceLock::new(),
+            svips: OnceLock::new(),
+        }
+    }
+
     /// The registry revision this snapshot shows; it increases on every visible change
     /// (registrations, status changes, cancels, evictions, delta-window expiries).
     pub fn revision(&self) -> u64 {
@@ -118,7 +138,7 @@ impl Snapshot {
 
     /// `versions__delta`: positive, increases whenever the delta content changes.
     pub fn delta_version(&self) -> u64 {
-        self.delta_version
+        self.revision
     }
 
     /// Number of instances in the registry.
@@ -151,7 +171,7 @@ impl Snapshot {
     /// registry's hash). Copies every record: meant for tests and tools.
     pub fn delta_to_applications(&self) -> Applications {
         Applications {
-            versions_delta: i64::try_from(self.delta_version).unwrap_or(i64::MAX),
+            versions_delta: i64::try_from(self.delta_version()).unwrap_or(i64::MAX),
             apps_hashcode: Some(self.hashcode.clone()),
             applications: self
                 .delta()
@@ -172,7 +192,7 @@ impl fmt::Debug for Snapshot {
             .field("apps", &self.apps.len())
             .field("instances", &self.len)
             .field("delta_len", &self.delta.len)
-            .field("delta_version", &self.delta_version)
+            .field("delta_version", &self.delta_version())
             .finish()
     }
 }
