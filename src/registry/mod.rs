@@ -3,9 +3,13 @@
 //! self-preservation and immutable snapshots. No HTTP here: the server maps requests onto
 //! these calls.
 //!
+//! Every write says where it comes from ([`Origin`]): a client's own request, a peer's
+//! replication or the startup copy from a peer. The origin selects the replication
+//! semantics; forwarding to peers is the caller's job.
+//!
 //! ```
 //! use tower_eureka::model::{InstanceInfo, Status};
-//! use tower_eureka::registry::{Registry, RegistryConfig, RenewOutcome};
+//! use tower_eureka::registry::{Origin, Registry, RegistryConfig, Renew, RenewOutcome};
 //! use std::time::Duration;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -19,15 +23,15 @@
 //!
 //! let orders = InstanceInfo::builder("orders").host_name("orders-1").port(8080).build();
 //! let id = orders.id().to_owned();
-//! registry.register(orders, false);
-//! assert_eq!(registry.renew("ORDERS", &id, None, None, false), RenewOutcome::Renewed);
+//! registry.register(orders, Origin::Client);
+//! assert_eq!(registry.renew("ORDERS", &id, Renew::new(), Origin::Client), RenewOutcome::Renewed);
 //!
 //! let snap = registry.snapshot();
 //! assert_eq!(snap.hashcode(), "UP_1_");
 //! assert_eq!(snap.app("ORDERS").map(|l| l.len()), Some(1));
 //! assert_eq!(snap.delta_len(), 1); // the registration, as ADDED
 //!
-//! assert!(registry.set_status_override("ORDERS", &id, Status::OutOfService, None, false));
+//! assert!(registry.set_status_override("ORDERS", &id, Status::OutOfService, None, Origin::Client));
 //! assert_eq!(registry.snapshot().hashcode(), "OUT_OF_SERVICE_1_");
 //!
 //! // Stop heartbeating: 90 s later the lease has expired and the next pass evicts it.
@@ -84,10 +88,9 @@ mod wheel;
 
 pub use self::clock::Clock;
 pub use self::config::{RegistryConfig, SelfPreservationMode};
-use self::origin::Origin;
+pub use self::origin::Origin;
 pub use self::preservation::SelfPreservationStatus;
-use self::renew::Renew;
-pub use self::renew::RenewOutcome;
+pub use self::renew::{Renew, RenewOutcome};
 pub use self::snapshot::Snapshot;
 pub use self::stats::RegistryStats;
 
@@ -178,61 +181,56 @@ impl Registry {
     ///
     /// `inst` is already validated and normalised by the codec (upper-case app, valid id).
     /// A `lastDirtyTimestamp` of 0 defaults to the server's clock (R-112). A stored copy
-    /// with a strictly newer `lastDirtyTimestamp` wins over `inst` (R-11). `replication`
-    /// only changes the status rule chain (R-15). Forwarding to peers is the caller's job:
-    /// the chosen record is what [`instance`](Self::instance) returns afterwards.
+    /// with a strictly newer `lastDirtyTimestamp` wins over `inst` (R-11). The
+    /// [`Origin`] only changes the status rule chain (R-15: a replicated register skips
+    /// `LeaseExists`). Forwarding to peers is the caller's job: the chosen record is what
+    /// [`instance`](Self::instance) returns afterwards.
     ///
     /// A record holding a string that XML 1.0 cannot carry ([`InstanceInfo::check_text`])
     /// is refused and logged, never stored: it would make every XML payload unparsable.
     /// The server answers such requests with 400 before they get here.
-    pub fn register(&self, inst: InstanceInfo, replication: bool) {
+    pub fn register(&self, inst: InstanceInfo, origin: Origin) {
         if let Err(e) = inst.check_text() {
             tracing::warn!(app = %inst.app, error = %e, "register refused");
             return;
         }
-        let origin = Origin::from_replication_header(replication);
         self.with_state(|st, now| st.register(inst, origin, None, now));
     }
 
     /// A heartbeat: R-20..R-23, R-50, R-51, E-11.
     ///
-    /// `status` query parameters are ignored (R-21). `app` must be upper-case.
-    pub fn renew(
-        &self,
-        app: &str,
-        id: &str,
-        last_dirty_timestamp: Option<u64>,
-        overridden_status: Option<Status>,
-        replication: bool,
-    ) -> RenewOutcome {
-        let renew = Renew::new()
-            .last_dirty_timestamp(last_dirty_timestamp)
-            .overridden_status(overridden_status);
-        let origin = Origin::from_replication_header(replication);
+    /// `renew` carries the optional `lastDirtyTimestamp` and `overriddenstatus`; the
+    /// heartbeat's `status` parameter is ignored (R-21). `app` must be upper-case. The
+    /// [`Origin`] selects the replication semantics: a peer's heartbeat skips
+    /// `LeaseExists` (R-61), is answered 409 when it carries older data and stores the
+    /// override it carries when newer (R-50, R-51). Every origin counts as a renewal
+    /// (R-23).
+    pub fn renew(&self, app: &str, id: &str, renew: Renew, origin: Origin) -> RenewOutcome {
         self.with_state(|st, now| st.renew(app, id, renew, origin, now))
     }
 
     /// Cancels an instance (R-30, R-31): removes the lease and its override and emits a
-    /// `DELETED` delta record. `false` means unknown (404). `replication` does not change
-    /// the registry's behaviour (forwarding is the caller's job).
-    pub fn cancel(&self, app: &str, id: &str, replication: bool) -> bool {
-        let _ = replication;
+    /// `DELETED` delta record. `false` means unknown (404). Every [`Origin`] is processed
+    /// alike; only forwarding differs, and that is the caller's job.
+    pub fn cancel(&self, app: &str, id: &str, origin: Origin) -> bool {
+        let _ = origin;
         self.with_state(|st, now| st.cancel(app, id, now))
     }
 
     /// Sets a status override (R-62, R-62a, R-44): renews the lease, stores the override
     /// (even when the status does not change, R-62a) and, if a visible field changed,
     /// emits a `MODIFIED` record with `lastDirtyTimestamp = max(stored, param)` (R-52).
-    /// `false` means unknown or expired-and-hidden (404).
+    /// `false` means unknown or expired-and-hidden (404). Every [`Origin`] is processed
+    /// alike; only forwarding differs, and that is the caller's job.
     pub fn set_status_override(
         &self,
         app: &str,
         id: &str,
         status: Status,
         last_dirty_timestamp: Option<u64>,
-        replication: bool,
+        origin: Origin,
     ) -> bool {
-        let _ = replication;
+        let _ = origin;
         self.with_state(|st, now| {
             st.set_status_override(app, id, status, last_dirty_timestamp, now)
         })
@@ -243,16 +241,17 @@ impl Registry {
     /// instance itself last reported (R-64; Java's `UNKNOWN` with
     /// [`legacy_override_delete`](RegistryConfig::legacy_override_delete)). The status
     /// chosen (to replicate as `DeleteStatusOverride`) is the one
-    /// [`instance`](Self::instance) shows afterwards. `false` means unknown (404).
+    /// [`instance`](Self::instance) shows afterwards. `false` means unknown (404). Every
+    /// [`Origin`] is processed alike; only forwarding differs, and that is the caller's job.
     pub fn delete_status_override(
         &self,
         app: &str,
         id: &str,
         value: Option<Status>,
         last_dirty_timestamp: Option<u64>,
-        replication: bool,
+        origin: Origin,
     ) -> bool {
-        let _ = replication;
+        let _ = origin;
         self.with_state(|st, now| {
             st.delete_status_override(app, id, value, last_dirty_timestamp, now)
         })
@@ -260,7 +259,8 @@ impl Registry {
 
     /// Merges metadata into the stored record (E-15, R-70; the first value wins for a
     /// repeated key) and processes the record as a local register of itself (new lease,
-    /// `ADDED`). `false` means unknown (404).
+    /// `ADDED`, [`Origin::Client`]: replicated onward as a `Register`, P-02). `false`
+    /// means unknown (404).
     ///
     /// Entries that XML 1.0 cannot carry are refused (nothing changes, `false`, logged);
     /// the server answers those with 400 before they get here.
@@ -371,7 +371,8 @@ impl Registry {
     }
 
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of
-    /// instances the startup bootstrap copied from peers (0 means
+    /// instances the startup bootstrap copied from peers (its [`Origin::Sync`]
+    /// registrations, P-41; 0 means
     /// [`legacy_initial_expected_clients`](RegistryConfig::legacy_initial_expected_clients),
     /// Spring's behaviour). No effect on the other modes.
     pub fn open_for_traffic(&self, copied_from_peers: usize) {

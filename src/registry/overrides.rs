@@ -164,4 +164,15 @@ mod tests {
             Unknown
         );
     }
+
+    // a startup copy follows the replication rule chain, like a peer's write.
+    #[test]
+    fn r15_sync_skips_lease_exists_like_peer() {
+        for (reported, previous) in [(Up, OutOfService), (OutOfService, Up)] {
+            assert_eq!(
+                effective_status(reported, None, Some(previous), Origin::Sync),
+                effective_status(reported, None, Some(previous), PEER),
+            );
+        }
+    }
 }

@@ -8,29 +8,55 @@ use std::sync::Arc;
 /// What a heartbeat carries besides `(app, id)`: the optional query parameters of E-11.
 ///
 /// The heartbeat's `status` parameter has no place here: the server ignores it (R-21).
+///
+/// ```
+/// use tower_eureka::model::{InstanceInfo, Status};
+/// use tower_eureka::registry::{Origin, Registry, RegistryConfig, Renew, RenewOutcome};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let registry = Registry::new(RegistryConfig::default());
+/// let orders = InstanceInfo::builder("orders")
+///     .instance_id("o-1")
+///     .last_dirty_timestamp(1_000)
+///     .build();
+/// registry.register(orders, Origin::Client);
+///
+/// // A plain heartbeat.
+/// assert_eq!(registry.renew("ORDERS", "o-1", Renew::new(), Origin::Client), RenewOutcome::Renewed);
+///
+/// // A peer relays a heartbeat from a client that holds newer data, with its override:
+/// // the override is stored (R-51) and the answer asks for a registration (R-50).
+/// let relayed = Renew::new()
+///     .last_dirty_timestamp(Some(2_000))
+///     .overridden_status(Some(Status::OutOfService));
+/// assert_eq!(registry.renew("ORDERS", "o-1", relayed, Origin::Peer), RenewOutcome::NotFound);
+/// assert_eq!(registry.overrides().len(), 1);
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Renew {
+pub struct Renew {
     pub(crate) last_dirty_timestamp: Option<u64>,
     pub(crate) overridden_status: Option<Status>,
 }
 
 impl Renew {
     /// A heartbeat without `lastDirtyTimestamp` and without `overriddenstatus`.
-    pub(crate) fn new() -> Renew {
+    pub fn new() -> Renew {
         Renew::default()
     }
 
     /// The caller's `lastDirtyTimestamp` (epoch ms), compared with the stored record's
     /// (R-50) when [`sync_when_timestamp_differs`](super::RegistryConfig::sync_when_timestamp_differs)
     /// is on. `None` skips the comparison.
-    pub(crate) fn last_dirty_timestamp(mut self, timestamp: Option<u64>) -> Renew {
+    pub fn last_dirty_timestamp(mut self, timestamp: Option<u64>) -> Renew {
         self.last_dirty_timestamp = timestamp;
         self
     }
 
     /// The `overriddenstatus` a peer sends along (P-16, P-42). Only a replicated heartbeat
     /// whose caller holds newer data stores it, and never `UNKNOWN` (R-51).
-    pub(crate) fn overridden_status(mut self, status: Option<Status>) -> Renew {
+    pub fn overridden_status(mut self, status: Option<Status>) -> Renew {
         self.overridden_status = status;
         self
     }
@@ -84,6 +110,7 @@ mod tests {
         assert_eq!(v(Some(200), false, Origin::Peer), Verdict::Renewed);
         assert_eq!(v(Some(200), true, Origin::Client), Verdict::Newer);
         assert_eq!(v(Some(50), true, Origin::Peer), Verdict::Conflict);
+        assert_eq!(v(Some(50), true, Origin::Sync), Verdict::Conflict);
         assert_eq!(v(Some(50), true, Origin::Client), Verdict::Renewed);
         assert_eq!(v(Some(100), true, Origin::Peer), Verdict::Renewed);
     }

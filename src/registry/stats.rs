@@ -6,12 +6,12 @@ use crate::model::StatusCounts;
 ///
 /// ```
 /// use tower_eureka::model::InstanceInfo;
-/// use tower_eureka::registry::{Registry, RegistryConfig};
+/// use tower_eureka::registry::{Origin, Registry, RegistryConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let registry = Registry::new(RegistryConfig::default());
-/// registry.register(InstanceInfo::builder("orders").instance_id("o-1").build(), false);
+/// registry.register(InstanceInfo::builder("orders").instance_id("o-1").build(), Origin::Client);
 /// let stats = registry.stats();
 /// assert_eq!((stats.applications, stats.instances, stats.registrations), (1, 1, 1));
 /// # }

@@ -4,7 +4,7 @@ use super::route::{Route, RouteError};
 use super::ServerConfig;
 use crate::codec::{self, Accept, Format, RegisterError};
 use crate::model::{check_metadata_entry, InstanceInfo, Status};
-use crate::registry::{Registry, RenewOutcome};
+use crate::registry::{Origin, Registry, Renew, RenewOutcome};
 use bytes::Bytes;
 use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
@@ -231,7 +231,8 @@ impl Inner {
                 },
                 Method::PUT => self.heartbeat(ctx, &app, &id),
                 _ => {
-                    if self.registry.cancel(&app, &id, ctx.replication) {
+                    let origin = Origin::from_replication_header(ctx.replication);
+                    if self.registry.cancel(&app, &id, origin) {
                         empty(StatusCode::OK)
                     } else {
                         empty(StatusCode::NOT_FOUND)
@@ -284,7 +285,8 @@ impl Inner {
         match codec::decode_register(body, format, app) {
             Ok(inst) => {
                 tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
-                self.registry.register(inst, ctx.replication);
+                let origin = Origin::from_replication_header(ctx.replication);
+                self.registry.register(inst, origin);
                 empty(StatusCode::NO_CONTENT)
             }
             Err(RegisterError::Invalid(msg)) => invalid_register(app, msg),
@@ -329,10 +331,11 @@ impl Inner {
                 }
             },
         };
-        match self
-            .registry
-            .renew(app, id, last_dirty, overridden, ctx.replication)
-        {
+        let renew = Renew::new()
+            .last_dirty_timestamp(last_dirty)
+            .overridden_status(overridden);
+        let origin = Origin::from_replication_header(ctx.replication);
+        match self.registry.renew(app, id, renew, origin) {
             RenewOutcome::Renewed => empty(StatusCode::OK),
             RenewOutcome::NotFound => empty(StatusCode::NOT_FOUND),
             RenewOutcome::Conflict(stored) => {
@@ -363,6 +366,7 @@ impl Inner {
             Some((_, s)) => s,
             None => None,
         };
+        let origin = Origin::from_replication_header(ctx.replication);
         let found = if *method == Method::PUT {
             let Some(status) = parsed else {
                 return error(
@@ -371,10 +375,10 @@ impl Inner {
                 );
             };
             self.registry
-                .set_status_override(app, id, status, last_dirty, ctx.replication)
+                .set_status_override(app, id, status, last_dirty, origin)
         } else {
             self.registry
-                .delete_status_override(app, id, parsed, last_dirty, ctx.replication)
+                .delete_status_override(app, id, parsed, last_dirty, origin)
         };
         if found {
             empty(StatusCode::OK)
