@@ -145,6 +145,51 @@ async fn r15_replicated_register() {
     );
 }
 
+// R-15, P-40: a record copied from a peer at startup (`Origin::Sync`) is processed exactly
+// like a peer's replication: the same rule chain, the same answers.
+#[tokio::test(start_paused = true)]
+async fn r15_p40_startup_copy_is_processed_like_replication() {
+    for origin in [Origin::Peer, Origin::Sync] {
+        let reg = registry();
+        reg.register(inst("A", "a-1", 1), Origin::Client);
+        assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
+        assert!(reg.delete_status_override(
+            "A",
+            "a-1",
+            Some(Status::OutOfService),
+            None,
+            Origin::Client
+        ));
+        // LeaseExists is skipped: the copied UP wins over the stored OUT_OF_SERVICE.
+        reg.register(inst_status("A", "a-1", 2, Status::Up), origin);
+        let rec = reg.instance("A", "a-1").expect("present");
+        assert_eq!(rec.status, Status::Up, "{origin:?}");
+        // the caller holds older data → 409.
+        let older = Renew::new().last_dirty_timestamp(Some(1));
+        assert!(
+            matches!(
+                reg.renew("A", "a-1", older, origin),
+                RenewOutcome::Conflict(_)
+            ),
+            "{origin:?}"
+        );
+        // newer data with an override → the override is stored, then 404.
+        let newer = Renew::new()
+            .last_dirty_timestamp(Some(3))
+            .overridden_status(Some(Status::OutOfService));
+        assert_eq!(
+            reg.renew("A", "a-1", newer, origin),
+            RenewOutcome::NotFound,
+            "{origin:?}"
+        );
+        assert_eq!(
+            reg.overrides(),
+            vec![("A".to_owned(), "a-1".to_owned(), Status::OutOfService)],
+            "{origin:?}"
+        );
+    }
+}
+
 // R-20 step 1: unknown instance → 404.
 #[tokio::test(start_paused = true)]
 async fn r20_renew_unknown_is_not_found() {
