@@ -43,7 +43,7 @@ fn registry(n: u64, publish_interval: Duration) -> (Registry, Vec<(String, Strin
     for i in 0..n {
         let inst = instance(i);
         keys.push((inst.app.clone(), inst.id().to_owned()));
-        reg.register(inst, Origin::Client);
+        reg.register(inst, Origin::Client).unwrap();
     }
     (reg, keys)
 }
@@ -87,7 +87,7 @@ fn ops(c: &mut Criterion) {
                     let app = inst.app.clone();
                     let id = inst.id().to_owned();
                     black_box(reg.cancel(&app, &id, Origin::Client));
-                    reg.register(inst, Origin::Client);
+                    reg.register(inst, Origin::Client).unwrap();
                 },
                 criterion::BatchSize::SmallInput,
             )
@@ -119,7 +119,7 @@ fn ops(c: &mut Criterion) {
                 inst
             },
             |inst| {
-                reg.register(inst, Origin::Client);
+                reg.register(inst, Origin::Client).unwrap();
                 black_box(reg.snapshot().revision())
             },
             criterion::BatchSize::SmallInput,

@@ -13,7 +13,7 @@
 //! use std::time::Duration;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
-//! # async fn main() {
+//! # async fn main() -> Result<(), tower_eureka::model::InvalidText> {
 //! let registry = Registry::new(RegistryConfig {
 //!     publish_interval: Duration::ZERO, // make every change visible at once
 //!     ..RegistryConfig::default()
@@ -23,7 +23,7 @@
 //!
 //! let orders = InstanceInfo::builder("orders").host_name("orders-1").port(8080).build();
 //! let id = orders.id().to_owned();
-//! registry.register(orders, Origin::Client);
+//! registry.register(orders, Origin::Client)?;
 //! assert_eq!(registry.renew("ORDERS", &id, Renew::new(), Origin::Client), RenewOutcome::Renewed);
 //!
 //! let snap = registry.snapshot();
@@ -34,9 +34,14 @@
 //! assert!(registry.set_status_override("ORDERS", &id, Status::OutOfService, None, Origin::Client));
 //! assert_eq!(registry.snapshot().hashcode(), "OUT_OF_SERVICE_1_");
 //!
+//! // A record XML cannot carry is refused, never stored.
+//! let bad = InstanceInfo::builder("orders").host_name("orders-\u{1}").build();
+//! assert!(registry.register(bad, Origin::Client).is_err());
+//!
 //! // Stop heartbeating: 90 s later the lease has expired and the next pass evicts it.
 //! tokio::time::sleep(Duration::from_secs(100)).await;
 //! assert!(registry.snapshot().is_empty());
+//! # Ok(())
 //! # }
 //! ```
 //!
@@ -96,7 +101,7 @@ pub use self::stats::RegistryStats;
 
 use self::clock::duration_ms;
 use self::state::State;
-use crate::model::{check_metadata_entry, InstanceInfo, Status};
+use crate::model::{check_metadata_entry, InstanceInfo, InvalidText, Status};
 use arc_swap::ArcSwap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -187,14 +192,15 @@ impl Registry {
     /// [`instance`](Self::instance) returns afterwards.
     ///
     /// A record holding a string that XML 1.0 cannot carry ([`InstanceInfo::check_text`])
-    /// is refused and logged, never stored: it would make every XML payload unparsable.
-    /// The server answers such requests with 400 before they get here.
-    pub fn register(&self, inst: InstanceInfo, origin: Origin) {
+    /// is refused with that error and never stored: it would make every XML payload
+    /// unparsable. The server answers such requests with 400 before they get here.
+    pub fn register(&self, inst: InstanceInfo, origin: Origin) -> Result<(), InvalidText> {
         if let Err(e) = inst.check_text() {
             tracing::warn!(app = %inst.app, error = %e, "register refused");
-            return;
+            return Err(e);
         }
         self.with_state(|st, now| st.register(inst, origin, None, now));
+        Ok(())
     }
 
     /// A heartbeat: R-20..R-23, R-50, R-51, E-11.

@@ -14,13 +14,13 @@ use std::sync::Arc;
 /// use tower_eureka::registry::{Origin, Registry, RegistryConfig, Renew, RenewOutcome};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
+/// # async fn main() -> Result<(), tower_eureka::model::InvalidText> {
 /// let registry = Registry::new(RegistryConfig::default());
 /// let orders = InstanceInfo::builder("orders")
 ///     .instance_id("o-1")
 ///     .last_dirty_timestamp(1_000)
 ///     .build();
-/// registry.register(orders, Origin::Client);
+/// registry.register(orders, Origin::Client)?;
 ///
 /// // A plain heartbeat.
 /// assert_eq!(registry.renew("ORDERS", "o-1", Renew::new(), Origin::Client), RenewOutcome::Renewed);
@@ -32,6 +32,7 @@ use std::sync::Arc;
 ///     .overridden_status(Some(Status::OutOfService));
 /// assert_eq!(registry.renew("ORDERS", "o-1", relayed, Origin::Peer), RenewOutcome::NotFound);
 /// assert_eq!(registry.overrides().len(), 1);
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -9,11 +9,12 @@ use crate::model::StatusCounts;
 /// use tower_eureka::registry::{Origin, Registry, RegistryConfig};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-/// # async fn main() {
+/// # async fn main() -> Result<(), tower_eureka::model::InvalidText> {
 /// let registry = Registry::new(RegistryConfig::default());
-/// registry.register(InstanceInfo::builder("orders").instance_id("o-1").build(), Origin::Client);
+/// registry.register(InstanceInfo::builder("orders").instance_id("o-1").build(), Origin::Client)?;
 /// let stats = registry.stats();
 /// assert_eq!((stats.applications, stats.instances, stats.registrations), (1, 1, 1));
+/// # Ok(())
 /// # }
 /// ```
 #[derive(Clone, Debug)]

@@ -107,7 +107,13 @@ fn apply(registry: &Registry, item: &Item, out: &mut Vec<u8>) {
                 if serde_json::to_writer(&mut doc, inst).is_ok() {
                     doc.push(b'}');
                     match codec::decode_register(&doc, Format::Json, &item.app) {
-                        Ok(i) => registry.register(i, Origin::Peer),
+                        Ok(i) => {
+                            // The codec checked the text already; the registry agrees.
+                            if let Err(e) = registry.register(i, Origin::Peer) {
+                                tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
+                                return code(out, 400);
+                            }
+                        }
                         Err(e @ RegisterError::InvalidText(_)) => {
                             tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
                             return code(out, 400);

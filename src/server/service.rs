@@ -286,8 +286,11 @@ impl Inner {
             Ok(inst) => {
                 tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
                 let origin = Origin::from_replication_header(ctx.replication);
-                self.registry.register(inst, origin);
-                empty(StatusCode::NO_CONTENT)
+                match self.registry.register(inst, origin) {
+                    Ok(()) => empty(StatusCode::NO_CONTENT),
+                    // The codec checked the text already; the registry agrees.
+                    Err(e) => invalid_register(app, e.to_string()),
+                }
             }
             Err(RegisterError::Invalid(msg)) => invalid_register(app, msg),
             Err(RegisterError::InvalidText(e)) => invalid_register(app, e.to_string()),

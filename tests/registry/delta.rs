@@ -8,7 +8,7 @@ use tower_eureka::registry::{Origin, Renew, RenewOutcome};
 #[tokio::test(start_paused = true)]
 async fn r80_renewals_not_in_delta() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let v = reg.snapshot().delta_version();
     secs(181).await;
     assert_eq!(
@@ -27,11 +27,11 @@ async fn r80_renewals_not_in_delta() {
 #[tokio::test(start_paused = true)]
 async fn r82_cancel_then_reregister_shows_added() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     assert!(reg.cancel("A", "a-1", Origin::Client));
     let mut again = inst("A", "a-1", 2);
     again.ip_addr = "10.9.9.9".into();
-    reg.register(again, Origin::Client);
+    reg.register(again, Origin::Client).unwrap();
     let snap = reg.snapshot();
     assert_eq!(snap.delta_len(), 1, "one record per (app, id)");
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
@@ -44,7 +44,8 @@ async fn r82_cancel_then_reregister_shows_added() {
 #[tokio::test(start_paused = true)]
 async fn r82_register_then_cancel_shows_deleted() {
     let reg = registry();
-    reg.register(inst_status("A", "a-1", 1, Status::Starting), Origin::Client);
+    reg.register(inst_status("A", "a-1", 1, Status::Starting), Origin::Client)
+        .unwrap();
     secs(2).await;
     assert!(reg.cancel("A", "a-1", Origin::Client));
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
@@ -61,9 +62,10 @@ async fn r82_register_then_cancel_shows_deleted() {
 #[tokio::test(start_paused = true)]
 async fn r82_latest_state_once_and_order() {
     let reg = registry();
-    reg.register(inst("ZED", "z-1", 1), Origin::Client);
+    reg.register(inst("ZED", "z-1", 1), Origin::Client).unwrap();
     secs(1).await;
-    reg.register(inst("ALPHA", "a-1", 1), Origin::Client);
+    reg.register(inst("ALPHA", "a-1", 1), Origin::Client)
+        .unwrap();
     secs(1).await;
     assert!(reg.set_status_override("ZED", "z-1", Status::OutOfService, None, Origin::Client));
     let snap = reg.snapshot();
@@ -79,9 +81,9 @@ async fn r82_latest_state_once_and_order() {
 #[tokio::test(start_paused = true)]
 async fn r81_retention_window() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(100).await;
-    reg.register(inst("B", "b-1", 1), Origin::Client);
+    reg.register(inst("B", "b-1", 1), Origin::Client).unwrap();
     secs(80).await; // t = 180 s: the first entry is exactly 180 s old
     assert_eq!(reg.snapshot().delta_len(), 2);
     secs(1).await;
@@ -101,7 +103,7 @@ async fn r84_delta_version_increases() {
     let reg = registry();
     let v0 = reg.snapshot().delta_version();
     assert!(v0 > 0);
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let v1 = reg.snapshot().delta_version();
     assert!(v1 > v0);
     assert!(reg.set_status_override("A", "a-1", Status::Down, None, Origin::Client));
@@ -134,7 +136,8 @@ async fn r83_delta_hash_is_full_hash_of_same_snapshot() {
     }
     assert_eq!(reg.snapshot().delta_len(), 0);
     assert!(reg.set_status_override("A", "i-0", Status::OutOfService, None, Origin::Client));
-    reg.register(inst_status("C", "c-1", 1, Status::Down), Origin::Client);
+    reg.register(inst_status("C", "c-1", 1, Status::Down), Origin::Client)
+        .unwrap();
     let snap = reg.snapshot();
     let full = apps_hashcode(snap.apps().flat_map(|(_, l)| l.iter().map(|i| i.status)));
     assert_eq!(full, "DOWN_1_OUT_OF_SERVICE_1_UP_4_");

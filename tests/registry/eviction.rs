@@ -11,8 +11,10 @@ use tower_eureka::registry::{
 #[tokio::test(start_paused = true)]
 async fn r40_expiry_at_exactly_one_duration() {
     let reg = registry(); // improved mode, 1 lease: below the minimum, expiry enabled
-    reg.register(inst("A", "never-renewed", 1), Origin::Client);
-    reg.register(inst("A", "renewed", 1), Origin::Client);
+    reg.register(inst("A", "never-renewed", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("A", "renewed", 1), Origin::Client)
+        .unwrap();
     secs(30).await;
     assert_eq!(
         reg.renew("A", "renewed", Renew::new(), Origin::Client),
@@ -53,8 +55,10 @@ async fn r40_legacy_lease_expiry_doubles_after_renewal() {
         legacy_lease_expiry: true,
         ..config()
     });
-    reg.register(inst("A", "never-renewed", 1), Origin::Client);
-    reg.register(inst("A", "renewed", 1), Origin::Client);
+    reg.register(inst("A", "never-renewed", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("A", "renewed", 1), Origin::Client)
+        .unwrap();
     secs(30).await;
     assert_eq!(
         reg.renew("A", "renewed", Renew::new(), Origin::Client),
@@ -138,7 +142,7 @@ async fn r42_random_choice_across_apps() {
 async fn r42_lateness_compensation() {
     let reg = registry_no_sp(); // eviction_interval 5 s
     assert_eq!(reg.evict(), 0);
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     // The next pass runs 95 s late (100 s instead of 5 s): the lease expired 10 s ago,
     // within the 95 s compensation, so it is kept.
     secs(100).await;
@@ -154,7 +158,7 @@ async fn r42_lateness_compensation() {
 #[tokio::test(start_paused = true)]
 async fn r43_eviction_is_deleted_in_delta() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(100).await;
     assert_eq!(reg.evict(), 1);
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
@@ -173,7 +177,7 @@ async fn r43_eviction_is_deleted_in_delta() {
 #[tokio::test(start_paused = true)]
 async fn r31_eviction_forgets_override() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     secs(100).await;
     assert_eq!(reg.evict(), 1);
@@ -185,7 +189,7 @@ async fn r31_eviction_forgets_override() {
 #[tokio::test(start_paused = true)]
 async fn r44_expired_hidden_until_evicted() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(91).await;
     assert!(reg.instance("A", "a-1").is_none());
     assert!(reg.instance_by_id("a-1").is_none());
@@ -214,7 +218,7 @@ async fn r44_visible_while_preserving() {
         legacy_initial_expected_clients: 0,
         ..config()
     });
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(200).await;
     assert!(reg.self_preservation().active);
     assert!(reg.instance("A", "a-1").is_some());
@@ -227,7 +231,7 @@ async fn r44_visible_while_preserving() {
 async fn run_loop_evicts_and_stops() {
     let reg = registry();
     let task = tokio::spawn(reg.clone().run());
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     tokio::time::sleep(Duration::from_secs(89)).await;
     assert_eq!(reg.len(), 1);
     tokio::time::sleep(Duration::from_secs(10)).await;

@@ -14,11 +14,13 @@ async fn r61_worked_examples_through_registry() {
     let reg = registry();
 
     // Row 1: first registration, STARTING.
-    reg.register(inst_status("A", "r1", 1, Status::Starting), Origin::Client);
+    reg.register(inst_status("A", "r1", 1, Status::Starting), Origin::Client)
+        .unwrap();
     assert_eq!(status(&reg, "r1"), Status::Starting);
 
     // Row 2: app becomes ready: UP over a stored STARTING (rule 5).
-    reg.register(inst_status("A", "r1", 2, Status::Up), Origin::Client);
+    reg.register(inst_status("A", "r1", 2, Status::Up), Origin::Client)
+        .unwrap();
     assert_eq!(status(&reg, "r1"), Status::Up);
 
     // Row 3: operator takes it out; renews keep OUT_OF_SERVICE (rule 2).
@@ -29,15 +31,18 @@ async fn r61_worked_examples_through_registry() {
     );
     assert_eq!(status(&reg, "r1"), Status::OutOfService);
     // A re-registration UP while overridden stays OUT_OF_SERVICE (rule 2).
-    reg.register(inst_status("A", "r1", 3, Status::Up), Origin::Client);
+    reg.register(inst_status("A", "r1", 3, Status::Up), Origin::Client)
+        .unwrap();
     assert_eq!(status(&reg, "r1"), Status::OutOfService);
 
     // Row 4: app reports DOWN while overridden (rule 1 beats the override).
-    reg.register(inst_status("A", "r1", 4, Status::Down), Origin::Client);
+    reg.register(inst_status("A", "r1", 4, Status::Down), Origin::Client)
+        .unwrap();
     assert_eq!(status(&reg, "r1"), Status::Down);
 
     // Row 5: re-register UP after a server-side OUT_OF_SERVICE without override (rule 4).
-    reg.register(inst_status("A", "r5", 1, Status::Up), Origin::Client);
+    reg.register(inst_status("A", "r5", 1, Status::Up), Origin::Client)
+        .unwrap();
     assert!(reg.set_status_override("A", "r5", Status::OutOfService, None, Origin::Client));
     assert!(reg.delete_status_override(
         "A",
@@ -48,18 +53,21 @@ async fn r61_worked_examples_through_registry() {
     ));
     assert!(reg.overrides().iter().all(|(_, id, _)| id != "r5"));
     assert_eq!(status(&reg, "r5"), Status::OutOfService);
-    reg.register(inst_status("A", "r5", 2, Status::Up), Origin::Client);
+    reg.register(inst_status("A", "r5", 2, Status::Up), Origin::Client)
+        .unwrap();
     assert_eq!(status(&reg, "r5"), Status::OutOfService);
 
     // Row 6: same, but arriving by replication → UP.
-    reg.register(inst_status("A", "r5", 3, Status::Up), Origin::Peer);
+    reg.register(inst_status("A", "r5", 3, Status::Up), Origin::Peer)
+        .unwrap();
     assert_eq!(status(&reg, "r5"), Status::Up);
 
     // Row 7: client re-registers OUT_OF_SERVICE while stored UP → UP (rule 4).
     reg.register(
         inst_status("A", "r5", 4, Status::OutOfService),
         Origin::Client,
-    );
+    )
+    .unwrap();
     assert_eq!(status(&reg, "r5"), Status::Up);
 }
 
@@ -70,7 +78,7 @@ async fn r64_legacy_delete_without_value_forces_reregistration() {
         legacy_override_delete: true,
         ..config()
     });
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     assert!(reg.delete_status_override("A", "a-1", None, None, Origin::Client));
     let rec = reg.instance("A", "a-1").expect("present");
@@ -86,7 +94,7 @@ async fn r64_legacy_delete_without_value_forces_reregistration() {
 #[tokio::test(start_paused = true)]
 async fn r64_delete_without_value_restores_reported_status() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     assert_eq!(status(&reg, "a-1"), Status::OutOfService);
     let rev = reg.snapshot().revision();
@@ -103,7 +111,8 @@ async fn r64_delete_without_value_restores_reported_status() {
     assert_eq!(status(&reg, "a-1"), Status::Up);
 
     // A STARTING instance overridden UP goes back to STARTING.
-    reg.register(inst_status("A", "s-1", 1, Status::Starting), Origin::Client);
+    reg.register(inst_status("A", "s-1", 1, Status::Starting), Origin::Client)
+        .unwrap();
     assert!(reg.set_status_override("A", "s-1", Status::Up, None, Origin::Client));
     assert_eq!(status(&reg, "s-1"), Status::Up);
     assert!(reg.delete_status_override("A", "s-1", None, None, Origin::Client));
@@ -114,7 +123,8 @@ async fn r64_delete_without_value_restores_reported_status() {
 #[tokio::test(start_paused = true)]
 async fn r62_set_override() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1_000), Origin::Client);
+    reg.register(inst("A", "a-1", 1_000), Origin::Client)
+        .unwrap();
     secs(80).await;
     assert!(reg.set_status_override("A", "a-1", Status::OutOfService, Some(500), Origin::Client));
     let rec = reg.instance("A", "a-1").expect("present");
@@ -140,7 +150,7 @@ async fn r62_set_override() {
 #[tokio::test(start_paused = true)]
 async fn r62a_pin_current_status_is_recorded() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), Origin::Client);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let rev = reg.snapshot().revision();
     assert!(reg.set_status_override("A", "a-1", Status::Up, None, Origin::Client));
     assert_eq!(
@@ -159,7 +169,8 @@ async fn r62a_pin_current_status_is_recorded() {
     reg.register(
         inst_status("A", "a-1", 2, Status::OutOfService),
         Origin::Peer,
-    );
+    )
+    .unwrap();
     assert_eq!(status(&reg, "a-1"), Status::Up);
     // Pinning again changes nothing visible: no new revision.
     let rev3 = reg.snapshot().revision();
@@ -171,7 +182,8 @@ async fn r62a_pin_current_status_is_recorded() {
 #[tokio::test(start_paused = true)]
 async fn r63_delete_override() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1_000), Origin::Client);
+    reg.register(inst("A", "a-1", 1_000), Origin::Client)
+        .unwrap();
     let rev = reg.snapshot().revision();
     assert!(reg.delete_status_override("A", "a-1", Some(Status::Down), None, Origin::Client));
     assert_eq!(
@@ -202,8 +214,8 @@ async fn r63_delete_override() {
 #[tokio::test(start_paused = true)]
 async fn d13_overrides_keyed_by_app_and_id() {
     let reg = registry();
-    reg.register(inst("A", "same", 1), Origin::Client);
-    reg.register(inst("B", "same", 1), Origin::Client);
+    reg.register(inst("A", "same", 1), Origin::Client).unwrap();
+    reg.register(inst("B", "same", 1), Origin::Client).unwrap();
     assert!(reg.set_status_override("A", "same", Status::OutOfService, None, Origin::Client));
     assert_eq!(
         reg.instance("A", "same").expect("a").status,

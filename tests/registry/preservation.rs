@@ -146,7 +146,7 @@ async fn r103_spring_empty_start_then_registrations() {
     assert_eq!(sp.expected_clients, Some(6));
     assert_eq!(sp.threshold, 10.0);
     // Re-registering an existing lease does not count again.
-    reg.register(inst("A", "i-0", 9), Origin::Client);
+    reg.register(inst("A", "i-0", 9), Origin::Client).unwrap();
     assert_eq!(reg.self_preservation().expected_clients, Some(6));
     assert!(reg.cancel("A", "i-0", Origin::Client));
     assert_eq!(reg.self_preservation().expected_clients, Some(5));
@@ -268,8 +268,9 @@ async fn r104_expected_from_lease_intervals() {
     let reg = registry();
     let mut fast = inst("A", "fast", 1);
     fast.lease_info.renewal_interval_in_secs = 10;
-    reg.register(fast, Origin::Client);
-    reg.register(inst("A", "default", 1), Origin::Client);
+    reg.register(fast, Origin::Client).unwrap();
+    reg.register(inst("A", "default", 1), Origin::Client)
+        .unwrap();
     assert_eq!(reg.self_preservation().expected_renews_per_min, 8.0);
     assert!(reg.cancel("A", "fast", Origin::Client));
     assert_eq!(reg.self_preservation().expected_renews_per_min, 2.0);

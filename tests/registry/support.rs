@@ -78,7 +78,7 @@ pub(crate) fn register_n(reg: &Registry, app: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|k| {
             let id = format!("i-{k}");
-            reg.register(inst(app, &id, 1), Origin::Client);
+            reg.register(inst(app, &id, 1), Origin::Client).unwrap();
             id
         })
         .collect()
