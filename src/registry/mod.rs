@@ -96,7 +96,7 @@ pub use self::config::{RegistryConfig, SelfPreservationMode};
 pub use self::origin::Origin;
 pub use self::preservation::SelfPreservationStatus;
 pub use self::renew::{Renew, RenewOutcome};
-pub use self::snapshot::Snapshot;
+pub use self::snapshot::RegistrySnapshot;
 pub use self::stats::RegistryStats;
 
 use self::clock::duration_ms;
@@ -119,7 +119,7 @@ struct Inner {
     config: RegistryConfig,
     clock: Clock,
     state: Mutex<State>,
-    published: ArcSwap<Snapshot>,
+    published: ArcSwap<RegistrySnapshot>,
     /// Live revision, mirrored from the state after every operation.
     live_revision: AtomicU64,
     /// When the oldest delta entry leaves the window (monotonic ms).
@@ -295,7 +295,7 @@ impl Registry {
     /// The current published snapshot. Cheap (an `arc-swap` load) unless a change is
     /// waiting and [`publish_interval`](RegistryConfig::publish_interval) has passed, or
     /// the delta window moved: then it publishes first (O(apps + changed apps)).
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub fn snapshot(&self) -> Arc<RegistrySnapshot> {
         let inner = &*self.inner;
         let current = inner.published.load_full();
         let now = inner.clock.elapsed_ms();
@@ -313,7 +313,7 @@ impl Registry {
     }
 
     /// Publishes the live state now (sweeping the delta window first).
-    fn publish(&self) -> Arc<Snapshot> {
+    fn publish(&self) -> Arc<RegistrySnapshot> {
         let inner = &*self.inner;
         self.with_state(|st, now| {
             st.sweep_delta(now);

@@ -16,7 +16,11 @@ pub(crate) type InstanceList = Arc<[Arc<InstanceInfo>]>;
 ///
 /// Built copy-on-write: unchanged applications share their instance lists with the previous
 /// snapshot, so publishing costs O(number of apps + size of the changed apps).
-pub struct Snapshot {
+///
+/// This is the server side's published state, what [`Registry::snapshot`](super::Registry::snapshot)
+/// returns; a discovery client's reconciled copy of a remote registry is
+/// `client::ClientSnapshot`.
+pub struct RegistrySnapshot {
     pub(crate) revision: u64,
     pub(crate) hashcode: String,
     pub(crate) counts: StatusCounts,
@@ -27,7 +31,7 @@ pub struct Snapshot {
     svips: OnceLock<VipIndex>,
 }
 
-impl Snapshot {
+impl RegistrySnapshot {
     /// A snapshot of revision `revision` (also its `versions__delta`: every visible change
     /// is a delta change).
     pub(crate) fn new(
@@ -36,8 +40,8 @@ impl Snapshot {
         apps: Vec<(Arc<str>, InstanceList)>,
         len: usize,
         delta: Arc<DeltaView>,
-    ) -> Snapshot {
-        Snapshot {
+    ) -> RegistrySnapshot {
+        RegistrySnapshot {
             revision,
             hashcode: counts.hashcode(),
             counts,
@@ -184,9 +188,9 @@ impl Snapshot {
     }
 }
 
-impl fmt::Debug for Snapshot {
+impl fmt::Debug for RegistrySnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Snapshot")
+        f.debug_struct("RegistrySnapshot")
             .field("revision", &self.revision)
             .field("hashcode", &self.hashcode)
             .field("apps", &self.apps.len())

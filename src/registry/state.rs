@@ -14,7 +14,7 @@ use super::lease::{expected_milli, Key, Lease, Stamp, Tracked};
 use super::overrides::{effective_status, Overrides};
 use super::preservation::{Preservation, SelfPreservationStatus};
 use super::renew::Verdict;
-use super::snapshot::Snapshot;
+use super::snapshot::RegistrySnapshot;
 use super::stats::Counters;
 use super::wheel::ExpiryWheel;
 use super::{Clock, Origin, RegistryConfig, RegistryStats, Renew, RenewOutcome};
@@ -430,9 +430,9 @@ impl State {
 
     // === snapshots and stats ===
 
-    pub(crate) fn build_snapshot(&mut self) -> Snapshot {
+    pub(crate) fn build_snapshot(&mut self) -> RegistrySnapshot {
         let apps = self.index.published_lists();
-        Snapshot::new(
+        RegistrySnapshot::new(
             self.delta.version(),
             self.index.counts(),
             apps,
