@@ -15,7 +15,7 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use std::collections::HashMap;
 use std::time::Duration;
 use tower_eureka::model::InstanceInfo;
-use tower_eureka::registry::{Registry, RegistryConfig};
+use tower_eureka::registry::{Origin, Registry, RegistryConfig, Renew};
 
 fn instance(n: u64) -> InstanceInfo {
     InstanceInfo::builder(format!("APP-{}", n % 100))
@@ -43,7 +43,7 @@ fn registry(n: u64, publish_interval: Duration) -> (Registry, Vec<(String, Strin
     for i in 0..n {
         let inst = instance(i);
         keys.push((inst.app.clone(), inst.id().to_owned()));
-        reg.register(inst, false);
+        reg.register(inst, Origin::Client).unwrap();
     }
     (reg, keys)
 }
@@ -57,7 +57,12 @@ fn ops(c: &mut Criterion) {
             b.iter(|| {
                 let (app, id) = &keys[k % keys.len()];
                 k += 1;
-                black_box(reg.renew(app, id, Some(1_700_000_000_000), None, false))
+                black_box(reg.renew(
+                    app,
+                    id,
+                    Renew::new().last_dirty_timestamp(Some(1_700_000_000_000)),
+                    Origin::Client,
+                ))
             })
         });
         let mut k = 0u64;
@@ -67,7 +72,7 @@ fn ops(c: &mut Criterion) {
                     k += 1;
                     instance(k % n)
                 },
-                |inst| reg.register(inst, false),
+                |inst| reg.register(inst, Origin::Client),
                 criterion::BatchSize::SmallInput,
             )
         });
@@ -81,8 +86,8 @@ fn ops(c: &mut Criterion) {
                 |inst| {
                     let app = inst.app.clone();
                     let id = inst.id().to_owned();
-                    black_box(reg.cancel(&app, &id, false));
-                    reg.register(inst, false);
+                    black_box(reg.cancel(&app, &id, Origin::Client));
+                    reg.register(inst, Origin::Client).unwrap();
                 },
                 criterion::BatchSize::SmallInput,
             )
@@ -114,7 +119,7 @@ fn ops(c: &mut Criterion) {
                 inst
             },
             |inst| {
-                reg.register(inst, false);
+                reg.register(inst, Origin::Client).unwrap();
                 black_box(reg.snapshot().revision())
             },
             criterion::BatchSize::SmallInput,

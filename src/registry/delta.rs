@@ -1,4 +1,5 @@
-//! The recently-changed log behind `GET /apps/delta` (R-80..R-84).
+//! The versioned change log: every visible change of the registry, kept for the retention
+//! window behind `GET /apps/delta` (R-80..R-84), and the revision it gives the registry.
 
 use super::lease::Key;
 use crate::model::InstanceInfo;
@@ -40,18 +41,49 @@ struct AppDelta {
 }
 
 /// A time-ordered queue of `(time, app, id)` entries plus the latest record per key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct DeltaLog {
     entries: VecDeque<Entry>,
     latest: HashMap<Key, Latest>,
     by_app: HashMap<Arc<str>, AppDelta>,
     next_seq: u64,
     view: Option<Arc<DeltaView>>,
+    /// How long an entry stays.
+    retention_ms: u64,
+    /// The registry revision and `versions__delta`: starts at 1 and moves on every
+    /// visible change (a new entry, or entries leaving the window).
+    version: u64,
 }
 
 impl DeltaLog {
-    /// Records a visible change of `key` whose new state is `record`.
-    pub(crate) fn push(&mut self, at_ms: u64, key: Key, record: Arc<InstanceInfo>) {
+    /// An empty log keeping entries for `retention_ms`.
+    pub(crate) fn new(retention_ms: u64) -> DeltaLog {
+        DeltaLog {
+            entries: VecDeque::new(),
+            latest: HashMap::new(),
+            by_app: HashMap::new(),
+            next_seq: 0,
+            view: None,
+            retention_ms,
+            version: 1,
+        }
+    }
+
+    /// The registry revision: it moves on every visible change.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Records a visible change of `key` whose new state is `record`: what left the
+    /// window goes first, then the entry is appended. One revision step.
+    pub(crate) fn record(&mut self, at_ms: u64, key: Key, record: Arc<InstanceInfo>) {
+        self.drop_expired(at_ms);
+        self.push(at_ms, key, record);
+        self.version += 1;
+    }
+
+    /// Appends an entry (no revision step: see [`record`](Self::record)).
+    fn push(&mut self, at_ms: u64, key: Key, record: Arc<InstanceInfo>) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.latest.insert(key.clone(), Latest { record, seq });
@@ -62,12 +94,20 @@ impl DeltaLog {
         self.view = None;
     }
 
-    /// Drops entries older than `retention_ms` (kept while `now - at <= retention`).
-    /// Returns whether anything was dropped.
-    pub(crate) fn sweep(&mut self, now_ms: u64, retention_ms: u64) -> bool {
+    /// Drops entries past the retention window (kept while `now - at <= retention`); a
+    /// drop is a visible change, one revision step. Returns whether anything was dropped.
+    pub(crate) fn sweep(&mut self, now_ms: u64) -> bool {
+        let dropped = self.drop_expired(now_ms);
+        if dropped {
+            self.version += 1;
+        }
+        dropped
+    }
+
+    fn drop_expired(&mut self, now_ms: u64) -> bool {
         let mut dropped = false;
         while let Some(front) = self.entries.front() {
-            if now_ms.saturating_sub(front.at_ms) <= retention_ms {
+            if now_ms.saturating_sub(front.at_ms) <= self.retention_ms {
                 break;
             }
             if let Some(e) = self.entries.pop_front() {
@@ -93,10 +133,10 @@ impl DeltaLog {
     }
 
     /// The first instant at which [`sweep`](Self::sweep) will drop something.
-    pub(crate) fn deadline(&self, retention_ms: u64) -> u64 {
+    pub(crate) fn deadline(&self) -> u64 {
         self.entries
             .front()
-            .map_or(u64::MAX, |e| e.at_ms.saturating_add(retention_ms))
+            .map_or(u64::MAX, |e| e.at_ms.saturating_add(self.retention_ms))
     }
 
     /// Number of distinct records in the window.
@@ -164,7 +204,7 @@ mod tests {
     // one record per key, latest state; apps by first entry, instances by last entry.
     #[test]
     fn r82_latest_state_and_order() {
-        let mut d = DeltaLog::default();
+        let mut d = DeltaLog::new(180_000);
         d.push(0, key("B", "b1"), rec("B", "b1", ActionType::Added));
         d.push(1, key("A", "a1"), rec("A", "a1", ActionType::Added));
         d.push(2, key("B", "b2"), rec("B", "b2", ActionType::Added));
@@ -190,25 +230,25 @@ mod tests {
     // entries are kept for the whole retention window, then dropped.
     #[test]
     fn r81_retention() {
-        let mut d = DeltaLog::default();
+        let mut d = DeltaLog::new(100);
         d.push(0, key("A", "a1"), rec("A", "a1", ActionType::Added));
         d.push(10, key("A", "a1"), rec("A", "a1", ActionType::Modified));
-        assert_eq!(d.deadline(100), 100);
-        assert!(!d.sweep(100, 100));
-        assert!(d.sweep(101, 100));
+        assert_eq!(d.deadline(), 100);
+        assert!(!d.sweep(100));
+        assert!(d.sweep(101));
         // The newer entry still holds the key.
         assert_eq!(d.len(), 1);
-        assert!(d.sweep(111, 100));
+        assert!(d.sweep(111));
         assert_eq!(d.len(), 0);
         assert!(d.view().apps.is_empty());
-        assert_eq!(d.deadline(100), u64::MAX);
+        assert_eq!(d.deadline(), u64::MAX);
     }
 
     // R-82 after a sweep: app order follows the first entry still in the window, and a
     // change to one app reuses the other apps' lists (publication stays O(changed app)).
     #[test]
     fn r82_order_after_sweep_and_shared_lists() {
-        let mut d = DeltaLog::default();
+        let mut d = DeltaLog::new(10);
         d.push(0, key("B", "b1"), rec("B", "b1", ActionType::Added));
         d.push(10, key("A", "a1"), rec("A", "a1", ActionType::Added));
         d.push(20, key("B", "b2"), rec("B", "b2", ActionType::Added));
@@ -216,7 +256,7 @@ mod tests {
         let names: Vec<&str> = before.apps.iter().map(|(n, _)| &**n).collect();
         assert_eq!(names, vec!["B", "A"]);
         // b1's entry leaves the window: B's first entry is now after A's.
-        assert!(d.sweep(15, 10));
+        assert!(d.sweep(15));
         let v = d.view();
         let names: Vec<&str> = v.apps.iter().map(|(n, _)| &**n).collect();
         assert_eq!(names, vec!["A", "B"]);
@@ -228,7 +268,7 @@ mod tests {
         assert!(Arc::ptr_eq(&w.apps[0].1, &a_list));
         assert_eq!(w.apps[1].1.len(), 2);
         // Everything leaves: no apps at all.
-        assert!(d.sweep(1_000, 10));
+        assert!(d.sweep(1_000));
         assert!(d.view().apps.is_empty());
         assert_eq!(d.len(), 0);
     }

@@ -1,6 +1,8 @@
-//! Leases and the status rule chain.
+//! Leases: the server-side liveness record of one instance, its expiry rule and
+//! its wire form.
 
-use crate::model::{InstanceInfo, Status};
+use super::{Clock, RegistryConfig};
+use crate::model::{ActionType, InstanceInfo, LeaseInfo, Status};
 use std::sync::Arc;
 
 /// `(app, id)`: the identity of an instance inside the registry.
@@ -74,6 +76,57 @@ impl Lease {
     }
 }
 
+/// What turns a lease's record into its wire form: the registry's clock, the expiry mode
+/// and the serving server's own instance id.
+#[derive(Debug)]
+pub(crate) struct Stamp {
+    clock: Clock,
+    legacy_expiry: bool,
+    server_instance_id: Option<String>,
+}
+
+impl Stamp {
+    pub(crate) fn new(cfg: &RegistryConfig, clock: Clock) -> Stamp {
+        Stamp {
+            clock,
+            legacy_expiry: cfg.legacy_lease_expiry,
+            server_instance_id: cfg.server_instance_id.clone(),
+        }
+    }
+
+    /// The wire record of `r` for `lease` at `now`: the lease's override, `action`,
+    /// `lastUpdatedTimestamp = now` and the lease times.
+    pub(crate) fn record(
+        &self,
+        mut r: InstanceInfo,
+        lease: &Lease,
+        action: ActionType,
+        now: u64,
+    ) -> InstanceInfo {
+        r.overridden_status = lease.override_status.unwrap_or(Status::Unknown);
+        r.action_type = Some(action);
+        r.last_updated_timestamp = self.clock.epoch_at(now);
+        r.lease_info = LeaseInfo {
+            renewal_interval_in_secs: match r.lease_info.renewal_interval_in_secs {
+                0 => LeaseInfo::DEFAULT_RENEWAL_INTERVAL_SECS,
+                n => n,
+            },
+            duration_in_secs: u32::try_from(lease.duration_ms / 1000).unwrap_or(u32::MAX),
+            registration_timestamp: self.clock.epoch_at(lease.registered_ms),
+            last_renewal_timestamp: self
+                .clock
+                .epoch_at(lease.wire_last_renewal_ms(self.legacy_expiry)),
+            eviction_timestamp: 0,
+            service_up_timestamp: lease.service_up_epoch,
+        };
+        r.is_coordinating_discovery_server = self
+            .server_instance_id
+            .as_deref()
+            .is_some_and(|me| me == r.id());
+        r
+    }
+}
+
 /// `60 / renewalIntervalInSecs` per minute, in thousandths (interval 0 means 30).
 pub(crate) fn expected_milli(renewal_interval_in_secs: u32) -> u64 {
     let interval = match renewal_interval_in_secs {
@@ -83,71 +136,10 @@ pub(crate) fn expected_milli(renewal_interval_in_secs: u32) -> u64 {
     60_000 / interval
 }
 
-/// The status rule chain of R-61, without the AWS ASG rule (rule 3).
-///
-/// `reported` is the status in the register body (register) or the stored status
-/// (renew); `previous` is the stored status of the previous lease, if any.
-pub(crate) fn effective_status(
-    reported: Status,
-    override_status: Option<Status>,
-    previous: Option<Status>,
-    replication: bool,
-) -> Status {
-    // Rule 1: DownOrStarting (anything but UP and OUT_OF_SERVICE).
-    if !matches!(reported, Status::Up | Status::OutOfService) {
-        return reported;
-    }
-    // Rule 2: OverrideExists.
-    if let Some(o) = override_status {
-        return o;
-    }
-    // Rule 4: LeaseExists (skipped for replication).
-    if !replication {
-        if let Some(x @ (Status::Up | Status::OutOfService)) = previous {
-            return x;
-        }
-    }
-    // Rule 5: default.
-    reported
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use Status::*;
-
-    // the worked-examples table, row by row, on the pure rule chain.
-    #[test]
-    fn r61_worked_examples() {
-        // First registration.
-        assert_eq!(effective_status(Starting, None, None, false), Starting);
-        // App becomes ready (rule 5).
-        assert_eq!(effective_status(Up, None, Some(Starting), false), Up);
-        // Operator takes it out (rule 2).
-        assert_eq!(
-            effective_status(Up, Some(OutOfService), Some(Up), false),
-            OutOfService
-        );
-        // App reports DOWN while overridden (rule 1 beats the override).
-        assert_eq!(
-            effective_status(Down, Some(OutOfService), Some(OutOfService), false),
-            Down
-        );
-        // Re-register UP after a server-side OUT_OF_SERVICE without override (rule 4).
-        assert_eq!(
-            effective_status(Up, None, Some(OutOfService), false),
-            OutOfService
-        );
-        // Same, by replication.
-        assert_eq!(effective_status(Up, None, Some(OutOfService), true), Up);
-        // Client re-registers OUT_OF_SERVICE while stored UP (rule 4).
-        assert_eq!(effective_status(OutOfService, None, Some(Up), false), Up);
-        // Override deleted with no value: UNKNOWN stored resolves to UNKNOWN.
-        assert_eq!(
-            effective_status(Unknown, None, Some(Unknown), false),
-            Unknown
-        );
-    }
 
     #[test]
     fn r40_expiry_factor() {

@@ -3,13 +3,17 @@
 //! self-preservation and immutable snapshots. No HTTP here: the server maps requests onto
 //! these calls.
 //!
+//! Every write says where it comes from ([`Origin`]): a client's own request, a peer's
+//! replication or the startup copy from a peer. The origin selects the replication
+//! semantics; forwarding to peers is the caller's job.
+//!
 //! ```
 //! use tower_eureka::model::{InstanceInfo, Status};
-//! use tower_eureka::registry::{Registry, RegistryConfig, RenewOutcome};
+//! use tower_eureka::registry::{Origin, Registry, RegistryConfig, Renew, RenewOutcome};
 //! use std::time::Duration;
 //!
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
-//! # async fn main() {
+//! # async fn main() -> Result<(), tower_eureka::model::InvalidText> {
 //! let registry = Registry::new(RegistryConfig {
 //!     publish_interval: Duration::ZERO, // make every change visible at once
 //!     ..RegistryConfig::default()
@@ -19,27 +23,34 @@
 //!
 //! let orders = InstanceInfo::builder("orders").host_name("orders-1").port(8080).build();
 //! let id = orders.id().to_owned();
-//! registry.register(orders, false);
-//! assert_eq!(registry.renew("ORDERS", &id, None, None, false), RenewOutcome::Renewed);
+//! registry.register(orders, Origin::Client)?;
+//! assert_eq!(registry.renew("ORDERS", &id, Renew::new(), Origin::Client), RenewOutcome::Renewed);
 //!
 //! let snap = registry.snapshot();
 //! assert_eq!(snap.hashcode(), "UP_1_");
 //! assert_eq!(snap.app("ORDERS").map(|l| l.len()), Some(1));
 //! assert_eq!(snap.delta_len(), 1); // the registration, as ADDED
 //!
-//! assert!(registry.set_status_override("ORDERS", &id, Status::OutOfService, None, false));
+//! assert!(registry.set_status_override("ORDERS", &id, Status::OutOfService, None, Origin::Client));
 //! assert_eq!(registry.snapshot().hashcode(), "OUT_OF_SERVICE_1_");
+//!
+//! // A record XML cannot carry is refused, never stored.
+//! let bad = InstanceInfo::builder("orders").host_name("orders-\u{1}").build();
+//! assert!(registry.register(bad, Origin::Client).is_err());
 //!
 //! // Stop heartbeating: 90 s later the lease has expired and the next pass evicts it.
 //! tokio::time::sleep(Duration::from_secs(100)).await;
 //! assert!(registry.snapshot().is_empty());
+//! # Ok(())
 //! # }
 //! ```
 //!
 //! # Design
 //!
 //! * **Live state** sits behind one `std::sync::Mutex` (short critical sections, never held
-//!   across an `.await`; there is none inside). Apps map to per-app hash maps of leases; a
+//!   across an `.await`; there is none inside). It is composed of parts that each own
+//!   their state: the lease index, the expiry wheel, eviction, self-preservation, status
+//!   overrides and the versioned delta log. Apps map to per-app hash maps of leases; a
 //!   lease holds its record as an immutable `Arc<InstanceInfo>` that is replaced, never
 //!   mutated, on every visible change (R-03).
 //! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, one push into the expiry
@@ -55,7 +66,7 @@
 //!   expires, not what is registered.
 //! * **Snapshots** are immutable and built copy-on-write: unchanged apps share their
 //!   `Arc<[Arc<InstanceInfo>]>` lists, the hash comes from incrementally kept
-//!   [`StatusCounts`], the delta view is rebuilt only when the
+//!   [`StatusCounts`](crate::model::StatusCounts), the delta view is rebuilt only when the
 //!   delta changed. Publication is lazy and coalesced: [`Registry::snapshot`] returns the
 //!   published snapshot (an `arc-swap` load) unless the live revision moved *and*
 //!   [`publish_interval`](RegistryConfig::publish_interval) has passed since the last
@@ -68,70 +79,34 @@
 mod clock;
 mod config;
 mod delta;
+mod eviction;
+mod index;
 mod lease;
+mod origin;
+mod overrides;
 mod preservation;
+mod renew;
 mod snapshot;
 mod state;
+mod stats;
 mod wheel;
 
 pub use self::clock::Clock;
 pub use self::config::{RegistryConfig, SelfPreservationMode};
+pub use self::origin::Origin;
 pub use self::preservation::SelfPreservationStatus;
-pub use self::snapshot::Snapshot;
+pub use self::renew::{Renew, RenewOutcome};
+pub use self::snapshot::RegistrySnapshot;
+pub use self::stats::RegistryStats;
 
 use self::clock::duration_ms;
 use self::state::State;
-use crate::model::{check_metadata_entry, InstanceInfo, Status, StatusCounts};
+use crate::model::{check_metadata_entry, InstanceInfo, InvalidText, Status};
 use arc_swap::ArcSwap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-
-/// The answer to a heartbeat (E-11).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RenewOutcome {
-    /// 200: the lease was renewed.
-    Renewed,
-    /// 404: unknown instance, its status resolves to `UNKNOWN`, or the caller holds newer
-    /// data (R-50); the client must register again.
-    NotFound,
-    /// 409 with the stored record as body: a replicating peer holds older data (R-50).
-    Conflict(Arc<InstanceInfo>),
-}
-
-/// Counters for `GET /status` (E-24) and metrics.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct RegistryStats {
-    /// Applications with at least one instance.
-    pub applications: usize,
-    /// Registered instances (leases), including expired ones not evicted yet.
-    pub instances: usize,
-    /// Instances per status.
-    pub status_counts: StatusCounts,
-    /// Status overrides in force.
-    pub overrides: usize,
-    /// Records currently in the delta window.
-    pub delta_records: usize,
-    /// The live registry revision.
-    pub revision: u64,
-    /// Registrations processed since start (including re-registrations and metadata updates).
-    pub registrations: u64,
-    /// Successful renewals since start.
-    pub renewals: u64,
-    /// Cancels of known instances since start.
-    pub cancellations: u64,
-    /// Evictions since start.
-    pub evictions: u64,
-    /// Expired leases found by the last eviction pass and not evicted (self-preservation or
-    /// the per-window limit).
-    pub expired_pending: usize,
-    /// Entries in the expiry index (including stale ones awaiting their bucket).
-    pub expiry_index_len: usize,
-    /// Whether self-preservation is engaged right now.
-    pub self_preservation_active: bool,
-}
 
 /// The registry: a cheap-to-clone handle (`Arc` inside) on the live state and the published
 /// snapshot. See the [module docs](self).
@@ -144,7 +119,7 @@ struct Inner {
     config: RegistryConfig,
     clock: Clock,
     state: Mutex<State>,
-    published: ArcSwap<Snapshot>,
+    published: ArcSwap<RegistrySnapshot>,
     /// Live revision, mirrored from the state after every operation.
     live_revision: AtomicU64,
     /// When the oldest delta entry leaves the window (monotonic ms).
@@ -157,7 +132,7 @@ impl Registry {
     /// A registry with `config`; an empty snapshot is published at once.
     pub fn new(config: RegistryConfig) -> Registry {
         let clock = config.clock.unwrap_or_default();
-        let mut state = State::new(config.clone(), clock);
+        let mut state = State::new(&config, clock);
         let first = Arc::new(state.build_snapshot());
         Registry {
             inner: Arc::new(Inner {
@@ -211,65 +186,57 @@ impl Registry {
     ///
     /// `inst` is already validated and normalised by the codec (upper-case app, valid id).
     /// A `lastDirtyTimestamp` of 0 defaults to the server's clock (R-112). A stored copy
-    /// with a strictly newer `lastDirtyTimestamp` wins over `inst` (R-11). `replication`
-    /// only changes the status rule chain (R-15). Forwarding to peers is the caller's job:
-    /// the chosen record is what [`instance`](Self::instance) returns afterwards.
+    /// with a strictly newer `lastDirtyTimestamp` wins over `inst` (R-11). The
+    /// [`Origin`] only changes the status rule chain (R-15: a replicated register skips
+    /// `LeaseExists`). Forwarding to peers is the caller's job: the chosen record is what
+    /// [`instance`](Self::instance) returns afterwards.
     ///
     /// A record holding a string that XML 1.0 cannot carry ([`InstanceInfo::check_text`])
-    /// is refused and logged, never stored: it would make every XML payload unparsable.
-    /// The server answers such requests with 400 before they get here.
-    pub fn register(&self, inst: InstanceInfo, replication: bool) {
+    /// is refused with that error and never stored: it would make every XML payload
+    /// unparsable. The server answers such requests with 400 before they get here.
+    pub fn register(&self, inst: InstanceInfo, origin: Origin) -> Result<(), InvalidText> {
         if let Err(e) = inst.check_text() {
             tracing::warn!(app = %inst.app, error = %e, "register refused");
-            return;
+            return Err(e);
         }
-        self.with_state(|st, now| st.register(inst, replication, None, now));
+        self.with_state(|st, now| st.register(inst, origin, None, now));
+        Ok(())
     }
 
     /// A heartbeat: R-20..R-23, R-50, R-51, E-11.
     ///
-    /// `status` query parameters are ignored (R-21). `app` must be upper-case.
-    pub fn renew(
-        &self,
-        app: &str,
-        id: &str,
-        last_dirty_timestamp: Option<u64>,
-        overridden_status: Option<Status>,
-        replication: bool,
-    ) -> RenewOutcome {
-        self.with_state(|st, now| {
-            st.renew(
-                app,
-                id,
-                last_dirty_timestamp,
-                overridden_status,
-                replication,
-                now,
-            )
-        })
+    /// `renew` carries the optional `lastDirtyTimestamp` and `overriddenstatus`; the
+    /// heartbeat's `status` parameter is ignored (R-21). `app` must be upper-case. The
+    /// [`Origin`] selects the replication semantics: a peer's heartbeat skips
+    /// `LeaseExists` (R-61), is answered 409 when it carries older data and stores the
+    /// override it carries when newer (R-50, R-51). Every origin counts as a renewal
+    /// (R-23).
+    pub fn renew(&self, app: &str, id: &str, renew: Renew, origin: Origin) -> RenewOutcome {
+        self.with_state(|st, now| st.renew(app, id, renew, origin, now))
     }
 
     /// Cancels an instance (R-30, R-31): removes the lease and its override and emits a
-    /// `DELETED` delta record. `false` means unknown (404). `replication` does not change
-    /// the registry's behaviour (forwarding is the caller's job).
-    pub fn cancel(&self, app: &str, id: &str, replication: bool) -> bool {
-        let _ = replication;
+    /// `DELETED` delta record. `false` means unknown (404). Every [`Origin`] is processed
+    /// alike; only forwarding differs, and that is the caller's job.
+    pub fn cancel(&self, app: &str, id: &str, origin: Origin) -> bool {
+        let _ = origin;
         self.with_state(|st, now| st.cancel(app, id, now))
     }
 
     /// Sets a status override (R-62, R-62a, R-44): renews the lease, stores the override
     /// (even when the status does not change, R-62a) and, if a visible field changed,
     /// emits a `MODIFIED` record with `lastDirtyTimestamp = max(stored, param)` (R-52).
-    /// `false` means unknown or expired-and-hidden (404).
+    /// `false` means unknown or expired-and-hidden (404). Every [`Origin`] is processed
+    /// alike; only forwarding differs, and that is the caller's job.
     pub fn set_status_override(
         &self,
         app: &str,
         id: &str,
         status: Status,
         last_dirty_timestamp: Option<u64>,
-        replication: bool,
+        origin: Origin,
     ) -> bool {
-        let _ = replication;
+        let _ = origin;
         self.with_state(|st, now| {
             st.set_status_override(app, id, status, last_dirty_timestamp, now)
         })
@@ -280,16 +247,17 @@ impl Registry {
     /// instance itself last reported (R-64; Java's `UNKNOWN` with
     /// [`legacy_override_delete`](RegistryConfig::legacy_override_delete)). The status
     /// chosen (to replicate as `DeleteStatusOverride`) is the one
-    /// [`instance`](Self::instance) shows afterwards. `false` means unknown (404).
+    /// [`instance`](Self::instance) shows afterwards. `false` means unknown (404). Every
+    /// [`Origin`] is processed alike; only forwarding differs, and that is the caller's job.
     pub fn delete_status_override(
         &self,
         app: &str,
         id: &str,
         value: Option<Status>,
         last_dirty_timestamp: Option<u64>,
-        replication: bool,
+        origin: Origin,
     ) -> bool {
-        let _ = replication;
+        let _ = origin;
         self.with_state(|st, now| {
             st.delete_status_override(app, id, value, last_dirty_timestamp, now)
         })
@@ -297,7 +265,8 @@ impl Registry {
 
     /// Merges metadata into the stored record (E-15, R-70; the first value wins for a
     /// repeated key) and processes the record as a local register of itself (new lease,
-    /// `ADDED`). `false` means unknown (404).
+    /// `ADDED`, [`Origin::Client`]: replicated onward as a `Register`, P-02). `false`
+    /// means unknown (404).
     ///
     /// Entries that XML 1.0 cannot carry are refused (nothing changes, `false`, logged);
     /// the server answers those with 400 before they get here.
@@ -326,7 +295,7 @@ impl Registry {
     /// The current published snapshot. Cheap (an `arc-swap` load) unless a change is
     /// waiting and [`publish_interval`](RegistryConfig::publish_interval) has passed, or
     /// the delta window moved: then it publishes first (O(apps + changed apps)).
-    pub fn snapshot(&self) -> Arc<Snapshot> {
+    pub fn snapshot(&self) -> Arc<RegistrySnapshot> {
         let inner = &*self.inner;
         let current = inner.published.load_full();
         let now = inner.clock.elapsed_ms();
@@ -344,7 +313,7 @@ impl Registry {
     }
 
     /// Publishes the live state now (sweeping the delta window first).
-    fn publish(&self) -> Arc<Snapshot> {
+    fn publish(&self) -> Arc<RegistrySnapshot> {
         let inner = &*self.inner;
         self.with_state(|st, now| {
             st.sweep_delta(now);
@@ -408,7 +377,8 @@ impl Registry {
     }
 
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of
-    /// instances the startup bootstrap copied from peers (0 means
+    /// instances the startup bootstrap copied from peers (its [`Origin::Sync`]
+    /// registrations, P-41; 0 means
     /// [`legacy_initial_expected_clients`](RegistryConfig::legacy_initial_expected_clients),
     /// Spring's behaviour). No effect on the other modes.
     pub fn open_for_traffic(&self, copied_from_peers: usize) {

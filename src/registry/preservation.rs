@@ -1,7 +1,11 @@
-//! Self-preservation bookkeeping: the improved sliding window (R-104) and the exact legacy
-//! arithmetic (R-100..R-102).
+//! Self-preservation (R-100..R-104): the gate that suspends lease expiry when too few
+//! heartbeats arrive, its inputs (the improved sliding window and expected rate, the exact
+//! legacy counters) and the legacy threshold maintenance.
 
-use super::SelfPreservationMode;
+use super::clock::duration_ms;
+use super::lease::Lease;
+use super::{RegistryConfig, SelfPreservationMode};
+use std::time::Duration;
 
 const WINDOW_BUCKET_MS: u64 = 10_000;
 const WINDOW_BUCKETS: u64 = 7;
@@ -147,6 +151,256 @@ impl LegacyCounter {
     pub(crate) fn decrement(&mut self) {
         if self.expected > 0 {
             self.expected -= 1;
+        }
+    }
+}
+
+/// The gate's inputs and verdict at one instant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Gate {
+    /// Self-preservation engaged: lease expiry is disabled, except (improved mode) for
+    /// leases expired for longer than `max_protect_ms`.
+    pub(crate) active: bool,
+    expected_per_min: f64,
+    renews: f64,
+    threshold: f64,
+    /// Improved mode: how long an expired lease stays protected.
+    max_protect_ms: Option<u64>,
+    /// Registered leases when the gate was read.
+    leases: usize,
+}
+
+impl Gate {
+    /// Whether a lease expired for `expired_for_ms` is kept: not evicted, and still
+    /// visible to lookups and writes (R-44).
+    pub(crate) fn protects(&self, expired_for_ms: u64) -> bool {
+        self.active && !self.max_protect_ms.is_some_and(|max| expired_for_ms > max)
+    }
+}
+
+/// The self-preservation gate with everything it reads.
+#[derive(Debug)]
+pub(crate) struct Preservation {
+    mode: SelfPreservationMode,
+    percent: f64,
+    min_leases: usize,
+    max_protect: Duration,
+    expected_interval_secs: u32,
+    update_interval_ms: u64,
+    initial_expected_clients: u32,
+    /// Improved mode: renewals over the last 60 s.
+    window: RenewWindow,
+    /// Legacy mode: Java's counters.
+    legacy: LegacyCounter,
+    /// Improved mode: the sum over live leases of their expected renewals per minute, in
+    /// thousandths.
+    expected_milli: u64,
+    /// Whether the last eviction pass found the gate engaged (to log transitions).
+    engaged: bool,
+}
+
+impl Preservation {
+    pub(crate) fn new(cfg: &RegistryConfig) -> Preservation {
+        let update_interval_ms = duration_ms(cfg.renewal_threshold_update_interval);
+        Preservation {
+            mode: cfg.self_preservation,
+            percent: cfg.percent(),
+            min_leases: cfg.self_preservation_min_leases,
+            max_protect: cfg.self_preservation_max_protect,
+            expected_interval_secs: cfg.expected_interval_secs(),
+            update_interval_ms,
+            initial_expected_clients: cfg.legacy_initial_expected_clients,
+            window: RenewWindow::default(),
+            legacy: LegacyCounter::new(
+                u64::from(cfg.legacy_initial_expected_clients),
+                update_interval_ms,
+            ),
+            expected_milli: 0,
+            engaged: false,
+        }
+    }
+
+    /// A successful renew, whatever its origin (R-23).
+    pub(crate) fn renewed(&mut self, now: u64) {
+        self.window.record(now);
+        self.legacy.record(now);
+    }
+
+    /// A register created `lease`, replacing `replaced` if there was one. A new
+    /// `(app, id)` is one more expected client (R-101); a register restarts the lease and
+    /// counts as a renewal in the improved window (not in Java's legacy counter).
+    pub(crate) fn registered(&mut self, replaced: Option<&Lease>, expected_milli: u64, now: u64) {
+        match replaced {
+            Some(p) => self.expected_milli = self.expected_milli.saturating_sub(p.expected_milli),
+            None => self.legacy.increment(),
+        }
+        self.expected_milli += expected_milli;
+        self.window.record(now);
+    }
+
+    /// `lease` was cancelled or evicted: one expected client less (R-101).
+    pub(crate) fn removed(&mut self, lease: &Lease) {
+        self.expected_milli = self.expected_milli.saturating_sub(lease.expected_milli);
+        self.legacy.decrement();
+    }
+
+    /// Legacy mode, R-101 first row: `expected` after the startup sync.
+    pub(crate) fn open_for_traffic(&mut self, copied: usize) {
+        self.legacy.expected = match copied {
+            0 => u64::from(self.initial_expected_clients),
+            n => n as u64,
+        };
+    }
+
+    /// The periodic work of the maintenance loop: legacy threshold updates, when due.
+    pub(crate) fn maintain(&mut self, now: u64, leases: usize) {
+        if self.mode == SelfPreservationMode::Legacy {
+            self.legacy_maintain(now, leases);
+        }
+    }
+
+    fn legacy_maintain(&mut self, now: u64, leases: usize) {
+        let before = self.legacy.expected;
+        if self.legacy.maybe_update(
+            now,
+            self.update_interval_ms,
+            leases as u64,
+            self.percent,
+            true,
+        ) {
+            tracing::info!(
+                before,
+                after = self.legacy.expected,
+                "self-preservation: expected clients updated from the registry size"
+            );
+        }
+    }
+
+    /// The gate at `now` with `leases` registered (legacy mode: updates the threshold
+    /// first when due).
+    pub(crate) fn gate(&mut self, now: u64, leases: usize) -> Gate {
+        let percent = self.percent;
+        match self.mode {
+            SelfPreservationMode::Disabled => Gate {
+                active: false,
+                expected_per_min: self.expected_milli as f64 / 1000.0,
+                renews: self.window.per_minute(now),
+                threshold: 0.0,
+                max_protect_ms: None,
+                leases,
+            },
+            SelfPreservationMode::Improved => {
+                let expected = self.expected_milli as f64 / 1000.0;
+                // While the registry is younger than the window, expect proportionally less.
+                let span = now.min(60_000) as f64 / 60_000.0;
+                let threshold = percent * expected * span - 1.0;
+                let renews = self.window.per_minute(now);
+                Gate {
+                    active: leases >= self.min_leases && renews < threshold,
+                    expected_per_min: expected,
+                    renews,
+                    threshold,
+                    max_protect_ms: Some(duration_ms(self.max_protect)),
+                    leases,
+                }
+            }
+            SelfPreservationMode::Legacy => {
+                self.legacy_maintain(now, leases);
+                let interval = self.expected_interval_secs;
+                let threshold = self.legacy.threshold(interval, percent);
+                let renews = self.legacy.renews_last_min(now);
+                Gate {
+                    active: !(threshold > 0 && renews > threshold),
+                    expected_per_min: self.legacy.expected as f64 * 60.0 / f64::from(interval),
+                    renews: renews as f64,
+                    threshold: threshold as f64,
+                    max_protect_ms: None,
+                    leases,
+                }
+            }
+        }
+    }
+
+    /// Logs when an eviction pass finds the gate engaged or released.
+    pub(crate) fn observe(&mut self, gate: &Gate) {
+        if gate.active == self.engaged {
+            return;
+        }
+        self.engaged = gate.active;
+        let reason = self.reason(gate);
+        if gate.active {
+            tracing::warn!(%reason, "self-preservation engaged: lease expiry suspended");
+        } else {
+            tracing::info!(%reason, "self-preservation released: lease expiry enabled");
+        }
+    }
+
+    /// The state for `/status` and admin endpoints (R-104); `protected` is how many
+    /// expired leases the last eviction pass held back.
+    pub(crate) fn status(
+        &mut self,
+        now: u64,
+        leases: usize,
+        protected: usize,
+    ) -> SelfPreservationStatus {
+        let gate = self.gate(now, leases);
+        SelfPreservationStatus {
+            mode: self.mode,
+            active: gate.active,
+            reason: self.reason(&gate),
+            expected_renews_per_min: gate.expected_per_min,
+            renews_last_min: gate.renews.round() as u64,
+            threshold: gate.threshold,
+            expected_clients: (self.mode == SelfPreservationMode::Legacy)
+                .then_some(self.legacy.expected),
+            lease_count: leases,
+            protected_count: if gate.active { protected } else { 0 },
+        }
+    }
+
+    fn reason(&self, gate: &Gate) -> String {
+        match self.mode {
+            SelfPreservationMode::Disabled => "self-preservation is disabled".to_owned(),
+            SelfPreservationMode::Improved => {
+                if gate.leases < self.min_leases {
+                    format!(
+                        "off: {} leases, below the minimum of {}",
+                        gate.leases, self.min_leases
+                    )
+                } else if gate.active {
+                    format!(
+                        "on: {:.1} renewals in the last minute, below the threshold {:.1} \
+                         (85% of {:.1} expected, minus 1); expired leases are kept unless \
+                         expired for more than {:?}",
+                        gate.renews, gate.threshold, gate.expected_per_min, self.max_protect
+                    )
+                } else {
+                    format!(
+                        "off: {:.1} renewals in the last minute reach the threshold {:.1} \
+                         ({:.1} expected)",
+                        gate.renews, gate.threshold, gate.expected_per_min
+                    )
+                }
+            }
+            SelfPreservationMode::Legacy => {
+                if gate.threshold <= 0.0 {
+                    format!(
+                        "on: threshold is 0 (expected clients {}), lease expiry disabled",
+                        self.legacy.expected
+                    )
+                } else if gate.active {
+                    format!(
+                        "on: {} renewals in the previous minute do not exceed the threshold {} \
+                         (expected clients {})",
+                        gate.renews, gate.threshold, self.legacy.expected
+                    )
+                } else {
+                    format!(
+                        "off: {} renewals in the previous minute exceed the threshold {}",
+                        gate.renews, gate.threshold
+                    )
+                }
+            }
         }
     }
 }

@@ -16,19 +16,43 @@ pub(crate) type InstanceList = Arc<[Arc<InstanceInfo>]>;
 ///
 /// Built copy-on-write: unchanged applications share their instance lists with the previous
 /// snapshot, so publishing costs O(number of apps + size of the changed apps).
-pub struct Snapshot {
+///
+/// This is the server side's published state, what [`Registry::snapshot`](super::Registry::snapshot)
+/// returns; a discovery client's reconciled copy of a remote registry is
+/// `client::ClientSnapshot`.
+pub struct RegistrySnapshot {
     pub(crate) revision: u64,
     pub(crate) hashcode: String,
     pub(crate) counts: StatusCounts,
     pub(crate) apps: Vec<(Arc<str>, InstanceList)>,
     pub(crate) len: usize,
     pub(crate) delta: Arc<DeltaView>,
-    pub(crate) delta_version: u64,
-    pub(crate) vips: OnceLock<VipIndex>,
-    pub(crate) svips: OnceLock<VipIndex>,
+    vips: OnceLock<VipIndex>,
+    svips: OnceLock<VipIndex>,
 }
 
-impl Snapshot {
+impl RegistrySnapshot {
+    /// A snapshot of revision `revision` (also its `versions__delta`: every visible change
+    /// is a delta change).
+    pub(crate) fn new(
+        revision: u64,
+        counts: StatusCounts,
+        apps: Vec<(Arc<str>, InstanceList)>,
+        len: usize,
+        delta: Arc<DeltaView>,
+    ) -> RegistrySnapshot {
+        RegistrySnapshot {
+            revision,
+            hashcode: counts.hashcode(),
+            counts,
+            apps,
+            len,
+            delta,
+            vips: OnceLock::new(),
+            svips: OnceLock::new(),
+        }
+    }
+
     /// The registry revision this snapshot shows; it increases on every visible change
     /// (registrations, status changes, cancels, evictions, delta-window expiries).
     pub fn revision(&self) -> u64 {
@@ -118,7 +142,7 @@ impl Snapshot {
 
     /// `versions__delta`: positive, increases whenever the delta content changes.
     pub fn delta_version(&self) -> u64 {
-        self.delta_version
+        self.revision
     }
 
     /// Number of instances in the registry.
@@ -151,7 +175,7 @@ impl Snapshot {
     /// registry's hash). Copies every record: meant for tests and tools.
     pub fn delta_to_applications(&self) -> Applications {
         Applications {
-            versions_delta: i64::try_from(self.delta_version).unwrap_or(i64::MAX),
+            versions_delta: i64::try_from(self.delta_version()).unwrap_or(i64::MAX),
             apps_hashcode: Some(self.hashcode.clone()),
             applications: self
                 .delta()
@@ -164,15 +188,15 @@ impl Snapshot {
     }
 }
 
-impl fmt::Debug for Snapshot {
+impl fmt::Debug for RegistrySnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Snapshot")
+        f.debug_struct("RegistrySnapshot")
             .field("revision", &self.revision)
             .field("hashcode", &self.hashcode)
             .field("apps", &self.apps.len())
             .field("instances", &self.len)
             .field("delta_len", &self.delta.len)
-            .field("delta_version", &self.delta_version)
+            .field("delta_version", &self.delta_version())
             .finish()
     }
 }

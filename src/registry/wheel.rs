@@ -6,7 +6,7 @@
 //! stale when its bucket is drained (the lease's `tracked` slot no longer matches). An
 //! eviction pass therefore costs what expires, not what is registered.
 
-use super::lease::Key;
+use super::lease::{Key, Lease, Tracked};
 use std::collections::BTreeMap;
 
 /// One pending expiry check.
@@ -33,6 +33,22 @@ impl ExpiryWheel {
     pub(crate) fn push(&mut self, slot: u64, entry: WheelEntry) {
         self.slots.entry(slot).or_default().push(entry);
         self.len += 1;
+    }
+
+    /// Puts `lease`'s expiry into the wheel unless it is already in that second's bucket:
+    /// a lease renewed twice within one second pushes one entry.
+    pub(crate) fn schedule(&mut self, lease: &mut Lease, legacy_expiry: bool) {
+        let slot = Self::slot_of(lease.expires_at(legacy_expiry));
+        if lease.tracked != Tracked::Wheel(slot) {
+            lease.tracked = Tracked::Wheel(slot);
+            self.push(
+                slot,
+                WheelEntry {
+                    key: lease.key.clone(),
+                    uid: lease.uid,
+                },
+            );
+        }
     }
 
     /// Removes and returns every bucket up to and including `slot`.

@@ -8,7 +8,7 @@
 
 use crate::codec::{self, Accept, Format};
 use crate::model::{InstanceInfo, StatusCounts};
-use crate::registry::Snapshot;
+use crate::registry::RegistrySnapshot;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
@@ -44,7 +44,7 @@ struct Generation {
 }
 
 impl Generation {
-    fn new(snap: &Snapshot) -> Self {
+    fn new(snap: &RegistrySnapshot) -> Self {
         Generation {
             revision: snap.revision(),
             delta_version: snap.delta_version(),
@@ -52,7 +52,7 @@ impl Generation {
         }
     }
 
-    fn matches(&self, snap: &Snapshot) -> bool {
+    fn matches(&self, snap: &RegistrySnapshot) -> bool {
         self.revision == snap.revision() && self.delta_version == snap.delta_version()
     }
 
@@ -82,13 +82,13 @@ pub(super) struct PayloadCache {
 
 impl PayloadCache {
     /// An empty cache, its first generation for `snap`.
-    pub(super) fn new(snap: &Snapshot) -> Self {
+    pub(super) fn new(snap: &RegistrySnapshot) -> Self {
         PayloadCache {
             current: ArcSwap::from_pointee(Generation::new(snap)),
         }
     }
 
-    fn generation(&self, snap: &Snapshot) -> Option<Arc<Generation>> {
+    fn generation(&self, snap: &RegistrySnapshot) -> Option<Arc<Generation>> {
         let cur = self.current.load_full();
         if cur.matches(snap) {
             return Some(cur);
@@ -109,7 +109,7 @@ impl PayloadCache {
     }
 
     /// The payload for `key` in `snap`; `None` when the entity does not exist (404).
-    pub(super) fn get(&self, snap: &Snapshot, key: &Key) -> Option<Bytes> {
+    pub(super) fn get(&self, snap: &RegistrySnapshot, key: &Key) -> Option<Bytes> {
         match self.generation(snap) {
             Some(gen) => gen
                 .slot(key)
@@ -119,7 +119,7 @@ impl PayloadCache {
         }
     }
 
-    fn build(&self, snap: &Snapshot, key: &Key, gen: Option<&Generation>) -> Option<Bytes> {
+    fn build(&self, snap: &RegistrySnapshot, key: &Key, gen: Option<&Generation>) -> Option<Bytes> {
         if key.gzip {
             let plain_key = Key {
                 gzip: false,
@@ -148,7 +148,7 @@ fn accept(compact: bool) -> Accept {
 }
 
 /// Encodes one plain (uncompressed) variant from the snapshot.
-fn encode(snap: &Snapshot, key: &Key) -> Option<Bytes> {
+fn encode(snap: &RegistrySnapshot, key: &Key) -> Option<Bytes> {
     let mut out = Vec::new();
     let acc = accept(key.compact);
     match &key.entity {

@@ -8,7 +8,7 @@ use super::request::{Query, RequestCtx};
 use super::response::{empty, error, instance_response, ResponseBody};
 use crate::codec;
 use crate::model::{check_metadata_entry, Status};
-use crate::registry::{Registry, RenewOutcome};
+use crate::registry::{Origin, Registry, Renew, RenewOutcome};
 use http::{Method, Response, StatusCode};
 
 /// `PUT /apps/{app}/{id}[?status=..&lastDirtyTimestamp=..&overriddenstatus=..]` (E-11):
@@ -35,7 +35,15 @@ pub(super) fn heartbeat(
             }
         },
     };
-    match registry.renew(app, id, last_dirty, overridden, ctx.replication) {
+    let renew = Renew::new()
+        .last_dirty_timestamp(last_dirty)
+        .overridden_status(overridden);
+    match registry.renew(
+        app,
+        id,
+        renew,
+        Origin::from_replication_header(ctx.replication),
+    ) {
         RenewOutcome::Renewed => empty(StatusCode::OK),
         RenewOutcome::NotFound => empty(StatusCode::NOT_FOUND),
         RenewOutcome::Conflict(stored) => {
@@ -51,7 +59,7 @@ pub(super) fn cancel(
     app: &str,
     id: &str,
 ) -> Response<ResponseBody> {
-    found(registry.cancel(app, id, ctx.replication))
+    found(registry.cancel(app, id, Origin::from_replication_header(ctx.replication)))
 }
 
 /// `PUT` (E-13) or `DELETE` (E-14) `/apps/{app}/{id}/status?value=S&lastDirtyTimestamp=T`:
@@ -85,9 +93,21 @@ pub(super) fn status_override(
                 "missing status value (?value=STATUS)",
             );
         };
-        registry.set_status_override(app, id, status, last_dirty, ctx.replication)
+        registry.set_status_override(
+            app,
+            id,
+            status,
+            last_dirty,
+            Origin::from_replication_header(ctx.replication),
+        )
     } else {
-        registry.delete_status_override(app, id, parsed, last_dirty, ctx.replication)
+        registry.delete_status_override(
+            app,
+            id,
+            parsed,
+            last_dirty,
+            Origin::from_replication_header(ctx.replication),
+        )
     };
     found(found_it)
 }

@@ -8,7 +8,7 @@
 use super::request::RequestCtx;
 use super::response::{bytes_response, empty, error, set_reason, text, ResponseBody};
 use crate::codec::{self, Format, RegisterError};
-use crate::registry::Registry;
+use crate::registry::{Origin, Registry};
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Response, StatusCode};
@@ -29,8 +29,11 @@ pub(super) fn register(
     match codec::decode_register(body, format, app) {
         Ok(inst) => {
             tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
-            registry.register(inst, ctx.replication);
-            empty(StatusCode::NO_CONTENT)
+            match registry.register(inst, Origin::from_replication_header(ctx.replication)) {
+                Ok(()) => empty(StatusCode::NO_CONTENT),
+                // The codec checked the text already; the registry agrees.
+                Err(e) => invalid(app, e.to_string()),
+            }
         }
         Err(RegisterError::Invalid(msg)) => invalid(app, msg),
         Err(RegisterError::InvalidText(e)) => invalid(app, e.to_string()),

@@ -2,17 +2,17 @@
 
 use crate::support::*;
 use tower_eureka::model::{apps_hashcode, ActionType, Status};
-use tower_eureka::registry::RenewOutcome;
+use tower_eureka::registry::{Origin, Renew, RenewOutcome};
 
 // plain renewals do not enter the delta.
 #[tokio::test(start_paused = true)]
 async fn r80_renewals_not_in_delta() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let v = reg.snapshot().delta_version();
     secs(181).await;
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::Renewed
     );
     let snap = reg.snapshot();
@@ -27,11 +27,11 @@ async fn r80_renewals_not_in_delta() {
 #[tokio::test(start_paused = true)]
 async fn r82_cancel_then_reregister_shows_added() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
-    assert!(reg.cancel("A", "a-1", false));
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
+    assert!(reg.cancel("A", "a-1", Origin::Client));
     let mut again = inst("A", "a-1", 2);
     again.ip_addr = "10.9.9.9".into();
-    reg.register(again, false);
+    reg.register(again, Origin::Client).unwrap();
     let snap = reg.snapshot();
     assert_eq!(snap.delta_len(), 1, "one record per (app, id)");
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
@@ -44,9 +44,10 @@ async fn r82_cancel_then_reregister_shows_added() {
 #[tokio::test(start_paused = true)]
 async fn r82_register_then_cancel_shows_deleted() {
     let reg = registry();
-    reg.register(inst_status("A", "a-1", 1, Status::Starting), false);
+    reg.register(inst_status("A", "a-1", 1, Status::Starting), Origin::Client)
+        .unwrap();
     secs(2).await;
-    assert!(reg.cancel("A", "a-1", false));
+    assert!(reg.cancel("A", "a-1", Origin::Client));
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
     assert_eq!(d.action_type, Some(ActionType::Deleted));
     assert_eq!(d.status, Status::Starting);
@@ -61,11 +62,12 @@ async fn r82_register_then_cancel_shows_deleted() {
 #[tokio::test(start_paused = true)]
 async fn r82_latest_state_once_and_order() {
     let reg = registry();
-    reg.register(inst("ZED", "z-1", 1), false);
+    reg.register(inst("ZED", "z-1", 1), Origin::Client).unwrap();
     secs(1).await;
-    reg.register(inst("ALPHA", "a-1", 1), false);
+    reg.register(inst("ALPHA", "a-1", 1), Origin::Client)
+        .unwrap();
     secs(1).await;
-    assert!(reg.set_status_override("ZED", "z-1", Status::OutOfService, None, false));
+    assert!(reg.set_status_override("ZED", "z-1", Status::OutOfService, None, Origin::Client));
     let snap = reg.snapshot();
     let order: Vec<&str> = snap.delta().map(|(n, _)| n).collect();
     assert_eq!(order, vec!["ZED", "ALPHA"]);
@@ -79,9 +81,9 @@ async fn r82_latest_state_once_and_order() {
 #[tokio::test(start_paused = true)]
 async fn r81_retention_window() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(100).await;
-    reg.register(inst("B", "b-1", 1), false);
+    reg.register(inst("B", "b-1", 1), Origin::Client).unwrap();
     secs(80).await; // t = 180 s: the first entry is exactly 180 s old
     assert_eq!(reg.snapshot().delta_len(), 2);
     secs(1).await;
@@ -101,10 +103,10 @@ async fn r84_delta_version_increases() {
     let reg = registry();
     let v0 = reg.snapshot().delta_version();
     assert!(v0 > 0);
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let v1 = reg.snapshot().delta_version();
     assert!(v1 > v0);
-    assert!(reg.set_status_override("A", "a-1", Status::Down, None, false));
+    assert!(reg.set_status_override("A", "a-1", Status::Down, None, Origin::Client));
     let v2 = reg.snapshot().delta_version();
     assert!(v2 > v1);
     assert_eq!(reg.snapshot().delta_version(), v2, "stable without changes");
@@ -120,15 +122,22 @@ async fn r83_delta_hash_is_full_hash_of_same_snapshot() {
     for _ in 0..4 {
         secs(50).await;
         for id in &a {
-            assert_eq!(reg.renew("A", id, None, None, false), RenewOutcome::Renewed);
+            assert_eq!(
+                reg.renew("A", id, Renew::new(), Origin::Client),
+                RenewOutcome::Renewed
+            );
         }
         for id in &b {
-            assert_eq!(reg.renew("B", id, None, None, false), RenewOutcome::Renewed);
+            assert_eq!(
+                reg.renew("B", id, Renew::new(), Origin::Client),
+                RenewOutcome::Renewed
+            );
         }
     }
     assert_eq!(reg.snapshot().delta_len(), 0);
-    assert!(reg.set_status_override("A", "i-0", Status::OutOfService, None, false));
-    reg.register(inst_status("C", "c-1", 1, Status::Down), false);
+    assert!(reg.set_status_override("A", "i-0", Status::OutOfService, None, Origin::Client));
+    reg.register(inst_status("C", "c-1", 1, Status::Down), Origin::Client)
+        .unwrap();
     let snap = reg.snapshot();
     let full = apps_hashcode(snap.apps().flat_map(|(_, l)| l.iter().map(|i| i.status)));
     assert_eq!(full, "DOWN_1_OUT_OF_SERVICE_1_UP_4_");

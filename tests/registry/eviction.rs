@@ -3,17 +3,21 @@
 use crate::support::*;
 use std::time::Duration;
 use tower_eureka::model::{ActionType, Status};
-use tower_eureka::registry::{Registry, RegistryConfig, RenewOutcome, SelfPreservationMode};
+use tower_eureka::registry::{
+    Origin, Registry, RegistryConfig, Renew, RenewOutcome, SelfPreservationMode,
+};
 
 // expiry after exactly 1 × duration, from registration or the last renewal.
 #[tokio::test(start_paused = true)]
 async fn r40_expiry_at_exactly_one_duration() {
     let reg = registry(); // improved mode, 1 lease: below the minimum, expiry enabled
-    reg.register(inst("A", "never-renewed", 1), false);
-    reg.register(inst("A", "renewed", 1), false);
+    reg.register(inst("A", "never-renewed", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("A", "renewed", 1), Origin::Client)
+        .unwrap();
     secs(30).await;
     assert_eq!(
-        reg.renew("A", "renewed", None, None, false),
+        reg.renew("A", "renewed", Renew::new(), Origin::Client),
         RenewOutcome::Renewed
     );
 
@@ -51,11 +55,13 @@ async fn r40_legacy_lease_expiry_doubles_after_renewal() {
         legacy_lease_expiry: true,
         ..config()
     });
-    reg.register(inst("A", "never-renewed", 1), false);
-    reg.register(inst("A", "renewed", 1), false);
+    reg.register(inst("A", "never-renewed", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("A", "renewed", 1), Origin::Client)
+        .unwrap();
     secs(30).await;
     assert_eq!(
-        reg.renew("A", "renewed", None, None, false),
+        reg.renew("A", "renewed", Renew::new(), Origin::Client),
         RenewOutcome::Renewed
     );
 
@@ -136,7 +142,7 @@ async fn r42_random_choice_across_apps() {
 async fn r42_lateness_compensation() {
     let reg = registry_no_sp(); // eviction_interval 5 s
     assert_eq!(reg.evict(), 0);
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     // The next pass runs 95 s late (100 s instead of 5 s): the lease expired 10 s ago,
     // within the 95 s compensation, so it is kept.
     secs(100).await;
@@ -152,7 +158,7 @@ async fn r42_lateness_compensation() {
 #[tokio::test(start_paused = true)]
 async fn r43_eviction_is_deleted_in_delta() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(100).await;
     assert_eq!(reg.evict(), 1);
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
@@ -162,7 +168,7 @@ async fn r43_eviction_is_deleted_in_delta() {
     assert!(snap.app("A").is_none(), "W-13: empty apps disappear");
     assert_eq!(snap.hashcode(), "");
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::NotFound
     );
 }
@@ -171,8 +177,8 @@ async fn r43_eviction_is_deleted_in_delta() {
 #[tokio::test(start_paused = true)]
 async fn r31_eviction_forgets_override() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
-    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, false));
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
+    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     secs(100).await;
     assert_eq!(reg.evict(), 1);
     assert!(reg.overrides().is_empty());
@@ -183,12 +189,12 @@ async fn r31_eviction_forgets_override() {
 #[tokio::test(start_paused = true)]
 async fn r44_expired_hidden_until_evicted() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(91).await;
     assert!(reg.instance("A", "a-1").is_none());
     assert!(reg.instance_by_id("a-1").is_none());
-    assert!(!reg.set_status_override("A", "a-1", Status::OutOfService, None, false));
-    assert!(!reg.delete_status_override("A", "a-1", None, None, false));
+    assert!(!reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
+    assert!(!reg.delete_status_override("A", "a-1", None, None, Origin::Client));
     assert!(!reg.update_metadata("A", "a-1", vec![("k".into(), "v".into())]));
     let snap = reg.snapshot();
     assert_eq!(snap.app("A").map(|l| l.len()), Some(1));
@@ -196,7 +202,7 @@ async fn r44_expired_hidden_until_evicted() {
     assert_eq!(snap.delta_len(), 1);
     // A heartbeat revives it (Java renews whatever lease it finds).
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::Renewed
     );
     assert!(reg.instance("A", "a-1").is_some());
@@ -212,11 +218,11 @@ async fn r44_visible_while_preserving() {
         legacy_initial_expected_clients: 0,
         ..config()
     });
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(200).await;
     assert!(reg.self_preservation().active);
     assert!(reg.instance("A", "a-1").is_some());
-    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, false));
+    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     assert_eq!(reg.evict(), 0);
 }
 
@@ -225,7 +231,7 @@ async fn r44_visible_while_preserving() {
 async fn run_loop_evicts_and_stops() {
     let reg = registry();
     let task = tokio::spawn(reg.clone().run());
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     tokio::time::sleep(Duration::from_secs(89)).await;
     assert_eq!(reg.len(), 1);
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -250,7 +256,10 @@ async fn expiry_index_stays_bounded() {
     for _ in 0..40 {
         secs(30).await;
         for id in &ids {
-            assert_eq!(reg.renew("A", id, None, None, false), RenewOutcome::Renewed);
+            assert_eq!(
+                reg.renew("A", id, Renew::new(), Origin::Client),
+                RenewOutcome::Renewed
+            );
         }
         assert_eq!(reg.evict(), 0);
     }

@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use tower_eureka::model::{ActionType, Status};
-use tower_eureka::registry::{Registry, RegistryConfig, RenewOutcome};
+use tower_eureka::registry::{Origin, Registry, RegistryConfig, Renew, RenewOutcome};
 
 // a register stores the record with a lease from the body's duration.
 #[tokio::test(start_paused = true)]
@@ -10,7 +10,7 @@ async fn r10_register_creates_lease() {
     let reg = registry();
     let mut i = inst("orders", "o-1", 5);
     i.lease_info.duration_in_secs = 0; // 0 means 90
-    reg.register(i, false);
+    reg.register(i, Origin::Client).unwrap();
     let rec = reg.instance("ORDERS", "o-1").expect("registered");
     assert_eq!(rec.app, "ORDERS");
     assert_eq!(rec.status, Status::Up);
@@ -30,11 +30,12 @@ async fn r10_r70_records_xml_cannot_carry_are_never_stored() {
     let reg = registry();
     let mut bad = inst("orders", "o-1", 5);
     bad.host_name = "h\u{1}".into();
-    reg.register(bad, false);
+    assert!(reg.register(bad, Origin::Client).is_err());
     assert!(reg.instance("ORDERS", "o-1").is_none());
     assert_eq!(reg.len(), 0);
 
-    reg.register(inst("orders", "o-1", 5), false);
+    reg.register(inst("orders", "o-1", 5), Origin::Client)
+        .unwrap();
     let before = reg.instance("ORDERS", "o-1").expect("registered");
     let entries = vec![
         ("ok".to_owned(), "1".to_owned()),
@@ -50,18 +51,18 @@ async fn r11_register_conflict_strictly_greater() {
     let reg = registry();
     let mut stored = inst("A", "a-1", 200);
     stored.ip_addr = "10.0.0.1".into();
-    reg.register(stored, false);
+    reg.register(stored, Origin::Client).unwrap();
 
     let mut older = inst("A", "a-1", 100);
     older.ip_addr = "10.0.0.2".into();
-    reg.register(older, false);
+    reg.register(older, Origin::Client).unwrap();
     let rec = reg.instance("A", "a-1").expect("present");
     assert_eq!(rec.ip_addr, "10.0.0.1", "stored copy (200 > 100) wins");
     assert_eq!(rec.last_dirty_timestamp, 200);
 
     let mut tie = inst("A", "a-1", 200);
     tie.ip_addr = "10.0.0.3".into();
-    reg.register(tie, false);
+    reg.register(tie, Origin::Client).unwrap();
     assert_eq!(
         reg.instance("A", "a-1").expect("present").ip_addr,
         "10.0.0.3",
@@ -73,9 +74,9 @@ async fn r11_register_conflict_strictly_greater() {
 #[tokio::test(start_paused = true)]
 async fn r13_reregistration_replaces_lease() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(80).await;
-    reg.register(inst("A", "a-1", 2), false);
+    reg.register(inst("A", "a-1", 2), Origin::Client).unwrap();
     let rec = reg.instance("A", "a-1").expect("present");
     assert_eq!(rec.lease_info.registration_timestamp, T0 + 80_000);
     assert_eq!(rec.lease_info.service_up_timestamp, T0, "serviceUp kept");
@@ -92,7 +93,8 @@ async fn r13_reregistration_replaces_lease() {
 #[tokio::test(start_paused = true)]
 async fn r10_service_up_set_on_first_up() {
     let reg = registry();
-    reg.register(inst_status("A", "a-1", 1, Status::Starting), false);
+    reg.register(inst_status("A", "a-1", 1, Status::Starting), Origin::Client)
+        .unwrap();
     assert_eq!(
         reg.instance("A", "a-1")
             .expect("present")
@@ -101,7 +103,8 @@ async fn r10_service_up_set_on_first_up() {
         0
     );
     secs(3).await;
-    reg.register(inst_status("A", "a-1", 2, Status::Up), false);
+    reg.register(inst_status("A", "a-1", 2, Status::Up), Origin::Client)
+        .unwrap();
     let rec = reg.instance("A", "a-1").expect("present");
     assert_eq!(rec.status, Status::Up);
     assert_eq!(rec.lease_info.service_up_timestamp, T0 + 3_000);
@@ -111,10 +114,10 @@ async fn r10_service_up_set_on_first_up() {
 #[tokio::test(start_paused = true)]
 async fn r14_register_always_added() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
-    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, false));
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
+    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     assert_eq!(delta_action(&reg, "A", "a-1"), Some(ActionType::Modified));
-    reg.register(inst("A", "a-1", 2), true);
+    reg.register(inst("A", "a-1", 2), Origin::Peer).unwrap();
     assert_eq!(
         reg.instance("A", "a-1").expect("present").action_type,
         Some(ActionType::Added)
@@ -127,7 +130,7 @@ async fn r14_register_always_added() {
 async fn r112_missing_dirty_timestamp_defaults_to_now() {
     let reg = registry();
     secs(7).await;
-    reg.register(inst("A", "a-1", 0), false);
+    reg.register(inst("A", "a-1", 0), Origin::Client).unwrap();
     let rec = reg.instance("A", "a-1").expect("present");
     assert_eq!(rec.last_dirty_timestamp, T0 + 7_000);
     assert_eq!(rec.last_updated_timestamp, T0 + 7_000);
@@ -138,11 +141,57 @@ async fn r112_missing_dirty_timestamp_defaults_to_now() {
 #[tokio::test(start_paused = true)]
 async fn r15_replicated_register() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), true);
+    reg.register(inst("A", "a-1", 1), Origin::Peer).unwrap();
     assert_eq!(
-        reg.renew("A", "a-1", None, None, true),
+        reg.renew("A", "a-1", Renew::new(), Origin::Peer),
         RenewOutcome::Renewed
     );
+}
+
+// R-15, P-40: a record copied from a peer at startup (`Origin::Sync`) is processed exactly
+// like a peer's replication: the same rule chain, the same answers.
+#[tokio::test(start_paused = true)]
+async fn r15_p40_startup_copy_is_processed_like_replication() {
+    for origin in [Origin::Peer, Origin::Sync] {
+        let reg = registry();
+        reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
+        assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
+        assert!(reg.delete_status_override(
+            "A",
+            "a-1",
+            Some(Status::OutOfService),
+            None,
+            Origin::Client
+        ));
+        // LeaseExists is skipped: the copied UP wins over the stored OUT_OF_SERVICE.
+        reg.register(inst_status("A", "a-1", 2, Status::Up), origin)
+            .unwrap();
+        let rec = reg.instance("A", "a-1").expect("present");
+        assert_eq!(rec.status, Status::Up, "{origin:?}");
+        // the caller holds older data → 409.
+        let older = Renew::new().last_dirty_timestamp(Some(1));
+        assert!(
+            matches!(
+                reg.renew("A", "a-1", older, origin),
+                RenewOutcome::Conflict(_)
+            ),
+            "{origin:?}"
+        );
+        // newer data with an override → the override is stored, then 404.
+        let newer = Renew::new()
+            .last_dirty_timestamp(Some(3))
+            .overridden_status(Some(Status::OutOfService));
+        assert_eq!(
+            reg.renew("A", "a-1", newer, origin),
+            RenewOutcome::NotFound,
+            "{origin:?}"
+        );
+        assert_eq!(
+            reg.overrides(),
+            vec![("A".to_owned(), "a-1".to_owned(), Status::OutOfService)],
+            "{origin:?}"
+        );
+    }
 }
 
 // R-20 step 1: unknown instance → 404.
@@ -150,12 +199,12 @@ async fn r15_replicated_register() {
 async fn r20_renew_unknown_is_not_found() {
     let reg = registry();
     assert_eq!(
-        reg.renew("A", "nope", None, None, false),
+        reg.renew("A", "nope", Renew::new(), Origin::Client),
         RenewOutcome::NotFound
     );
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     assert_eq!(
-        reg.renew("B", "a-1", None, None, false),
+        reg.renew("B", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::NotFound
     );
 }
@@ -164,9 +213,10 @@ async fn r20_renew_unknown_is_not_found() {
 #[tokio::test(start_paused = true)]
 async fn r20_renew_unknown_status_is_not_found() {
     let reg = registry();
-    reg.register(inst_status("A", "a-1", 1, Status::Unknown), false);
+    reg.register(inst_status("A", "a-1", 1, Status::Unknown), Origin::Client)
+        .unwrap();
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::NotFound
     );
     assert_eq!(reg.stats().renewals, 0);
@@ -176,10 +226,10 @@ async fn r20_renew_unknown_status_is_not_found() {
 #[tokio::test(start_paused = true)]
 async fn r20_renew_extends_lease() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(60).await;
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::Renewed
     );
     secs(60).await; // 120 s after registration, 60 s after the renew
@@ -192,12 +242,17 @@ async fn r20_renew_extends_lease() {
 #[tokio::test(start_paused = true)]
 async fn heartbeat_does_not_change_snapshot_revision() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let before = reg.snapshot();
     for _ in 0..5 {
         secs(30).await;
         assert_eq!(
-            reg.renew("A", "a-1", Some(1), None, false),
+            reg.renew(
+                "A",
+                "a-1",
+                Renew::new().last_dirty_timestamp(Some(1)),
+                Origin::Client
+            ),
             RenewOutcome::Renewed
         );
     }
@@ -213,18 +268,34 @@ async fn heartbeat_does_not_change_snapshot_revision() {
 #[tokio::test(start_paused = true)]
 async fn r50_heartbeat_dirty_timestamp_table() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1_000), false);
+    reg.register(inst("A", "a-1", 1_000), Origin::Client)
+        .unwrap();
     // P > S, either → 404.
     assert_eq!(
-        reg.renew("A", "a-1", Some(2_000), None, false),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new().last_dirty_timestamp(Some(2_000)),
+            Origin::Client
+        ),
         RenewOutcome::NotFound
     );
     assert_eq!(
-        reg.renew("A", "a-1", Some(2_000), None, true),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new().last_dirty_timestamp(Some(2_000)),
+            Origin::Peer
+        ),
         RenewOutcome::NotFound
     );
     // P < S, replication → 409 with the stored record.
-    match reg.renew("A", "a-1", Some(500), None, true) {
+    match reg.renew(
+        "A",
+        "a-1",
+        Renew::new().last_dirty_timestamp(Some(500)),
+        Origin::Peer,
+    ) {
         RenewOutcome::Conflict(rec) => {
             assert_eq!(rec.id(), "a-1");
             assert_eq!(rec.last_dirty_timestamp, 1_000);
@@ -233,16 +304,26 @@ async fn r50_heartbeat_dirty_timestamp_table() {
     }
     // P < S, not replication → 200.
     assert_eq!(
-        reg.renew("A", "a-1", Some(500), None, false),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new().last_dirty_timestamp(Some(500)),
+            Origin::Client
+        ),
         RenewOutcome::Renewed
     );
     // P = S or absent → 200.
     assert_eq!(
-        reg.renew("A", "a-1", Some(1_000), None, true),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new().last_dirty_timestamp(Some(1_000)),
+            Origin::Peer
+        ),
         RenewOutcome::Renewed
     );
     assert_eq!(
-        reg.renew("A", "a-1", None, None, true),
+        reg.renew("A", "a-1", Renew::new(), Origin::Peer),
         RenewOutcome::Renewed
     );
     // In every case the lease was renewed first (E-11 cases 4-7).
@@ -256,13 +337,24 @@ async fn r50_switch_off_always_renewed() {
         sync_when_timestamp_differs: false,
         ..config()
     });
-    reg.register(inst("A", "a-1", 1_000), false);
+    reg.register(inst("A", "a-1", 1_000), Origin::Client)
+        .unwrap();
     assert_eq!(
-        reg.renew("A", "a-1", Some(2_000), None, true),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new().last_dirty_timestamp(Some(2_000)),
+            Origin::Peer
+        ),
         RenewOutcome::Renewed
     );
     assert_eq!(
-        reg.renew("A", "a-1", Some(500), None, true),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new().last_dirty_timestamp(Some(500)),
+            Origin::Peer
+        ),
         RenewOutcome::Renewed
     );
 }
@@ -272,22 +364,44 @@ async fn r50_switch_off_always_renewed() {
 #[tokio::test(start_paused = true)]
 async fn r51_override_recovery_and_r22_visible_renew_change() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1_000), false);
+    reg.register(inst("A", "a-1", 1_000), Origin::Client)
+        .unwrap();
     // A non-replicated heartbeat never stores an override.
     assert_eq!(
-        reg.renew("A", "a-1", Some(2_000), Some(Status::OutOfService), false),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new()
+                .last_dirty_timestamp(Some(2_000))
+                .overridden_status(Some(Status::OutOfService)),
+            Origin::Client
+        ),
         RenewOutcome::NotFound
     );
     assert!(reg.overrides().is_empty());
     // UNKNOWN is "no override".
     assert_eq!(
-        reg.renew("A", "a-1", Some(2_000), Some(Status::Unknown), true),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new()
+                .last_dirty_timestamp(Some(2_000))
+                .overridden_status(Some(Status::Unknown)),
+            Origin::Peer
+        ),
         RenewOutcome::NotFound
     );
     assert!(reg.overrides().is_empty());
 
     assert_eq!(
-        reg.renew("A", "a-1", Some(2_000), Some(Status::OutOfService), true),
+        reg.renew(
+            "A",
+            "a-1",
+            Renew::new()
+                .last_dirty_timestamp(Some(2_000))
+                .overridden_status(Some(Status::OutOfService)),
+            Origin::Peer
+        ),
         RenewOutcome::NotFound
     );
     assert_eq!(
@@ -301,7 +415,7 @@ async fn r51_override_recovery_and_r22_visible_renew_change() {
     let rev = reg.snapshot().revision();
     secs(1).await;
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::Renewed
     );
     let snap = reg.snapshot();
@@ -320,16 +434,19 @@ async fn r51_override_recovery_and_r22_visible_renew_change() {
 #[tokio::test(start_paused = true)]
 async fn r30_cancel() {
     let reg = registry();
-    assert!(!reg.cancel("A", "a-1", false));
-    reg.register(inst("A", "a-1", 1), false);
+    assert!(!reg.cancel("A", "a-1", Origin::Client));
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     secs(5).await;
-    assert!(reg.cancel("A", "a-1", false));
+    assert!(reg.cancel("A", "a-1", Origin::Client));
     assert!(reg.instance("A", "a-1").is_none());
     assert_eq!(
-        reg.renew("A", "a-1", None, None, false),
+        reg.renew("A", "a-1", Renew::new(), Origin::Client),
         RenewOutcome::NotFound
     );
-    assert!(!reg.cancel("A", "a-1", false), "second cancel is 404");
+    assert!(
+        !reg.cancel("A", "a-1", Origin::Client),
+        "second cancel is 404"
+    );
     let d = delta_rec(&reg, "A", "a-1").expect("in delta");
     assert_eq!(d.action_type, Some(ActionType::Deleted));
     assert_eq!(d.lease_info.eviction_timestamp, T0 + 5_000);
@@ -342,12 +459,12 @@ async fn r30_cancel() {
 #[tokio::test(start_paused = true)]
 async fn r31_cancel_forgets_override() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
-    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, false));
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
+    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     assert_eq!(reg.overrides().len(), 1);
-    assert!(reg.cancel("A", "a-1", false));
+    assert!(reg.cancel("A", "a-1", Origin::Client));
     assert!(reg.overrides().is_empty());
-    reg.register(inst("A", "a-1", 5), false);
+    reg.register(inst("A", "a-1", 5), Origin::Client).unwrap();
     let rec = reg.instance("A", "a-1").expect("present");
     assert_eq!(rec.status, Status::Up);
     assert_eq!(rec.overridden_status, Status::Unknown);
@@ -359,7 +476,7 @@ async fn r60_register_transfers_override() {
     let reg = registry();
     let mut i = inst("A", "a-1", 1);
     i.overridden_status = Status::OutOfService;
-    reg.register(i, true);
+    reg.register(i, Origin::Peer).unwrap();
     let rec = reg.instance("A", "a-1").expect("present");
     assert_eq!(
         rec.status,
@@ -377,8 +494,8 @@ async fn r70_metadata_update() {
     let mut i = inst("A", "a-1", 42);
     i.metadata.insert("keep", "1");
     i.metadata.insert("zone", "a");
-    reg.register(i, false);
-    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, false));
+    reg.register(i, Origin::Client).unwrap();
+    assert!(reg.set_status_override("A", "a-1", Status::OutOfService, None, Origin::Client));
     secs(10).await;
     assert!(reg.update_metadata(
         "A",
@@ -412,9 +529,11 @@ async fn r111_coordinating_discovery_server() {
         server_instance_id: Some("me:eureka:8761".into()),
         ..config()
     });
-    reg.register(inst("EUREKA", "me:eureka:8761", 1), false);
-    reg.register(inst("EUREKA", "peer:eureka:8761", 1), false);
-    reg.register(inst("OTHER", "x", 1), false);
+    reg.register(inst("EUREKA", "me:eureka:8761", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("EUREKA", "peer:eureka:8761", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("OTHER", "x", 1), Origin::Client).unwrap();
     let snap = reg.snapshot();
     let flags: Vec<(String, bool)> = snap
         .apps()
@@ -435,10 +554,12 @@ async fn r111_coordinating_discovery_server() {
 #[tokio::test(start_paused = true)]
 async fn e20_instance_by_id_smallest_app() {
     let reg = registry();
-    reg.register(inst("ZETA", "shared", 1), false);
-    reg.register(inst("ALPHA", "shared", 1), false);
+    reg.register(inst("ZETA", "shared", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("ALPHA", "shared", 1), Origin::Client)
+        .unwrap();
     assert_eq!(reg.instance_by_id("shared").expect("found").app, "ALPHA");
-    assert!(reg.cancel("ALPHA", "shared", false));
+    assert!(reg.cancel("ALPHA", "shared", Origin::Client));
     assert_eq!(reg.instance_by_id("shared").expect("found").app, "ZETA");
     assert!(reg.instance_by_id("none").is_none());
 }

@@ -1,7 +1,9 @@
 //! Self-preservation: the legacy arithmetic (R-100..R-103) and the improved mode.
 
 use crate::support::*;
-use tower_eureka::registry::{Registry, RegistryConfig, RenewOutcome, SelfPreservationMode};
+use tower_eureka::registry::{
+    Origin, Registry, RegistryConfig, Renew, RenewOutcome, SelfPreservationMode,
+};
 
 fn legacy(initial_expected: u32) -> Registry {
     Registry::new(RegistryConfig {
@@ -19,7 +21,10 @@ fn now_s(reg: &Registry) -> u64 {
 /// Renews each id in `ids`.
 fn renew_all(reg: &Registry, ids: &[String]) {
     for id in ids {
-        assert_eq!(reg.renew("A", id, None, None, false), RenewOutcome::Renewed);
+        assert_eq!(
+            reg.renew("A", id, Renew::new(), Origin::Client),
+            RenewOutcome::Renewed
+        );
     }
 }
 
@@ -141,9 +146,9 @@ async fn r103_spring_empty_start_then_registrations() {
     assert_eq!(sp.expected_clients, Some(6));
     assert_eq!(sp.threshold, 10.0);
     // Re-registering an existing lease does not count again.
-    reg.register(inst("A", "i-0", 9), false);
+    reg.register(inst("A", "i-0", 9), Origin::Client).unwrap();
     assert_eq!(reg.self_preservation().expected_clients, Some(6));
-    assert!(reg.cancel("A", "i-0", false));
+    assert!(reg.cancel("A", "i-0", Origin::Client));
     assert_eq!(reg.self_preservation().expected_clients, Some(5));
 }
 
@@ -263,10 +268,11 @@ async fn r104_expected_from_lease_intervals() {
     let reg = registry();
     let mut fast = inst("A", "fast", 1);
     fast.lease_info.renewal_interval_in_secs = 10;
-    reg.register(fast, false);
-    reg.register(inst("A", "default", 1), false);
+    reg.register(fast, Origin::Client).unwrap();
+    reg.register(inst("A", "default", 1), Origin::Client)
+        .unwrap();
     assert_eq!(reg.self_preservation().expected_renews_per_min, 8.0);
-    assert!(reg.cancel("A", "fast", false));
+    assert!(reg.cancel("A", "fast", Origin::Client));
     assert_eq!(reg.self_preservation().expected_renews_per_min, 2.0);
 }
 

@@ -3,17 +3,18 @@
 use crate::support::*;
 use std::time::Duration;
 use tower_eureka::model::{InstanceInfo, Status};
-use tower_eureka::registry::{Registry, RegistryConfig};
+use tower_eureka::registry::{Origin, Registry, RegistryConfig};
 
 // W-13: apps sorted by name, instances by id; empty apps never appear.
 #[tokio::test(start_paused = true)]
 async fn w13_apps_sorted_and_never_empty() {
     let reg = registry();
-    reg.register(inst("ZED", "z-2", 1), false);
-    reg.register(inst("ZED", "z-1", 1), false);
-    reg.register(inst("ALPHA", "a-1", 1), false);
-    reg.register(inst("MID", "m-1", 1), false);
-    assert!(reg.cancel("MID", "m-1", false));
+    reg.register(inst("ZED", "z-2", 1), Origin::Client).unwrap();
+    reg.register(inst("ZED", "z-1", 1), Origin::Client).unwrap();
+    reg.register(inst("ALPHA", "a-1", 1), Origin::Client)
+        .unwrap();
+    reg.register(inst("MID", "m-1", 1), Origin::Client).unwrap();
+    assert!(reg.cancel("MID", "m-1", Origin::Client));
     let snap = reg.snapshot();
     let names: Vec<&str> = snap.apps().map(|(n, _)| n).collect();
     assert_eq!(names, vec!["ALPHA", "ZED"]);
@@ -37,7 +38,7 @@ async fn r02_app_upper_cased() {
     let reg = registry();
     let mut i = inst("x", "x-1", 1);
     i.app = "mixedCase".into();
-    reg.register(i, false);
+    reg.register(i, Origin::Client).unwrap();
     assert!(reg.instance("MIXEDCASE", "x-1").is_some());
 }
 
@@ -52,9 +53,15 @@ fn with_vips(id: &str, vip: &str, svip: &str) -> InstanceInfo {
 #[tokio::test(start_paused = true)]
 async fn e21_vip_exact_match() {
     let reg = registry();
-    reg.register(with_vips("a-1", "orders,billing", "orders-secure"), false);
-    reg.register(with_vips("a-2", "Orders, billing", "x"), false);
-    reg.register(with_vips("a-3", "orders,orders", ""), false);
+    reg.register(
+        with_vips("a-1", "orders,billing", "orders-secure"),
+        Origin::Client,
+    )
+    .unwrap();
+    reg.register(with_vips("a-2", "Orders, billing", "x"), Origin::Client)
+        .unwrap();
+    reg.register(with_vips("a-3", "orders,orders", ""), Origin::Client)
+        .unwrap();
     let snap = reg.snapshot();
     let ids = |v: Vec<std::sync::Arc<InstanceInfo>>| {
         v.iter().map(|i| i.id().to_owned()).collect::<Vec<_>>()
@@ -79,7 +86,7 @@ async fn r03_unchanged_apps_are_shared() {
     register_n(&reg, "A", 3);
     register_n(&reg, "B", 3);
     let s1 = reg.snapshot();
-    reg.register(inst("B", "b-new", 1), false);
+    reg.register(inst("B", "b-new", 1), Origin::Client).unwrap();
     let s2 = reg.snapshot();
     assert!(s2.revision() > s1.revision());
     let (a1, a2) = (s1.app("A").expect("a"), s2.app("A").expect("a"));
@@ -105,11 +112,11 @@ async fn r90_publication_is_coalesced() {
     });
     // Idle for longer than the interval: the first change is published at once.
     advance(Duration::from_millis(100)).await;
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     assert_eq!(reg.snapshot().len(), 1);
     // A burst right after is held back...
-    reg.register(inst("A", "a-2", 1), false);
-    reg.register(inst("A", "a-3", 1), false);
+    reg.register(inst("A", "a-2", 1), Origin::Client).unwrap();
+    reg.register(inst("A", "a-3", 1), Origin::Client).unwrap();
     assert_eq!(reg.snapshot().len(), 1);
     advance(Duration::from_millis(49)).await;
     assert_eq!(reg.snapshot().len(), 1);
@@ -119,7 +126,7 @@ async fn r90_publication_is_coalesced() {
     assert_eq!(snap.len(), 3);
     assert_eq!(snap.hashcode(), "UP_3_");
     // Live lookups are never delayed.
-    reg.register(inst("A", "a-4", 1), false);
+    reg.register(inst("A", "a-4", 1), Origin::Client).unwrap();
     assert!(reg.instance("A", "a-4").is_some());
 }
 
@@ -127,10 +134,10 @@ async fn r90_publication_is_coalesced() {
 #[tokio::test(start_paused = true)]
 async fn r92_snapshot_is_immutable() {
     let reg = registry();
-    reg.register(inst("A", "a-1", 1), false);
+    reg.register(inst("A", "a-1", 1), Origin::Client).unwrap();
     let snap = reg.snapshot();
-    assert!(reg.set_status_override("A", "a-1", Status::Down, None, false));
-    assert!(reg.cancel("A", "a-1", false));
+    assert!(reg.set_status_override("A", "a-1", Status::Down, None, Origin::Client));
+    assert!(reg.cancel("A", "a-1", Origin::Client));
     assert_eq!(snap.hashcode(), "UP_1_");
     assert_eq!(snap.instance("A", "a-1").expect("kept").status, Status::Up);
     assert_eq!(snap.delta_len(), 1);
@@ -142,8 +149,9 @@ async fn r92_snapshot_is_immutable() {
 async fn e24_stats_counts() {
     let reg = registry();
     register_n(&reg, "A", 2);
-    reg.register(inst_status("B", "b-1", 1, Status::Down), false);
-    assert!(reg.set_status_override("A", "i-1", Status::OutOfService, None, false));
+    reg.register(inst_status("B", "b-1", 1, Status::Down), Origin::Client)
+        .unwrap();
+    assert!(reg.set_status_override("A", "i-1", Status::OutOfService, None, Origin::Client));
     let st = reg.stats();
     assert_eq!(st.applications, 2);
     assert_eq!(st.instances, 3);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 use tower_eureka::model::{ActionType, InstanceInfo, Status};
-use tower_eureka::registry::{Clock, Registry, RegistryConfig, SelfPreservationMode};
+use tower_eureka::registry::{Clock, Origin, Registry, RegistryConfig, SelfPreservationMode};
 
 /// Epoch ms at which every test clock starts.
 pub(crate) const T0: u64 = 1_700_000_000_000;
@@ -78,7 +78,7 @@ pub(crate) fn register_n(reg: &Registry, app: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|k| {
             let id = format!("i-{k}");
-            reg.register(inst(app, &id, 1), false);
+            reg.register(inst(app, &id, 1), Origin::Client).unwrap();
             id
         })
         .collect()

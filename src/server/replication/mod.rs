@@ -13,7 +13,7 @@ mod read;
 use super::response::{bytes_response, error, ResponseBody};
 use crate::codec::{self, RegisterError};
 use crate::model::{normalize_app_name, Status};
-use crate::registry::{Registry, RenewOutcome};
+use crate::registry::{Origin, Registry, Renew, RenewOutcome};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::value::RawValue;
@@ -102,7 +102,13 @@ fn apply(registry: &Registry, item: &Item<'_>, out: &mut Vec<u8>) {
             // cannot carry is answered 400 (issue 12), which Java senders log and drop.
             if let Some(inst) = item.instance {
                 match codec::decode_register_object(inst.get().as_bytes(), &item.app) {
-                    Ok(i) => registry.register(i, true),
+                    Ok(i) => {
+                        // The codec checked the text already; the registry agrees.
+                        if let Err(e) = registry.register(i, Origin::Peer) {
+                            tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
+                            return code(out, 400);
+                        }
+                    }
                     Err(e @ RegisterError::InvalidText(_)) => {
                         tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
                         return code(out, 400);
@@ -115,8 +121,10 @@ fn apply(registry: &Registry, item: &Item<'_>, out: &mut Vec<u8>) {
             code(out, 200);
         }
         Action::Heartbeat => {
-            let overridden = item.overridden.as_deref().and_then(Status::parse);
-            match registry.renew(&item.app, &item.id, item.last_dirty, overridden, true) {
+            let renew = Renew::new()
+                .last_dirty_timestamp(item.last_dirty)
+                .overridden_status(item.overridden.as_deref().and_then(Status::parse));
+            match registry.renew(&item.app, &item.id, renew, Origin::Peer) {
                 RenewOutcome::Renewed => code(out, 200),
                 RenewOutcome::NotFound => code(out, 404),
                 RenewOutcome::Conflict(stored) => {
@@ -126,11 +134,17 @@ fn apply(registry: &Registry, item: &Item<'_>, out: &mut Vec<u8>) {
                 }
             }
         }
-        Action::Cancel => found(out, registry.cancel(&item.app, &item.id, true)),
+        Action::Cancel => found(out, registry.cancel(&item.app, &item.id, Origin::Peer)),
         Action::StatusUpdate => match item.status.as_deref().and_then(Status::parse) {
             Some(st) => found(
                 out,
-                registry.set_status_override(&item.app, &item.id, st, item.last_dirty, true),
+                registry.set_status_override(
+                    &item.app,
+                    &item.id,
+                    st,
+                    item.last_dirty,
+                    Origin::Peer,
+                ),
             ),
             None => code(out, 400),
         },
@@ -141,7 +155,13 @@ fn apply(registry: &Registry, item: &Item<'_>, out: &mut Vec<u8>) {
             let st = item.status.as_deref().and_then(Status::parse);
             found(
                 out,
-                registry.delete_status_override(&item.app, &item.id, st, item.last_dirty, true),
+                registry.delete_status_override(
+                    &item.app,
+                    &item.id,
+                    st,
+                    item.last_dirty,
+                    Origin::Peer,
+                ),
             )
         }
     }

@@ -1,0 +1,235 @@
+//! Where the leases live: apps → (id → lease), the sorted app names, the id → apps index
+//! (E-20), the per-status counts behind the hash (W-60), and each app's copy-on-write
+//! instance list for snapshots.
+
+use super::lease::{Key, Lease};
+use super::snapshot::InstanceList;
+use crate::model::{InstanceInfo, StatusCounts};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One application's leases and its published instance list.
+#[derive(Debug)]
+struct AppLeases {
+    leases: HashMap<Arc<str>, Lease>,
+    /// The last published instance list, sorted by id.
+    list: InstanceList,
+    /// Ids changed since `list` was built (unsorted, may repeat).
+    dirty: Vec<Arc<str>>,
+}
+
+impl Default for AppLeases {
+    fn default() -> Self {
+        AppLeases {
+            leases: HashMap::new(),
+            list: Arc::from(Vec::new()),
+            dirty: Vec::new(),
+        }
+    }
+}
+
+impl AppLeases {
+    fn mark_dirty(&mut self, id: &Arc<str>) {
+        self.dirty.push(id.clone());
+        if self.dirty.len() > 2 * self.leases.len() + 64 {
+            // Nobody published for a long time: keep the backlog bounded.
+            self.dirty.sort_unstable();
+            self.dirty.dedup();
+        }
+    }
+
+    /// The instance list, patched with the changed ids: one merge pass over the previous
+    /// list (O(size + changes × log changes)), no full sort.
+    fn published_list(&mut self) -> InstanceList {
+        if self.dirty.is_empty() {
+            return self.list.clone();
+        }
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        dirty.dedup();
+        let old = &self.list;
+        let mut out: Vec<Arc<InstanceInfo>> = Vec::with_capacity(self.leases.len());
+        let mut rest = old.iter().peekable();
+        for id in &dirty {
+            while let Some(r) = rest.next_if(|r| r.id() < &**id) {
+                out.push(r.clone());
+            }
+            // Skip the old version of this id, if any.
+            let _ = rest.next_if(|r| r.id() == &**id);
+            if let Some(lease) = self.leases.get(id) {
+                out.push(lease.record.clone());
+            }
+        }
+        out.extend(rest.cloned());
+        self.list = out.into();
+        self.list.clone()
+    }
+}
+
+/// Every lease, indexed by app and by id, with the counts kept as leases come and go.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    apps: HashMap<Arc<str>, AppLeases>,
+    /// App names, sorted (only changes when an app appears or disappears).
+    names: Vec<Arc<str>>,
+    /// id → apps holding it, sorted (E-20).
+    ids: HashMap<Arc<str>, Vec<Arc<str>>>,
+    len: usize,
+    counts: StatusCounts,
+    next_uid: u64,
+}
+
+impl Index {
+    pub(crate) fn get(&self, app: &str, id: &str) -> Option<&Lease> {
+        self.apps.get(app)?.leases.get(id)
+    }
+
+    pub(crate) fn get_mut(&mut self, app: &str, id: &str) -> Option<&mut Lease> {
+        self.apps.get_mut(app)?.leases.get_mut(id)
+    }
+
+    /// Number of leases.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Number of apps with at least one lease.
+    pub(crate) fn app_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Leases per status of their current record.
+    pub(crate) fn counts(&self) -> StatusCounts {
+        self.counts
+    }
+
+    /// The apps holding a lease with id `id`, sorted (E-20).
+    pub(crate) fn apps_of(&self, id: &str) -> &[Arc<str>] {
+        self.ids.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// A fresh lease uid: a re-registration creates a new lease object.
+    pub(crate) fn next_uid(&mut self) -> u64 {
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        uid
+    }
+
+    /// Returns the interned `(app, id)` key, creating the app (and its sorted name entry)
+    /// if needed. The app stays empty until [`insert`](Self::insert).
+    pub(crate) fn intern(&mut self, app: &str, id: &str) -> Key {
+        let app_key = match self.apps.get_key_value(app) {
+            Some((k, _)) => k.clone(),
+            None => {
+                let k: Arc<str> = Arc::from(app);
+                self.apps.insert(k.clone(), AppLeases::default());
+                if let Err(pos) = self.names.binary_search(&k) {
+                    self.names.insert(pos, k.clone());
+                }
+                k
+            }
+        };
+        let id_key = match self
+            .apps
+            .get(&app_key)
+            .and_then(|a| a.leases.get_key_value(id))
+        {
+            Some((k, _)) => k.clone(),
+            None => match self.ids.get_key_value(id) {
+                Some((k, _)) => k.clone(),
+                None => Arc::from(id),
+            },
+        };
+        (app_key, id_key)
+    }
+
+    /// Stores `lease` under its key and returns the lease it replaces, keeping the counts
+    /// and the id index.
+    pub(crate) fn insert(&mut self, lease: Lease) -> Option<Lease> {
+        let key = lease.key.clone();
+        let status = lease.record.status;
+        let previous = self
+            .apps
+            .entry(key.0.clone())
+            .or_default()
+            .leases
+            .insert(key.1.clone(), lease);
+        if let Some(p) = &previous {
+            self.counts.remove(p.record.status);
+        }
+        self.counts.add(status);
+        if previous.is_none() {
+            self.len += 1;
+            let apps = self.ids.entry(key.1).or_default();
+            if let Err(pos) = apps.binary_search(&key.0) {
+                apps.insert(pos, key.0);
+            }
+        }
+        previous
+    }
+
+    /// Removes the lease at `key`, keeping the counts and the id index, and drops its app
+    /// if that was the app's last lease (W-13).
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Lease> {
+        let app = self.apps.get_mut(&key.0)?;
+        let lease = app.leases.remove(&key.1)?;
+        if app.leases.is_empty() {
+            self.apps.remove(&key.0);
+            if let Ok(pos) = self.names.binary_search(&key.0) {
+                self.names.remove(pos);
+            }
+        }
+        self.len = self.len.saturating_sub(1);
+        self.counts.remove(lease.record.status);
+        if let Some(apps) = self.ids.get_mut(&key.1) {
+            apps.retain(|a| *a != key.0);
+            if apps.is_empty() {
+                self.ids.remove(&key.1);
+            }
+        }
+        Some(lease)
+    }
+
+    /// Replaces the record of the lease at `key` (a visible change; the caller records
+    /// it). Returns whether the lease exists.
+    pub(crate) fn replace_record(&mut self, key: &Key, record: Arc<InstanceInfo>) -> bool {
+        let Some(lease) = self.get_mut(&key.0, &key.1) else {
+            return false;
+        };
+        let old = std::mem::replace(&mut lease.record, record);
+        let new = lease.record.status;
+        self.counts.remove(old.status);
+        self.counts.add(new);
+        true
+    }
+
+    /// Notes that `key`'s record changed: its app's list is patched at the next
+    /// publication.
+    pub(crate) fn mark_dirty(&mut self, key: &Key) {
+        if let Some(a) = self.apps.get_mut(&key.0) {
+            a.mark_dirty(&key.1);
+        }
+    }
+
+    /// Every non-empty app with its instance list, in name order. Unchanged apps hand out
+    /// their previous list (the same allocation); changed ones are patched.
+    pub(crate) fn published_lists(&mut self) -> Vec<(Arc<str>, InstanceList)> {
+        let mut apps = Vec::with_capacity(self.names.len());
+        for name in &self.names {
+            let Some(a) = self.apps.get_mut(name) else {
+                continue;
+            };
+            let list = a.published_list();
+            if !list.is_empty() {
+                apps.push((name.clone(), list));
+            }
+        }
+        apps
+    }
+
+    /// Every app with its leases, in no particular order (tests: the full rebuild).
+    #[cfg(test)]
+    pub(crate) fn apps(&self) -> impl Iterator<Item = (&Arc<str>, impl Iterator<Item = &Lease>)> {
+        self.apps.iter().map(|(name, a)| (name, a.leases.values()))
+    }
+}
