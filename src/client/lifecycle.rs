@@ -111,7 +111,10 @@ impl InstancePaths {
 
 // === one-shot calls, shared by the task and shutdown ===
 
-/// Sends the current record (C-03). `Ok(true)` when the server answered 204 (C-06).
+/// Sends the current record (C-03). `Ok(())` only when the server answered 204 (C-06): the
+/// record is then marked registered, and clean unless it changed while the call was in
+/// flight (C-07); any other answer is an [`Error`] and the record stays dirty. A client
+/// without a record has nothing to send and gets `Ok(())`.
 pub(crate) async fn register_once(shared: &Shared) -> Result<(), Error> {
     let (Some(record), Some(paths)) = (shared.record.as_ref(), shared.paths.as_ref()) else {
         return Ok(());
