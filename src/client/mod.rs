@@ -16,7 +16,9 @@
 //! Every reconciled copy is published as an immutable [`ClientSnapshot`], through an
 //! [`ArcSwap`] for lock-free reads ([`EurekaClient::snapshot`]) and a
 //! `tokio::sync::watch` channel for change notification ([`EurekaClient::snapshots`]), which
-//! is what the `discover` module consumes.
+//! is what the `discover` module consumes. A delta is merged into the last snapshot
+//! sharing every application it does not change, so adopting one costs in proportion to
+//! its changes.
 //!
 //! # Example
 //!
@@ -45,22 +47,25 @@
 //! The client needs a tokio runtime with the time driver. Every timer is tokio's, so tests
 //! can run it with paused time.
 
+mod apps;
 mod config;
 mod error;
 mod fetcher;
 mod lifecycle;
+mod merge;
 mod schedule;
 mod snapshot;
 mod transport;
+mod vips;
 
 pub use self::config::{detect_host_name, detect_ip_addr, local_instance, Config};
 pub use self::error::Error;
-pub use self::fetcher::apply_delta;
+pub use self::merge::apply_delta;
 pub use self::snapshot::{ClientSnapshot, Target};
 
 use self::lifecycle::{InstancePaths, LocalRecord};
 use self::transport::{ServerUrl, Transport};
-use crate::model::{Applications, InstanceInfo, Status};
+use crate::model::{InstanceInfo, Status};
 use arc_swap::ArcSwap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -116,14 +121,11 @@ impl Shared {
     }
 
     /// C-28: the server-side status of our own instance, after each fetch.
-    fn observe_own_status(&self, apps: &Applications) {
+    fn observe_own_status(&self, copy: &ClientSnapshot) {
         let Some((app, id)) = &self.own_key else {
             return;
         };
-        let status = apps
-            .application(app)
-            .and_then(|a| a.instance(id))
-            .map(|i| i.status);
+        let status = copy.instance(app, id).map(|i| i.status);
         self.own_status_tx.send_if_modified(|cur| {
             if *cur == status {
                 false
