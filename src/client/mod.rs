@@ -13,12 +13,11 @@
 //! * **Failover** between servers in random order, sticky, with quarantine (C-40..C-43).
 //! * **Shutdown**: optional `DOWN` + drain, then cancel (C-50, C-51).
 //!
-//! Every reconciled copy is published as an immutable [`ClientSnapshot`], through an
-//! [`ArcSwap`] for lock-free reads ([`EurekaClient::snapshot`]) and a
-//! `tokio::sync::watch` channel for change notification ([`EurekaClient::snapshots`]), which
-//! is what the `discover` module consumes. A delta is merged into the last snapshot
-//! sharing every application it does not change, so adopting one costs in proportion to
-//! its changes.
+//! Every reconciled copy that changed is published once, as an immutable, copy-on-write
+//! [`ClientSnapshot`], in a `tokio::sync::watch` channel: [`EurekaClient::snapshots`] hands
+//! out receivers (what the `discover` module consumes) and [`EurekaClient::snapshot`] reads
+//! the channel's current value. A delta is merged into the last snapshot sharing every
+//! application it does not change, so adopting one costs in proportion to its changes.
 //!
 //! # Example
 //!
@@ -66,7 +65,6 @@ pub use self::snapshot::{ClientSnapshot, Target};
 use self::lifecycle::{InstancePaths, LocalRecord};
 use self::transport::{ServerUrl, Transport};
 use crate::model::{InstanceInfo, Status};
-use arc_swap::ArcSwap;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::fmt;
@@ -90,7 +88,8 @@ pub(crate) struct Shared {
     own_key: Option<(String, String)>,
     record_changed: Notify,
     registered: AtomicBool,
-    snapshot: ArcSwap<ClientSnapshot>,
+    /// The published copy: the one place it lives. `watch` both stores the current value
+    /// (read with `borrow`) and wakes receivers on publication.
     snapshot_tx: watch::Sender<Arc<ClientSnapshot>>,
     own_status_tx: watch::Sender<Option<Status>>,
     last_fetch: Mutex<Option<Instant>>,
@@ -108,8 +107,13 @@ impl Shared {
     }
 
     fn publish(&self, snap: Arc<ClientSnapshot>) {
-        self.snapshot.store(snap.clone());
+        // Works without receivers: the sender keeps the value for `snapshot()`.
         self.snapshot_tx.send_replace(snap);
+    }
+
+    fn snapshot(&self) -> Arc<ClientSnapshot> {
+        // The read lock is held for one `Arc` clone.
+        self.snapshot_tx.borrow().clone()
     }
 
     fn fetched_now(&self, now: Instant) {
@@ -174,7 +178,7 @@ impl fmt::Debug for EurekaClient {
             .field("servers", &s.transport.servers())
             .field("instance", &s.own_key)
             .field("registered", &s.registered.load(Ordering::Relaxed))
-            .field("generation", &s.snapshot.load().generation())
+            .field("generation", &s.snapshot().generation())
             .finish()
     }
 }
@@ -201,9 +205,10 @@ impl EurekaClient {
         &self.inner.shared
     }
 
-    /// The latest published registry copy (lock-free).
+    /// The latest published registry copy: the current value of
+    /// [`snapshots`](Self::snapshots), cloned out (one `Arc`).
     pub fn snapshot(&self) -> Arc<ClientSnapshot> {
-        self.shared().snapshot.load_full()
+        self.shared().snapshot()
     }
 
     /// A receiver of every published registry copy. The first value is the current one;
@@ -475,7 +480,6 @@ impl Builder {
             transport,
             record_changed: Notify::new(),
             registered: AtomicBool::new(false),
-            snapshot: ArcSwap::from_pointee(ClientSnapshot::empty()),
             snapshot_tx,
             own_status_tx,
             last_fetch: Mutex::new(None),
