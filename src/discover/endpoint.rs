@@ -1,5 +1,6 @@
 //! Endpoints: what the balancer calls for one instance, built by a synchronous factory.
 
+use super::future::CallOrFail;
 use crate::model::InstanceInfo;
 use crate::BoxError;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -395,36 +396,27 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         match self.rewrite(req) {
             Ok(req) => EndpointFuture {
-                state: State::Call {
-                    inner: self.inner.call(req),
-                    health: self.health.clone(),
-                    served_by: self.served_by.clone(),
-                },
+                inner: CallOrFail::call(self.inner.call(req)),
+                called: Some((self.health.clone(), self.served_by.clone())),
             },
+            // Not the endpoint's failure: it does not rest for it.
             Err(e) => EndpointFuture {
-                state: State::Failed {
-                    error: Some(e.into()),
-                },
+                inner: CallOrFail::fail(e),
+                called: None,
             },
         }
     }
 }
 
 pin_project! {
-    /// The response future of an [`HttpEndpoint`].
+    /// The response future of an [`HttpEndpoint`]: the inner service's answer, marked with
+    /// [`ServedBy`], or the error rewriting the request's URI. Panics if polled after it
+    /// completed.
     pub struct EndpointFuture<F> {
         #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        // Waiting for the inner service.
-        Call { #[pin] inner: F, health: Arc<Health>, served_by: ServedBy },
-        // Failed before calling (the request's URI could not be rewritten).
-        Failed { error: Option<BoxError> },
+        inner: CallOrFail<F, BoxError>,
+        // The endpoint's health and name, when the call was made.
+        called: Option<(Arc<Health>, ServedBy)>,
     }
 }
 
@@ -442,26 +434,19 @@ where
     type Output = Result<http::Response<R>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Call {
-                inner,
-                health,
-                served_by,
-            } => match ready!(inner.poll(cx)) {
-                Ok(mut rsp) => {
-                    health.record_success();
-                    rsp.extensions_mut().insert(served_by.clone());
-                    Poll::Ready(Ok(rsp))
-                }
-                Err(e) => {
-                    health.record_failure();
-                    Poll::Ready(Err(e.into()))
-                }
-            },
-            StateProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| "endpoint future polled after completion".into()))),
+        let this = self.project();
+        let out = ready!(this.inner.poll(cx));
+        if let Some((health, served_by)) = this.called.take() {
+            match &out {
+                Ok(_) => health.record_success(),
+                Err(_) => health.record_failure(),
+            }
+            return Poll::Ready(out.map(|mut rsp| {
+                rsp.extensions_mut().insert(served_by);
+                rsp
+            }));
         }
+        Poll::Ready(out)
     }
 }
 

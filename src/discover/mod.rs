@@ -59,6 +59,7 @@
 mod client;
 mod endpoint;
 mod error;
+mod future;
 mod pool;
 mod reqwest_service;
 mod route;

@@ -1,5 +1,6 @@
 //! `ReqwestService`: reqwest's client as a `Service<http::Request<B>>`.
 
+use super::future::CallOrFail;
 use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
@@ -60,29 +61,20 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> ResponseFuture {
-        let state = match reqwest::Request::try_from(req) {
-            Ok(req) => State::Call {
-                fut: self.client.call(req),
-            },
-            Err(e) => State::Failed { error: Some(e) },
+        let inner = match reqwest::Request::try_from(req) {
+            Ok(req) => CallOrFail::call(self.client.call(req)),
+            Err(e) => CallOrFail::fail(e),
         };
-        ResponseFuture { state }
+        ResponseFuture { inner }
     }
 }
 
 pin_project! {
-    /// The response future of [`ReqwestService`].
+    /// The response future of [`ReqwestService`]: reqwest's answer as an `http::Response`,
+    /// or the error converting the request. Panics if polled after it completed.
     pub struct ResponseFuture {
         #[pin]
-        state: State,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State {
-        Call { #[pin] fut: ReqwestFuture },
-        Failed { error: Option<reqwest::Error> },
+        inner: CallOrFail<ReqwestFuture, reqwest::Error>,
     }
 }
 
@@ -96,16 +88,7 @@ impl Future for ResponseFuture {
     type Output = Result<http::Response<reqwest::Body>, reqwest::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Call { fut } => {
-                let rsp = ready!(fut.poll(cx))?;
-                Poll::Ready(Ok(http::Response::from(rsp)))
-            }
-            StateProj::Failed { error } => match error.take() {
-                Some(e) => Poll::Ready(Err(e)),
-                // Polled again after completion: stay pending rather than panic.
-                None => Poll::Pending,
-            },
-        }
+        let rsp = ready!(self.project().inner.poll(cx))?;
+        Poll::Ready(Ok(http::Response::from(rsp)))
     }
 }

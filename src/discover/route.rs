@@ -1,6 +1,7 @@
 //! Calls by name: route `http://APP-NAME/path` to a balancer per target.
 
 use super::client::{target_label, BalancedClient, Settings};
+use super::future::CallOrFail;
 use super::RouteError;
 use crate::client::{ClientSnapshot, Target};
 use crate::BoxError;
@@ -189,18 +190,11 @@ where
             None => Err(RouteError::missing_host()),
             Some(host) => self.client_for(host),
         };
-        match client {
-            Ok(client) => RouteFuture {
-                state: State::Call {
-                    fut: client.oneshot(req),
-                },
-            },
-            Err(e) => RouteFuture {
-                state: State::Failed {
-                    error: Some(e.into()),
-                },
-            },
-        }
+        let inner = match client {
+            Ok(client) => CallOrFail::call(client.oneshot(req)),
+            Err(e) => CallOrFail::fail(e),
+        };
+        RouteFuture { inner }
     }
 }
 
@@ -224,18 +218,11 @@ impl<S, B, R> fmt::Debug for RouteByHost<S, B, R> {
 }
 
 pin_project! {
-    /// The response future of [`RouteByHost`].
+    /// The response future of [`RouteByHost`]: the target's answer, or the [`RouteError`]
+    /// that kept the request from being routed. Panics if polled after it completed.
     pub struct RouteFuture<B, R> {
         #[pin]
-        state: State<B, R>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<B, R> {
-        Call { #[pin] fut: Oneshot<BalancedClient<B, R>, http::Request<B>> },
-        Failed { error: Option<BoxError> },
+        inner: CallOrFail<Oneshot<BalancedClient<B, R>, http::Request<B>>, BoxError>,
     }
 }
 
@@ -249,12 +236,7 @@ impl<B, R> Future for RouteFuture<B, R> {
     type Output = Result<http::Response<R>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Call { fut } => fut.poll(cx),
-            StateProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| "route future polled after completion".into()))),
-        }
+        self.project().inner.poll(cx)
     }
 }
 
