@@ -48,7 +48,7 @@
 //! let http = service_fn(|req: http::Request<String>| async move {
 //!     Ok::<_, std::convert::Infallible>(http::Response::new(req.uri().to_string()))
 //! });
-//! let orders = BalancedClient::builder(snapshots, Target::app("orders")).build(http);
+//! let orders = BalancedClient::builder().build(snapshots, Target::app("orders"), http);
 //!
 //! let req = http::Request::get("http://orders/status").body(String::new())?;
 //! let rsp = orders.oneshot(req).await?;
@@ -56,17 +56,16 @@
 //! # Ok(()) }
 //! ```
 
-mod client;
+mod balanced;
 mod endpoint;
 mod error;
 mod future;
-mod pool;
 mod reqwest_service;
 mod route;
 mod stream;
 
-pub use self::client::{
-    balanced_client, BalancedClient, Builder, Settings, DEFAULT_BUFFER_CAPACITY, DEFAULT_DECAY,
+pub use self::balanced::{
+    balanced_client, BalancedClient, BalancedClientBuilder, DEFAULT_BUFFER_CAPACITY, DEFAULT_DECAY,
     DEFAULT_FAILFAST_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PER_TRY_TIMEOUT, DEFAULT_RTT,
     DEFAULT_TIMEOUT,
 };

@@ -151,10 +151,10 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     .await;
 
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let c: Http = BalancedClient::builder(consumer.snapshots(), target.clone())
+    let c: Http = BalancedClient::builder()
         .timeout(Duration::from_secs(5))
         .per_try_timeout(Duration::from_secs(1))
-        .build(http);
+        .build(consumer.snapshots(), target.clone(), http);
 
     // Spread over all three.
     let mut seen: HashMap<String, usize> = HashMap::new();

@@ -7,8 +7,8 @@
 //! while no request flows (linkerd's habit). Both run in the one task, so the mutex that
 //! lets them share the balancer is never contended.
 
-use super::future::CallOrFail;
-use super::Unavailable;
+use crate::discover::future::CallOrFail;
+use crate::discover::Unavailable;
 use crate::BoxError;
 use std::future::Future;
 use std::hash::Hash;
