@@ -86,7 +86,7 @@ pub struct MakeHttpEndpoint<S> {
     inner: S,
     use_host_name: bool,
     prefer_secure: bool,
-    backoff: Backoff,
+    backoff: RestBackoff,
 }
 
 impl<S> MakeHttpEndpoint<S> {
@@ -96,7 +96,7 @@ impl<S> MakeHttpEndpoint<S> {
             inner,
             use_host_name: false,
             prefer_secure: true,
-            backoff: Backoff::default(),
+            backoff: RestBackoff::default(),
         }
     }
 
@@ -119,7 +119,7 @@ impl<S> MakeHttpEndpoint<S> {
     /// reports itself not ready, so the balancer picks other endpoints; then one call probes
     /// it. A zero `base` turns resting off.
     pub fn failure_backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff = Backoff {
+        self.backoff = RestBackoff {
             base,
             max: max.max(base),
         };
@@ -261,7 +261,7 @@ pub struct HttpEndpoint<S> {
 impl<S> HttpEndpoint<S> {
     /// An endpoint sending to `scheme://authority` through `inner`.
     pub fn new(inner: S, scheme: Scheme, authority: Authority) -> Self {
-        Self::with_backoff(inner, None, scheme, authority, Backoff::default())
+        Self::with_backoff(inner, None, scheme, authority, RestBackoff::default())
     }
 
     fn with_backoff(
@@ -269,7 +269,7 @@ impl<S> HttpEndpoint<S> {
         instance_id: Option<Arc<str>>,
         scheme: Scheme,
         authority: Authority,
-        backoff: Backoff,
+        backoff: RestBackoff,
     ) -> Self {
         HttpEndpoint {
             inner,
@@ -452,22 +452,23 @@ where
 
 // === Health ===
 
+/// How long an endpoint rests after consecutive failed calls: `base`, doubling, up to `max`.
 #[derive(Clone, Copy, Debug)]
-struct Backoff {
+struct RestBackoff {
     base: Duration,
     max: Duration,
 }
 
-impl Default for Backoff {
+impl Default for RestBackoff {
     fn default() -> Self {
-        Backoff {
+        RestBackoff {
             base: DEFAULT_FAILURE_BACKOFF,
             max: DEFAULT_MAX_FAILURE_BACKOFF,
         }
     }
 }
 
-impl Backoff {
+impl RestBackoff {
     fn after(&self, failures: u32) -> Duration {
         let factor = 1u32 << failures.saturating_sub(1).min(16);
         self.base.saturating_mul(factor).min(self.max)
@@ -476,7 +477,7 @@ impl Backoff {
 
 /// Shared failure state of one endpoint (the endpoint and its in-flight calls).
 struct Health {
-    backoff: Backoff,
+    backoff: RestBackoff,
     /// Consecutive failures; 0 means healthy (and lets the fast path skip the lock).
     failures: AtomicU32,
     resting_until: Mutex<Option<Instant>>,
@@ -491,7 +492,7 @@ impl fmt::Debug for Health {
 }
 
 impl Health {
-    fn new(backoff: Backoff) -> Self {
+    fn new(backoff: RestBackoff) -> Self {
         Health {
             backoff,
             failures: AtomicU32::new(0),
@@ -600,7 +601,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_max() {
-        let b = Backoff {
+        let b = RestBackoff {
             base: Duration::from_millis(100),
             max: Duration::from_secs(1),
         };

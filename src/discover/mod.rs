@@ -74,6 +74,6 @@ pub use self::endpoint::{
     DEFAULT_FAILURE_BACKOFF, DEFAULT_MAX_FAILURE_BACKOFF,
 };
 pub use self::error::{RouteError, Unavailable};
-pub use self::reqwest_service::{ReqwestService, ResponseFuture as ReqwestFuture};
+pub use self::reqwest_service::{ReqwestFuture, ReqwestService};
 pub use self::route::{HostIs, RouteByHost, RouteByHostLayer, RouteFuture, DEFAULT_MAX_TARGETS};
 pub use self::stream::EurekaDiscover;

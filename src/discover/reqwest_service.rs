@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tower::Service;
 
-type ReqwestFuture = <reqwest::Client as Service<reqwest::Request>>::Future;
+type ReqwestCall = <reqwest::Client as Service<reqwest::Request>>::Future;
 
 /// Adapts a `reqwest::Client` (a `Service<reqwest::Request>`) to the
 /// `Service<http::Request<B>>` that [`HttpEndpoint`](super::HttpEndpoint) and
@@ -54,37 +54,37 @@ where
 {
     type Response = http::Response<reqwest::Body>;
     type Error = reqwest::Error;
-    type Future = ResponseFuture;
+    type Future = ReqwestFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), reqwest::Error>> {
         Service::<reqwest::Request>::poll_ready(&mut self.client, cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> ResponseFuture {
+    fn call(&mut self, req: http::Request<B>) -> ReqwestFuture {
         let inner = match reqwest::Request::try_from(req) {
             Ok(req) => CallOrFail::call(self.client.call(req)),
             Err(e) => CallOrFail::fail(e),
         };
-        ResponseFuture { inner }
+        ReqwestFuture { inner }
     }
 }
 
 pin_project! {
     /// The response future of [`ReqwestService`]: reqwest's answer as an `http::Response`,
     /// or the error converting the request. Panics if polled after it completed.
-    pub struct ResponseFuture {
+    pub struct ReqwestFuture {
         #[pin]
-        inner: CallOrFail<ReqwestFuture, reqwest::Error>,
+        inner: CallOrFail<ReqwestCall, reqwest::Error>,
     }
 }
 
-impl fmt::Debug for ResponseFuture {
+impl fmt::Debug for ReqwestFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResponseFuture")
+        f.write_str("ReqwestFuture")
     }
 }
 
-impl Future for ResponseFuture {
+impl Future for ReqwestFuture {
     type Output = Result<http::Response<reqwest::Body>, reqwest::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
