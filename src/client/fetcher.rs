@@ -8,10 +8,10 @@
 //! publishes.
 
 use super::error::{Chain, Error};
-use super::schedule::Backoff;
+use super::schedule::RetryBackoff;
 use super::snapshot::ClientSnapshot;
 use super::transport::CallKind;
-use super::Shared;
+use super::ClientState;
 use crate::codec;
 use crate::model::Applications;
 use http::{Method, StatusCode};
@@ -48,9 +48,9 @@ impl std::fmt::Display for NeedFull {
 
 /// The fetch loop: full at start, then deltas every fetch interval.
 pub(crate) struct Fetcher {
-    shared: Arc<Shared>,
+    shared: Arc<ClientState>,
     rng: StdRng,
-    backoff: Backoff,
+    backoff: RetryBackoff,
     /// The last reconciled copy. Its generation is the last published one; it differs from
     /// the published snapshot at most by renewal timestamps and `versions__delta`.
     current: Option<Arc<ClientSnapshot>>,
@@ -60,13 +60,13 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    pub(crate) fn new(shared: Arc<Shared>, rng: StdRng) -> Self {
+    pub(crate) fn new(shared: Arc<ClientState>, rng: StdRng) -> Self {
         let interval = shared.config.registry_fetch_interval;
         let cap = interval.saturating_mul(shared.config.cache_refresh_backoff_bound.max(1));
         Fetcher {
             shared,
             rng,
-            backoff: Backoff::new(interval, cap),
+            backoff: RetryBackoff::new(interval, cap),
             current: None,
             generation: 0,
             failing: false,
