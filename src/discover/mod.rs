@@ -15,9 +15,10 @@
 //!   timeout, budgeted retries of idempotent requests, per-try timeout, `Buffer`, failfast
 //!   and p2c over PeakEwma endpoints, with the balancer driven by its own task even while
 //!   idle. With no endpoint a call fails with [`Unavailable`] within the failfast timeout;
-//!   it never hangs.
+//!   it never hangs. A [`BalancedClientBuilder`] holds its settings and builds one client
+//!   per target.
 //! * [`RouteByHost`] / [`RouteByHostLayer`] — `http://APP-NAME/path` goes to a
-//!   [`BalancedClient`] of that app, created on first use.
+//!   [`BalancedClient`] of that app, created on first use by one builder.
 //! * [`ReqwestService`] — reqwest's client as a `Service<http::Request<B>>`, for when you
 //!   would rather use reqwest than hyper-util's legacy client.
 //!
