@@ -111,7 +111,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("balanced_client_stack_10", |b| {
         let (_tx, rx) = watch::channel(ten_instances());
         let mut client = rt.block_on(async {
-            BalancedClient::builder(rx, Target::app("bench")).build(service_fn(answer))
+            BalancedClient::builder().build(rx, Target::app("bench"), service_fn(answer))
         });
         b.iter_custom(|iters| rt.block_on(drive(&mut client, iters)));
     });

@@ -159,7 +159,7 @@ async fn main() -> ExitCode {
     }
 
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let client = BalancedClient::builder(eureka.snapshots(), target).build(http);
+    let client = BalancedClient::builder().build(eureka.snapshots(), target, http);
 
     let (mut ok, mut failed) = (0u64, 0u64);
     let mut by_endpoint: BTreeMap<String, u64> = BTreeMap::new();

@@ -6,9 +6,9 @@
 //! flag only if nothing changed since the body was taken (compare-and-clear).
 
 use super::error::{Chain, Error};
-use super::schedule::{Backoff, FixedRate, TokenBucket};
+use super::schedule::{FixedRate, RetryBackoff, TokenBucket};
 use super::transport::{encode_segment, CallKind};
-use super::Shared;
+use super::ClientState;
 use crate::codec::{self, Format};
 use crate::model::{InstanceInfo, Status};
 use bytes::Bytes;
@@ -111,8 +111,11 @@ impl InstancePaths {
 
 // === one-shot calls, shared by the task and shutdown ===
 
-/// Sends the current record (C-03). `Ok(true)` when the server answered 204 (C-06).
-pub(crate) async fn register_once(shared: &Shared) -> Result<(), Error> {
+/// Sends the current record (C-03). `Ok(())` only when the server answered 204 (C-06): the
+/// record is then marked registered, and clean unless it changed while the call was in
+/// flight (C-07); any other answer is an [`Error`] and the record stays dirty. A client
+/// without a record has nothing to send and gets `Ok(())`.
+pub(crate) async fn register_once(shared: &ClientState) -> Result<(), Error> {
     let (Some(record), Some(paths)) = (shared.record.as_ref(), shared.paths.as_ref()) else {
         return Ok(());
     };
@@ -140,7 +143,7 @@ pub(crate) async fn register_once(shared: &Shared) -> Result<(), Error> {
 }
 
 /// Cancels the registration (C-50): any HTTP status ends it; transport errors fail over.
-pub(crate) async fn cancel_once(shared: &Shared) -> Result<(), Error> {
+pub(crate) async fn cancel_once(shared: &ClientState) -> Result<(), Error> {
     let Some(paths) = shared.paths.as_ref() else {
         return Ok(());
     };
@@ -162,7 +165,7 @@ enum Beat {
     Failed,
 }
 
-async fn renew_once(shared: &Shared) -> Beat {
+async fn renew_once(shared: &ClientState) -> Beat {
     let (Some(record), Some(paths)) = (shared.record.as_ref(), shared.paths.as_ref()) else {
         return Beat::Failed;
     };
@@ -204,10 +207,10 @@ async fn renew_once(shared: &Shared) -> Beat {
 
 /// Registers, heartbeats at a fixed rate, and re-registers when the record is dirty.
 pub(crate) struct Lifecycle {
-    shared: Arc<Shared>,
+    shared: Arc<ClientState>,
     rng: StdRng,
     heartbeat: FixedRate,
-    backoff: Backoff,
+    backoff: RetryBackoff,
     bucket: TokenBucket,
     /// When to register next; `Some` while the record is dirty.
     next_register: Option<Instant>,
@@ -219,9 +222,14 @@ pub(crate) struct Lifecycle {
 }
 
 impl Lifecycle {
-    pub(crate) fn new(shared: Arc<Shared>, rng: StdRng, start: Instant, period: Duration) -> Self {
+    pub(crate) fn new(
+        shared: Arc<ClientState>,
+        rng: StdRng,
+        start: Instant,
+        period: Duration,
+    ) -> Self {
         let config = &shared.config;
-        let backoff = Backoff::new(
+        let backoff = RetryBackoff::new(
             config.registration_retry_base,
             config.instance_info_replication_interval,
         );
@@ -335,7 +343,7 @@ impl Lifecycle {
 }
 
 /// Sets the local status to `DOWN` and registers it (the drain step of C-51).
-pub(crate) async fn register_down(shared: &Shared) -> Result<(), Error> {
+pub(crate) async fn register_down(shared: &ClientState) -> Result<(), Error> {
     if let Some(r) = shared.record.as_ref() {
         shared.lock_record(r).update(|i| i.status = Status::Down);
     }

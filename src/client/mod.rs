@@ -13,10 +13,11 @@
 //! * **Failover** between servers in random order, sticky, with quarantine (C-40..C-43).
 //! * **Shutdown**: optional `DOWN` + drain, then cancel (C-50, C-51).
 //!
-//! Every reconciled copy is published as an immutable [`ClientSnapshot`], through an
-//! [`ArcSwap`] for lock-free reads ([`EurekaClient::snapshot`]) and a
-//! `tokio::sync::watch` channel for change notification ([`EurekaClient::snapshots`]), which
-//! is what the `discover` module consumes.
+//! Every reconciled copy that changed is published once, as an immutable, copy-on-write
+//! [`ClientSnapshot`], in a `tokio::sync::watch` channel: [`EurekaClient::snapshots`] hands
+//! out receivers (what the `discover` module consumes) and [`EurekaClient::snapshot`] reads
+//! the channel's current value. A delta is merged into the last snapshot sharing every
+//! application it does not change, so adopting one costs in proportion to its changes.
 //!
 //! # Example
 //!
@@ -45,25 +46,29 @@
 //! The client needs a tokio runtime with the time driver. Every timer is tokio's, so tests
 //! can run it with paused time.
 
+mod apps;
+mod builder;
 mod config;
 mod error;
 mod fetcher;
 mod lifecycle;
+mod local;
+mod merge;
 mod schedule;
 mod snapshot;
 mod transport;
+mod vips;
 
-pub use self::config::{detect_host_name, detect_ip_addr, local_instance, Config};
+pub use self::builder::EurekaClientBuilder;
 pub use self::error::Error;
-pub use self::fetcher::apply_delta;
+pub use self::local::{detect_host_name, detect_ip_addr, local_instance};
+pub use self::merge::apply_delta;
 pub use self::snapshot::{ClientSnapshot, Target};
 
+use self::config::Config;
 use self::lifecycle::{InstancePaths, LocalRecord};
-use self::transport::{ServerUrl, Transport};
-use crate::model::{Applications, InstanceInfo, Status};
-use arc_swap::ArcSwap;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use self::transport::Transport;
+use crate::model::{InstanceInfo, Status};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -75,7 +80,7 @@ use tokio::time::Instant;
 // === shared state ===
 
 /// What the background tasks and the handles share.
-pub(crate) struct Shared {
+pub(crate) struct ClientState {
     config: Config,
     transport: Transport,
     /// The record to register; `None` when the client only fetches.
@@ -85,7 +90,8 @@ pub(crate) struct Shared {
     own_key: Option<(String, String)>,
     record_changed: Notify,
     registered: AtomicBool,
-    snapshot: ArcSwap<ClientSnapshot>,
+    /// The published copy: the one place it lives. `watch` both stores the current value
+    /// (read with `borrow`) and wakes receivers on publication.
     snapshot_tx: watch::Sender<Arc<ClientSnapshot>>,
     own_status_tx: watch::Sender<Option<Status>>,
     last_fetch: Mutex<Option<Instant>>,
@@ -97,14 +103,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Shared {
+impl ClientState {
     fn lock_record<'a>(&self, record: &'a Mutex<LocalRecord>) -> MutexGuard<'a, LocalRecord> {
         lock(record)
     }
 
     fn publish(&self, snap: Arc<ClientSnapshot>) {
-        self.snapshot.store(snap.clone());
+        // Works without receivers: the sender keeps the value for `snapshot()`.
         self.snapshot_tx.send_replace(snap);
+    }
+
+    fn snapshot(&self) -> Arc<ClientSnapshot> {
+        // The read lock is held for one `Arc` clone.
+        self.snapshot_tx.borrow().clone()
     }
 
     fn fetched_now(&self, now: Instant) {
@@ -116,14 +127,11 @@ impl Shared {
     }
 
     /// C-28: the server-side status of our own instance, after each fetch.
-    fn observe_own_status(&self, apps: &Applications) {
+    fn observe_own_status(&self, copy: &ClientSnapshot) {
         let Some((app, id)) = &self.own_key else {
             return;
         };
-        let status = apps
-            .application(app)
-            .and_then(|a| a.instance(id))
-            .map(|i| i.status);
+        let status = copy.instance(app, id).map(|i| i.status);
         self.own_status_tx.send_if_modified(|cur| {
             if *cur == status {
                 false
@@ -148,7 +156,7 @@ pub struct EurekaClient {
 }
 
 struct Inner {
-    shared: Arc<Shared>,
+    shared: Arc<ClientState>,
     fetch_task: Mutex<Option<JoinHandle<()>>>,
     lifecycle_task: Mutex<Option<JoinHandle<()>>>,
     shut_down: AtomicBool,
@@ -172,7 +180,7 @@ impl fmt::Debug for EurekaClient {
             .field("servers", &s.transport.servers())
             .field("instance", &s.own_key)
             .field("registered", &s.registered.load(Ordering::Relaxed))
-            .field("generation", &s.snapshot.load().generation())
+            .field("generation", &s.snapshot().generation())
             .finish()
     }
 }
@@ -181,27 +189,22 @@ impl EurekaClient {
     /// Starts configuring a client of the servers at `service_urls` (C-01): base URLs such
     /// as `http://eureka1:8761/eureka` (Spring) or `http://eureka1:8080/eureka/v2`
     /// (Netflix); user info in a URL becomes Basic authorisation.
-    pub fn builder<I, S>(service_urls: I) -> Builder
+    pub fn builder<I, S>(service_urls: I) -> EurekaClientBuilder
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Builder {
-            urls: service_urls.into_iter().map(Into::into).collect(),
-            instance: None,
-            fetch: true,
-            register: true,
-            config: Config::default(),
-        }
+        EurekaClientBuilder::new(service_urls.into_iter().map(Into::into).collect())
     }
 
-    fn shared(&self) -> &Shared {
+    fn shared(&self) -> &ClientState {
         &self.inner.shared
     }
 
-    /// The latest published registry copy (lock-free).
+    /// The latest published registry copy: the current value of
+    /// [`snapshots`](Self::snapshots), cloned out (one `Arc`).
     pub fn snapshot(&self) -> Arc<ClientSnapshot> {
-        self.shared().snapshot.load_full()
+        self.shared().snapshot()
     }
 
     /// A receiver of every published registry copy. The first value is the current one;
@@ -322,207 +325,4 @@ impl EurekaClient {
         }
         Ok(())
     }
-}
-
-// === the builder ===
-
-/// Configures and starts an [`EurekaClient`]. Made by [`EurekaClient::builder`].
-#[derive(Debug, Clone)]
-pub struct Builder {
-    urls: Vec<String>,
-    instance: Option<InstanceInfo>,
-    fetch: bool,
-    register: bool,
-    config: Config,
-}
-
-impl Builder {
-    /// The instance to register (see [`local_instance`] for one with detected addresses).
-    /// Without one, the client only fetches.
-    pub fn instance(mut self, instance: InstanceInfo) -> Self {
-        self.instance = Some(instance);
-        self
-    }
-
-    /// Only fetch the registry; never register, even with an instance.
-    pub fn fetch_only(mut self) -> Self {
-        self.register = false;
-        self.fetch = true;
-        self
-    }
-
-    /// Only register and heartbeat; never fetch the registry.
-    pub fn register_only(mut self) -> Self {
-        self.fetch = false;
-        self.register = true;
-        self
-    }
-
-    /// Replaces the whole configuration.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Registry fetch period (default 30 s).
-    pub fn fetch_interval(mut self, every: Duration) -> Self {
-        self.config.registry_fetch_interval = every;
-        self
-    }
-
-    /// Period of the dirty-record check and cap of the registration back-off (default 30 s).
-    pub fn instance_info_replication_interval(mut self, every: Duration) -> Self {
-        self.config.instance_info_replication_interval = every;
-        self
-    }
-
-    /// Delay before the first registration (default 0).
-    pub fn initial_registration_delay(mut self, delay: Duration) -> Self {
-        self.config.initial_registration_delay = delay;
-        self
-    }
-
-    /// Connect and read timeouts per attempt (defaults 5 s and 8 s).
-    pub fn timeouts(mut self, connect: Duration, read: Duration) -> Self {
-        self.config.connect_timeout = connect;
-        self.config.read_timeout = read;
-        self
-    }
-
-    /// Always fetch the full registry (default: deltas).
-    pub fn disable_delta(mut self, disable: bool) -> Self {
-        self.config.disable_delta = disable;
-        self
-    }
-
-    /// Drain time before cancelling on shutdown (default 0, C-51).
-    pub fn shutdown_drain(mut self, drain: Duration) -> Self {
-        self.config.shutdown_drain = drain;
-        self
-    }
-
-    /// Whether to cancel the registration on shutdown (default true).
-    pub fn unregister_on_shutdown(mut self, yes: bool) -> Self {
-        self.config.unregister_on_shutdown = yes;
-        self
-    }
-
-    /// Seed of the random parts, for reproducible runs.
-    pub fn rng_seed(mut self, seed: u64) -> Self {
-        self.config.rng_seed = Some(seed);
-        self
-    }
-
-    /// Starts the background tasks. Must be called within a tokio runtime.
-    ///
-    /// Fails on an unusable configuration: no or invalid server URL, an instance with a
-    /// blank id, host name, IP or app name or an id containing `/` (the server would refuse
-    /// it), or registering without an instance.
-    pub fn start(self) -> Result<EurekaClient, Error> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::no_runtime())?;
-        let Builder {
-            urls,
-            instance,
-            fetch,
-            register,
-            config,
-        } = self;
-        let servers = urls
-            .iter()
-            .map(|u| ServerUrl::parse(u))
-            .collect::<Result<Vec<_>, _>>()?;
-        let instance = match instance {
-            Some(i) if register => Some(validate(i)?),
-            Some(_) => None,
-            None if register && !fetch => {
-                return Err(Error::config(
-                    "register_only() needs an instance to register",
-                ))
-            }
-            None => None,
-        };
-        if !fetch && instance.is_none() {
-            return Err(Error::config("the client neither fetches nor registers"));
-        }
-        let mut seeder = match config.rng_seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
-        let identity = instance
-            .as_ref()
-            .map(|i| i.ip_addr.clone())
-            .unwrap_or_else(|| detect_ip_addr().to_string());
-        let transport = Transport::new(
-            servers,
-            &config,
-            &identity,
-            StdRng::seed_from_u64(seeder.random()),
-        )?;
-        let period = instance
-            .as_ref()
-            .map(|i| Duration::from_secs(u64::from(i.lease_info.renewal_interval_in_secs.max(1))));
-        let (snapshot_tx, _) = watch::channel(Arc::new(ClientSnapshot::empty()));
-        let (own_status_tx, _) = watch::channel(None);
-        let shared = Arc::new(Shared {
-            paths: instance.as_ref().map(InstancePaths::new),
-            own_key: instance
-                .as_ref()
-                .map(|i| (i.app.clone(), i.id().to_owned())),
-            record: instance.map(|i| Mutex::new(LocalRecord::new(i))),
-            config,
-            transport,
-            record_changed: Notify::new(),
-            registered: AtomicBool::new(false),
-            snapshot: ArcSwap::from_pointee(ClientSnapshot::empty()),
-            snapshot_tx,
-            own_status_tx,
-            last_fetch: Mutex::new(None),
-        });
-        let start = Instant::now();
-        let lifecycle_task = period.map(|period| {
-            let task = lifecycle::Lifecycle::new(
-                shared.clone(),
-                StdRng::seed_from_u64(seeder.random()),
-                start,
-                period,
-            );
-            runtime.spawn(task.run())
-        });
-        let fetch_task = fetch.then(|| {
-            let task =
-                fetcher::Fetcher::new(shared.clone(), StdRng::seed_from_u64(seeder.random()));
-            runtime.spawn(task.run())
-        });
-        Ok(EurekaClient {
-            inner: Arc::new(Inner {
-                shared,
-                fetch_task: Mutex::new(fetch_task),
-                lifecycle_task: Mutex::new(lifecycle_task),
-                shut_down: AtomicBool::new(false),
-            }),
-        })
-    }
-}
-
-/// The server would refuse these (E-10), or they cannot be addressed (E-03, C-04).
-fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
-    let blank = |s: &str| s.trim().is_empty();
-    let id = i.id();
-    if blank(id) || id.contains('/') || id == "." || id == ".." {
-        return Err(Error::config(format!("unusable instance id {id:?}")));
-    }
-    if blank(&i.app) || i.app.contains('/') || i.app == "." || i.app == ".." {
-        return Err(Error::config(format!("unusable app name {:?}", i.app)));
-    }
-    if blank(&i.host_name) {
-        return Err(Error::config("the instance has no host name"));
-    }
-    if blank(&i.ip_addr) {
-        return Err(Error::config("the instance has no IP address"));
-    }
-    // The server refuses what XML cannot carry (issue 12): fail at start, not at register.
-    if let Err(e) = i.check_text() {
-        return Err(Error::config(e.to_string()));
-    }
-    Ok(i)
 }

@@ -11,15 +11,15 @@ use tokio::time::Instant;
 /// After `n` consecutive failures the ceiling is `base × 2^(n-1)`, capped at `cap`; the delay
 /// is drawn uniformly between a tenth of `base` (so that a retry never spins) and the ceiling.
 #[derive(Debug, Clone)]
-pub(crate) struct Backoff {
+pub(crate) struct RetryBackoff {
     base: Duration,
     cap: Duration,
     failures: u32,
 }
 
-impl Backoff {
+impl RetryBackoff {
     pub(crate) fn new(base: Duration, cap: Duration) -> Self {
-        Backoff {
+        RetryBackoff {
             base,
             cap: cap.max(base),
             failures: 0,
@@ -164,7 +164,7 @@ mod tests {
     fn c13_backoff_grows_to_the_cap_with_full_jitter() {
         let mut rng = StdRng::seed_from_u64(3);
         let base = Duration::from_secs(30);
-        let mut b = Backoff::new(base, base * 10);
+        let mut b = RetryBackoff::new(base, base * 10);
         let ceilings: Vec<_> = (0..8)
             .map(|_| {
                 let d = b.fail(&mut rng);
@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn c13_backoff_jitter_spreads() {
         let mut rng = StdRng::seed_from_u64(9);
-        let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+        let mut b = RetryBackoff::new(Duration::from_secs(1), Duration::from_secs(30));
         let draws: Vec<_> = (0..50)
             .map(|_| {
                 let mut b2 = b.clone();

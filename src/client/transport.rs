@@ -14,6 +14,7 @@ use crate::BoxError;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
 use http::{Method, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -86,54 +87,40 @@ impl fmt::Display for ServerUrl {
     }
 }
 
+/// Decodes `%XX` escapes (user info in a service URL); anything else, including a `%` not
+/// followed by two hex digits, stays as it is. Invalid UTF-8 becomes U+FFFD.
 fn percent_decode(s: &str) -> String {
-    fn hex(b: u8) -> Option<u8> {
-        match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            b'A'..=b'F' => Some(b - b'A' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
-/// Percent-encodes `s` as one URL path segment (C-01). RFC 3986 `pchar`s stay raw, so the
-/// usual `host:app:port` ids keep their `:`.
+/// What stays raw in a path segment: RFC 3986 `pchar` (unreserved, sub-delims, `:` and `@`).
+/// Everything else, non-ASCII bytes included, is percent-encoded.
+const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=');
+
+/// Percent-encodes `s` as one URL path segment (C-01), with upper-case hex digits. RFC 3986
+/// `pchar`s stay raw, so the usual `host:app:port` ids keep their `:`; a segment that needs
+/// no escape is borrowed.
 pub(crate) fn encode_segment(s: &str) -> Cow<'_, str> {
-    fn raw(b: u8) -> bool {
-        b.is_ascii_alphanumeric() || b"-._~:@!$&'()*+,;=".contains(&b)
-    }
-    if s.bytes().all(raw) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for b in s.bytes() {
-        if raw(b) {
-            out.push(char::from(b));
-        } else {
-            const HEX: &[u8; 16] = b"0123456789ABCDEF";
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
-    }
-    Cow::Owned(out)
+    utf8_percent_encode(s, PATH_SEGMENT).into()
 }
 
 // === calls and their acceptable statuses (E-40, C-43) ===
@@ -566,6 +553,30 @@ mod tests {
         assert!(matches!(encode_segment("ORDERS"), Cow::Borrowed(_)));
         assert_eq!(encode_segment("a/b c%d?e#f"), "a%2Fb%20c%25d%3Fe%23f");
         assert_eq!(encode_segment("straße"), "stra%C3%9Fe");
+    }
+
+    // The rule the hand-rolled encoder implemented, byte for byte: pchars raw, everything
+    // else `%XX` with upper-case hex.
+    #[test]
+    fn c01_segment_encoding_is_the_pchar_rule_for_every_byte() {
+        let pchar = |b: u8| b.is_ascii_alphanumeric() || b"-._~:@!$&'()*+,;=".contains(&b);
+        for c in (0u8..0x80)
+            .map(char::from)
+            .chain(['é', 'ß', '\u{10348}', '\u{FFFD}'])
+        {
+            let s = c.to_string();
+            let want: String = s
+                .bytes()
+                .map(|b| {
+                    if pchar(b) {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            assert_eq!(encode_segment(&s), want, "{c:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Endpoints: what the balancer calls for one instance, built by a synchronous factory.
 
+use super::future::CallOrFail;
 use crate::model::InstanceInfo;
 use crate::BoxError;
 use http::uri::{Authority, PathAndQuery, Scheme};
@@ -85,7 +86,7 @@ pub struct MakeHttpEndpoint<S> {
     inner: S,
     use_host_name: bool,
     prefer_secure: bool,
-    backoff: Backoff,
+    backoff: RestBackoff,
 }
 
 impl<S> MakeHttpEndpoint<S> {
@@ -95,7 +96,7 @@ impl<S> MakeHttpEndpoint<S> {
             inner,
             use_host_name: false,
             prefer_secure: true,
-            backoff: Backoff::default(),
+            backoff: RestBackoff::default(),
         }
     }
 
@@ -118,7 +119,7 @@ impl<S> MakeHttpEndpoint<S> {
     /// reports itself not ready, so the balancer picks other endpoints; then one call probes
     /// it. A zero `base` turns resting off.
     pub fn failure_backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff = Backoff {
+        self.backoff = RestBackoff {
             base,
             max: max.max(base),
         };
@@ -260,7 +261,7 @@ pub struct HttpEndpoint<S> {
 impl<S> HttpEndpoint<S> {
     /// An endpoint sending to `scheme://authority` through `inner`.
     pub fn new(inner: S, scheme: Scheme, authority: Authority) -> Self {
-        Self::with_backoff(inner, None, scheme, authority, Backoff::default())
+        Self::with_backoff(inner, None, scheme, authority, RestBackoff::default())
     }
 
     fn with_backoff(
@@ -268,7 +269,7 @@ impl<S> HttpEndpoint<S> {
         instance_id: Option<Arc<str>>,
         scheme: Scheme,
         authority: Authority,
-        backoff: Backoff,
+        backoff: RestBackoff,
     ) -> Self {
         HttpEndpoint {
             inner,
@@ -395,36 +396,27 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         match self.rewrite(req) {
             Ok(req) => EndpointFuture {
-                state: State::Call {
-                    inner: self.inner.call(req),
-                    health: self.health.clone(),
-                    served_by: self.served_by.clone(),
-                },
+                inner: CallOrFail::call(self.inner.call(req)),
+                called: Some((self.health.clone(), self.served_by.clone())),
             },
+            // Not the endpoint's failure: it does not rest for it.
             Err(e) => EndpointFuture {
-                state: State::Failed {
-                    error: Some(e.into()),
-                },
+                inner: CallOrFail::fail(e),
+                called: None,
             },
         }
     }
 }
 
 pin_project! {
-    /// The response future of an [`HttpEndpoint`].
+    /// The response future of an [`HttpEndpoint`]: the inner service's answer, marked with
+    /// [`ServedBy`], or the error rewriting the request's URI. Panics if polled after it
+    /// completed.
     pub struct EndpointFuture<F> {
         #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        // Waiting for the inner service.
-        Call { #[pin] inner: F, health: Arc<Health>, served_by: ServedBy },
-        // Failed before calling (the request's URI could not be rewritten).
-        Failed { error: Option<BoxError> },
+        inner: CallOrFail<F, BoxError>,
+        // The endpoint's health and name, when the call was made.
+        called: Option<(Arc<Health>, ServedBy)>,
     }
 }
 
@@ -442,47 +434,41 @@ where
     type Output = Result<http::Response<R>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Call {
-                inner,
-                health,
-                served_by,
-            } => match ready!(inner.poll(cx)) {
-                Ok(mut rsp) => {
-                    health.record_success();
-                    rsp.extensions_mut().insert(served_by.clone());
-                    Poll::Ready(Ok(rsp))
-                }
-                Err(e) => {
-                    health.record_failure();
-                    Poll::Ready(Err(e.into()))
-                }
-            },
-            StateProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| "endpoint future polled after completion".into()))),
+        let this = self.project();
+        let out = ready!(this.inner.poll(cx));
+        if let Some((health, served_by)) = this.called.take() {
+            match &out {
+                Ok(_) => health.record_success(),
+                Err(_) => health.record_failure(),
+            }
+            return Poll::Ready(out.map(|mut rsp| {
+                rsp.extensions_mut().insert(served_by);
+                rsp
+            }));
         }
+        Poll::Ready(out)
     }
 }
 
 // === Health ===
 
+/// How long an endpoint rests after consecutive failed calls: `base`, doubling, up to `max`.
 #[derive(Clone, Copy, Debug)]
-struct Backoff {
+struct RestBackoff {
     base: Duration,
     max: Duration,
 }
 
-impl Default for Backoff {
+impl Default for RestBackoff {
     fn default() -> Self {
-        Backoff {
+        RestBackoff {
             base: DEFAULT_FAILURE_BACKOFF,
             max: DEFAULT_MAX_FAILURE_BACKOFF,
         }
     }
 }
 
-impl Backoff {
+impl RestBackoff {
     fn after(&self, failures: u32) -> Duration {
         let factor = 1u32 << failures.saturating_sub(1).min(16);
         self.base.saturating_mul(factor).min(self.max)
@@ -491,7 +477,7 @@ impl Backoff {
 
 /// Shared failure state of one endpoint (the endpoint and its in-flight calls).
 struct Health {
-    backoff: Backoff,
+    backoff: RestBackoff,
     /// Consecutive failures; 0 means healthy (and lets the fast path skip the lock).
     failures: AtomicU32,
     resting_until: Mutex<Option<Instant>>,
@@ -506,7 +492,7 @@ impl fmt::Debug for Health {
 }
 
 impl Health {
-    fn new(backoff: Backoff) -> Self {
+    fn new(backoff: RestBackoff) -> Self {
         Health {
             backoff,
             failures: AtomicU32::new(0),
@@ -615,7 +601,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_max() {
-        let b = Backoff {
+        let b = RestBackoff {
             base: Duration::from_millis(100),
             max: Duration::from_secs(1),
         };

@@ -15,9 +15,10 @@
 //!   timeout, budgeted retries of idempotent requests, per-try timeout, `Buffer`, failfast
 //!   and p2c over PeakEwma endpoints, with the balancer driven by its own task even while
 //!   idle. With no endpoint a call fails with [`Unavailable`] within the failfast timeout;
-//!   it never hangs.
+//!   it never hangs. A [`BalancedClientBuilder`] holds its settings and builds one client
+//!   per target.
 //! * [`RouteByHost`] / [`RouteByHostLayer`] — `http://APP-NAME/path` goes to a
-//!   [`BalancedClient`] of that app, created on first use.
+//!   [`BalancedClient`] of that app, created on first use by one builder.
 //! * [`ReqwestService`] — reqwest's client as a `Service<http::Request<B>>`, for when you
 //!   would rather use reqwest than hyper-util's legacy client.
 //!
@@ -48,7 +49,7 @@
 //! let http = service_fn(|req: http::Request<String>| async move {
 //!     Ok::<_, std::convert::Infallible>(http::Response::new(req.uri().to_string()))
 //! });
-//! let orders = BalancedClient::builder(snapshots, Target::app("orders")).build(http);
+//! let orders = BalancedClient::builder().build(snapshots, Target::app("orders"), http);
 //!
 //! let req = http::Request::get("http://orders/status").body(String::new())?;
 //! let rsp = orders.oneshot(req).await?;
@@ -56,16 +57,16 @@
 //! # Ok(()) }
 //! ```
 
-mod client;
+mod balanced;
 mod endpoint;
 mod error;
-mod pool;
+mod future;
 mod reqwest_service;
 mod route;
 mod stream;
 
-pub use self::client::{
-    balanced_client, BalancedClient, Builder, Settings, DEFAULT_BUFFER_CAPACITY, DEFAULT_DECAY,
+pub use self::balanced::{
+    balanced_client, BalancedClient, BalancedClientBuilder, DEFAULT_BUFFER_CAPACITY, DEFAULT_DECAY,
     DEFAULT_FAILFAST_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_PER_TRY_TIMEOUT, DEFAULT_RTT,
     DEFAULT_TIMEOUT,
 };
@@ -74,6 +75,6 @@ pub use self::endpoint::{
     DEFAULT_FAILURE_BACKOFF, DEFAULT_MAX_FAILURE_BACKOFF,
 };
 pub use self::error::{RouteError, Unavailable};
-pub use self::reqwest_service::{ReqwestService, ResponseFuture as ReqwestFuture};
+pub use self::reqwest_service::{ReqwestFuture, ReqwestService};
 pub use self::route::{HostIs, RouteByHost, RouteByHostLayer, RouteFuture, DEFAULT_MAX_TARGETS};
 pub use self::stream::EurekaDiscover;

@@ -1,5 +1,6 @@
 //! `ReqwestService`: reqwest's client as a `Service<http::Request<B>>`.
 
+use super::future::CallOrFail;
 use pin_project_lite::pin_project;
 use std::fmt;
 use std::future::Future;
@@ -7,7 +8,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use tower::Service;
 
-type ReqwestFuture = <reqwest::Client as Service<reqwest::Request>>::Future;
+type ReqwestCall = <reqwest::Client as Service<reqwest::Request>>::Future;
 
 /// Adapts a `reqwest::Client` (a `Service<reqwest::Request>`) to the
 /// `Service<http::Request<B>>` that [`HttpEndpoint`](super::HttpEndpoint) and
@@ -53,59 +54,41 @@ where
 {
     type Response = http::Response<reqwest::Body>;
     type Error = reqwest::Error;
-    type Future = ResponseFuture;
+    type Future = ReqwestFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), reqwest::Error>> {
         Service::<reqwest::Request>::poll_ready(&mut self.client, cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> ResponseFuture {
-        let state = match reqwest::Request::try_from(req) {
-            Ok(req) => State::Call {
-                fut: self.client.call(req),
-            },
-            Err(e) => State::Failed { error: Some(e) },
+    fn call(&mut self, req: http::Request<B>) -> ReqwestFuture {
+        let inner = match reqwest::Request::try_from(req) {
+            Ok(req) => CallOrFail::call(self.client.call(req)),
+            Err(e) => CallOrFail::fail(e),
         };
-        ResponseFuture { state }
+        ReqwestFuture { inner }
     }
 }
 
 pin_project! {
-    /// The response future of [`ReqwestService`].
-    pub struct ResponseFuture {
+    /// The response future of [`ReqwestService`]: reqwest's answer as an `http::Response`,
+    /// or the error converting the request. Panics if polled after it completed.
+    pub struct ReqwestFuture {
         #[pin]
-        state: State,
+        inner: CallOrFail<ReqwestCall, reqwest::Error>,
     }
 }
 
-pin_project! {
-    #[project = StateProj]
-    enum State {
-        Call { #[pin] fut: ReqwestFuture },
-        Failed { error: Option<reqwest::Error> },
-    }
-}
-
-impl fmt::Debug for ResponseFuture {
+impl fmt::Debug for ReqwestFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResponseFuture")
+        f.write_str("ReqwestFuture")
     }
 }
 
-impl Future for ResponseFuture {
+impl Future for ReqwestFuture {
     type Output = Result<http::Response<reqwest::Body>, reqwest::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Call { fut } => {
-                let rsp = ready!(fut.poll(cx))?;
-                Poll::Ready(Ok(http::Response::from(rsp)))
-            }
-            StateProj::Failed { error } => match error.take() {
-                Some(e) => Poll::Ready(Err(e)),
-                // Polled again after completion: stay pending rather than panic.
-                None => Poll::Pending,
-            },
-        }
+        let rsp = ready!(self.project().inner.poll(cx))?;
+        Poll::Ready(Ok(http::Response::from(rsp)))
     }
 }

@@ -1,6 +1,7 @@
 //! Calls by name: route `http://APP-NAME/path` to a balancer per target.
 
-use super::client::{target_label, BalancedClient, Settings};
+use super::balanced::{target_label, BalancedClient, BalancedClientBuilder};
+use super::future::CallOrFail;
 use super::RouteError;
 use crate::client::{ClientSnapshot, Target};
 use crate::BoxError;
@@ -50,9 +51,9 @@ pub const DEFAULT_MAX_TARGETS: usize = 256;
 /// [`RouteError`]. At most [`max_targets`](RouteByHostLayer::max_targets) balancers are created (each
 /// has a task); requests for further targets fail with [`RouteError`].
 ///
-/// Every per-target client is built with the same [`Settings`] (see
-/// [`RouteByHostLayer::settings`]) around a clone of `inner`. A retry budget set there is
-/// shared by all targets. To call one fixed target, use a [`BalancedClient`] directly.
+/// Every per-target client is built by the same [`BalancedClientBuilder`] (see
+/// [`RouteByHostLayer::client_builder`]) around a clone of `inner`. A retry budget set there
+/// is shared by all targets. To call one fixed target, use a [`BalancedClient`] directly.
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -75,12 +76,13 @@ pub const DEFAULT_MAX_TARGETS: usize = 256;
 /// ```
 pub struct RouteByHost<S, B, R> {
     inner: S,
-    shared: Arc<Shared<B, R>>,
+    state: Arc<RouterState<B, R>>,
 }
 
-struct Shared<B, R> {
+/// What every clone of one router shares: its settings and its per-target clients.
+struct RouterState<B, R> {
     snapshots: watch::Receiver<Arc<ClientSnapshot>>,
-    settings: Settings,
+    client_builder: BalancedClientBuilder,
     host_is: HostIs,
     max_targets: usize,
     clients: RwLock<Clients<B, R>>,
@@ -102,7 +104,7 @@ impl<S, B, R> RouteByHost<S, B, R> {
 
     /// How many targets have a balancer.
     pub fn targets(&self) -> usize {
-        read(&self.shared.clients).by_target.len()
+        read(&self.state.clients).by_target.len()
     }
 }
 
@@ -138,20 +140,20 @@ where
     R: Send + 'static,
 {
     fn client_for(&self, host: &str) -> Result<BalancedClient<B, R>, RouteError> {
-        if let Some(c) = read(&self.shared.clients).by_host.get(host) {
+        if let Some(c) = read(&self.state.clients).by_host.get(host) {
             return Ok(c.clone());
         }
-        let target = self.shared.host_is.target(host);
-        let mut clients = write(&self.shared.clients);
+        let target = self.state.host_is.target(host);
+        let mut clients = write(&self.state.clients);
         let client = match clients.by_target.get(&target) {
             Some(c) => c.clone(),
             None => {
-                if clients.by_target.len() >= self.shared.max_targets {
-                    return Err(RouteError::too_many_targets(self.shared.max_targets));
+                if clients.by_target.len() >= self.state.max_targets {
+                    return Err(RouteError::too_many_targets(self.state.max_targets));
                 }
                 tracing::debug!(target = %target_label(&target), "new balancer");
-                let c = self.shared.settings.build(
-                    self.shared.snapshots.clone(),
+                let c = self.state.client_builder.build(
+                    self.state.snapshots.clone(),
                     target.clone(),
                     self.inner.clone(),
                 );
@@ -160,7 +162,7 @@ where
             }
         };
         // Aliases are bounded too: a few spellings per target.
-        if clients.by_host.len() < self.shared.max_targets.saturating_mul(4) {
+        if clients.by_host.len() < self.state.max_targets.saturating_mul(4) {
             clients.by_host.insert(host.into(), client.clone());
         }
         Ok(client)
@@ -189,18 +191,11 @@ where
             None => Err(RouteError::missing_host()),
             Some(host) => self.client_for(host),
         };
-        match client {
-            Ok(client) => RouteFuture {
-                state: State::Call {
-                    fut: client.oneshot(req),
-                },
-            },
-            Err(e) => RouteFuture {
-                state: State::Failed {
-                    error: Some(e.into()),
-                },
-            },
-        }
+        let inner = match client {
+            Ok(client) => CallOrFail::call(client.oneshot(req)),
+            Err(e) => CallOrFail::fail(e),
+        };
+        RouteFuture { inner }
     }
 }
 
@@ -208,7 +203,7 @@ impl<S: Clone, B, R> Clone for RouteByHost<S, B, R> {
     fn clone(&self) -> Self {
         RouteByHost {
             inner: self.inner.clone(),
-            shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 }
@@ -216,26 +211,19 @@ impl<S: Clone, B, R> Clone for RouteByHost<S, B, R> {
 impl<S, B, R> fmt::Debug for RouteByHost<S, B, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RouteByHost")
-            .field("host_is", &self.shared.host_is)
-            .field("max_targets", &self.shared.max_targets)
+            .field("host_is", &self.state.host_is)
+            .field("max_targets", &self.state.max_targets)
             .field("targets", &self.targets())
             .finish_non_exhaustive()
     }
 }
 
 pin_project! {
-    /// The response future of [`RouteByHost`].
+    /// The response future of [`RouteByHost`]: the target's answer, or the [`RouteError`]
+    /// that kept the request from being routed. Panics if polled after it completed.
     pub struct RouteFuture<B, R> {
         #[pin]
-        state: State<B, R>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<B, R> {
-        Call { #[pin] fut: Oneshot<BalancedClient<B, R>, http::Request<B>> },
-        Failed { error: Option<BoxError> },
+        inner: CallOrFail<Oneshot<BalancedClient<B, R>, http::Request<B>>, BoxError>,
     }
 }
 
@@ -249,12 +237,7 @@ impl<B, R> Future for RouteFuture<B, R> {
     type Output = Result<http::Response<R>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Call { fut } => fut.poll(cx),
-            StateProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| "route future polled after completion".into()))),
-        }
+        self.project().inner.poll(cx)
     }
 }
 
@@ -263,7 +246,7 @@ impl<B, R> Future for RouteFuture<B, R> {
 /// Wraps an HTTP client service in a [`RouteByHost`].
 pub struct RouteByHostLayer<B, R> {
     snapshots: watch::Receiver<Arc<ClientSnapshot>>,
-    settings: Settings,
+    client_builder: BalancedClientBuilder,
     host_is: HostIs,
     max_targets: usize,
     _types: PhantomData<fn(B) -> R>,
@@ -274,7 +257,7 @@ impl<B, R> RouteByHostLayer<B, R> {
     pub fn new(snapshots: watch::Receiver<Arc<ClientSnapshot>>) -> Self {
         RouteByHostLayer {
             snapshots,
-            settings: Settings::default(),
+            client_builder: BalancedClientBuilder::default(),
             host_is: HostIs::App,
             max_targets: DEFAULT_MAX_TARGETS,
             _types: PhantomData,
@@ -293,9 +276,9 @@ impl<B, R> RouteByHostLayer<B, R> {
         self
     }
 
-    /// The settings of every per-target client (default `Settings::default()`).
-    pub fn settings(mut self, settings: Settings) -> Self {
-        self.settings = settings;
+    /// The builder of every per-target client (default `BalancedClient::builder()`).
+    pub fn client_builder(mut self, builder: BalancedClientBuilder) -> Self {
+        self.client_builder = builder;
         self
     }
 }
@@ -304,7 +287,7 @@ impl<B, R> Clone for RouteByHostLayer<B, R> {
     fn clone(&self) -> Self {
         RouteByHostLayer {
             snapshots: self.snapshots.clone(),
-            settings: self.settings.clone(),
+            client_builder: self.client_builder.clone(),
             host_is: self.host_is,
             max_targets: self.max_targets,
             _types: PhantomData,
@@ -315,7 +298,7 @@ impl<B, R> Clone for RouteByHostLayer<B, R> {
 impl<B, R> fmt::Debug for RouteByHostLayer<B, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RouteByHostLayer")
-            .field("settings", &self.settings)
+            .field("client_builder", &self.client_builder)
             .field("host_is", &self.host_is)
             .field("max_targets", &self.max_targets)
             .finish_non_exhaustive()
@@ -328,9 +311,9 @@ impl<S, B, R> Layer<S> for RouteByHostLayer<B, R> {
     fn layer(&self, inner: S) -> Self::Service {
         RouteByHost {
             inner,
-            shared: Arc::new(Shared {
+            state: Arc::new(RouterState {
                 snapshots: self.snapshots.clone(),
-                settings: self.settings.clone(),
+                client_builder: self.client_builder.clone(),
                 host_is: self.host_is,
                 max_targets: self.max_targets,
                 clients: RwLock::new(Clients {

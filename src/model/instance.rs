@@ -331,7 +331,7 @@ impl InstanceInfo {
     }
 }
 
-fn split_vips(v: Option<&str>) -> impl Iterator<Item = &str> {
+pub(super) fn split_vips(v: Option<&str>) -> impl Iterator<Item = &str> {
     v.into_iter()
         .flat_map(|s| s.split(','))
         .filter(|s| !s.is_empty())

@@ -25,6 +25,7 @@ mod hash;
 mod instance;
 mod status;
 mod text;
+mod vip;
 
 pub use self::builder::InstanceInfoBuilder;
 pub use self::hash::{apps_hashcode, StatusCounts};
@@ -36,6 +37,7 @@ pub use self::status::{ActionType, Status};
 pub use self::text::{
     check_field, check_metadata_entry, find_non_xml_char, is_xml_char, InvalidText,
 };
+pub use self::vip::{carries_vip, vip_index, VipField, VipIndex, VipMatch};
 
 /// Upper-cases an application name the way the registry does everywhere:
 /// locale-independent Unicode simple upper-casing (ASCII `a-z` becomes `A-Z`).

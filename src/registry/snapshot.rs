@@ -1,12 +1,11 @@
 //! Immutable registry snapshots.
 
 use super::delta::DeltaView;
-use crate::model::{Application, Applications, InstanceInfo, StatusCounts};
-use std::collections::HashMap;
+use crate::model::{
+    vip_index, Application, Applications, InstanceInfo, StatusCounts, VipField, VipIndex, VipMatch,
+};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
-
-type VipIndex = HashMap<Box<str>, Vec<Arc<InstanceInfo>>>;
 
 /// An application's published instance list.
 pub(crate) type InstanceList = Arc<[Arc<InstanceInfo>]>;
@@ -95,7 +94,7 @@ impl RegistrySnapshot {
     /// snapshot, on first use.
     pub fn vip(&self, vip: &str) -> Vec<Arc<InstanceInfo>> {
         self.vips
-            .get_or_init(|| self.build_index(|i| i.vip_addresses().collect()))
+            .get_or_init(|| self.build_index(VipField::Vip))
             .get(vip)
             .cloned()
             .unwrap_or_default()
@@ -104,27 +103,20 @@ impl RegistrySnapshot {
     /// Instances whose `secureVipAddress` contains `svip` exactly (E-21).
     pub fn svip(&self, svip: &str) -> Vec<Arc<InstanceInfo>> {
         self.svips
-            .get_or_init(|| self.build_index(|i| i.secure_vip_addresses().collect()))
+            .get_or_init(|| self.build_index(VipField::SecureVip))
             .get(svip)
             .cloned()
             .unwrap_or_default()
     }
 
-    fn build_index(&self, vips: impl Fn(&InstanceInfo) -> Vec<&str>) -> VipIndex {
-        let mut index: VipIndex = HashMap::new();
-        for (_, list) in &self.apps {
-            for inst in list.iter() {
-                let mut seen: Vec<&str> = Vec::new();
-                for v in vips(inst) {
-                    if seen.contains(&v) {
-                        continue;
-                    }
-                    seen.push(v);
-                    index.entry(v.into()).or_default().push(inst.clone());
-                }
-            }
-        }
-        index
+    /// The exact-match index of every instance (E-21), built once per snapshot on first
+    /// use, by the model's builder that the client uses too.
+    fn build_index(&self, field: VipField) -> VipIndex {
+        vip_index(
+            self.apps.iter().flat_map(|(_, list)| list.iter()),
+            field,
+            VipMatch::Exact,
+        )
     }
 
     /// The delta: one record per `(app, id)` changed within the retention window,

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
-use tower_eureka::client::apply_delta;
+use tower_eureka::client::{apply_delta, ClientSnapshot, Target};
 use tower_eureka::model::{ActionType, Applications, InstanceInfo, Status};
 
 type Key = (String, String);
@@ -193,4 +193,104 @@ fn c21a_no_ghosts_from_a_new_app() {
     assert_eq!(billing.instances.len(), 1);
     assert_eq!(billing.instances[0].host_name, "b1");
     assert_eq!(Some(merged.compute_hashcode()), delta.apps_hashcode);
+}
+
+/// Gives every instance VIPs derived from its host (so full and delta agree): some shared
+/// across apps in mixed case, some per host.
+fn with_vips(mut apps: Applications) -> Applications {
+    for app in &mut apps.applications {
+        for i in &mut app.instances {
+            let shared = match i.host_name.as_str() {
+                "h1" | "h2" => "Shared",
+                "h3" => "shared,SHARED",
+                _ => "other",
+            };
+            i.vip_address = Some(format!("{shared},{}", i.host_name));
+            i.secure_vip_address = Some(format!("{}-s", i.app.to_lowercase()));
+        }
+    }
+    apps
+}
+
+/// Everything a reader of a snapshot can see, in order.
+fn visible(s: &ClientSnapshot) -> Vec<(String, Vec<InstanceInfo>)> {
+    let mut out: Vec<(String, Vec<InstanceInfo>)> = s
+        .app_names()
+        .map(|a| {
+            let list = s.instances(&Target::app(a));
+            (a.to_owned(), list.iter().map(|i| (**i).clone()).collect())
+        })
+        .collect();
+    let all: Vec<&InstanceInfo> = s
+        .app_names()
+        .flat_map(|a| s.instances(&Target::app(a)).iter().map(|i| &**i))
+        .collect();
+    let names = |secure: bool| {
+        let mut names: Vec<String> = all
+            .iter()
+            .flat_map(|i| match secure {
+                false => i.vip_addresses().collect::<Vec<_>>(),
+                true => i.secure_vip_addresses().collect(),
+            })
+            .map(str::to_owned)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    for (secure, v) in names(false)
+        .into_iter()
+        .map(|v| (false, v))
+        .chain(names(true).into_iter().map(|v| (true, v)))
+    {
+        let target = if secure {
+            Target::secure_vip(&v)
+        } else {
+            Target::vip(&v)
+        };
+        let list = s.instances(&target);
+        out.push((
+            format!("{target:?}"),
+            list.iter().map(|i| (**i).clone()).collect(),
+        ));
+    }
+    out.push((
+        format!("{} {} {}", s.hashcode(), s.len(), s.versions_delta()),
+        vec![],
+    ));
+    out
+}
+
+// C-21, C-23: the client's copy-on-write merge (`ClientSnapshot::with_delta`, what the
+// fetcher runs) shows exactly what a snapshot built from `apply_delta`'s result shows:
+// same apps in the same order, same lists, same VIP lists, hash, size and version.
+#[test]
+fn c21_c23_snapshot_merge_equals_apply_delta() {
+    for seed in 0..40u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut server = ModelServer::default();
+        let mut now = 0;
+        for _ in 0..rng.random_range(0..8) {
+            random_ops(&mut server, now, &mut rng);
+            now += 1;
+        }
+        let mut copy = with_vips(server.full());
+        let mut snap = ClientSnapshot::from_applications(&copy, 1);
+        for step in 0..60 {
+            for _ in 0..rng.random_range(0..4) {
+                now += rng.random_range(1..10);
+                random_ops(&mut server, now, &mut rng);
+            }
+            now = (now / 30 + 1) * 30;
+            let delta = with_vips(server.delta(now, 30 * rng.random_range(1..=6), &mut rng));
+            copy = apply_delta(&copy, &delta);
+            snap = snap.with_delta(&delta, step + 2);
+            assert_eq!(
+                visible(&snap),
+                visible(&ClientSnapshot::from_applications(&copy, step + 2)),
+                "seed {seed} step {step}"
+            );
+            assert_eq!(Some(snap.hashcode().to_owned()), delta.apps_hashcode);
+        }
+    }
 }

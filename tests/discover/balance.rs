@@ -27,11 +27,11 @@ fn three() -> Arc<ClientSnapshot> {
 const THREE: [&str; 3] = ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80"];
 
 fn client(rx: watch::Receiver<Arc<ClientSnapshot>>, rec: &Recorder) -> Client {
-    BalancedClient::builder(rx, Target::app("orders"))
+    BalancedClient::builder()
         .failfast_timeout(Duration::from_secs(1))
         .per_try_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
-        .build(rec.clone())
+        .build(rx, Target::app("orders"), rec.clone())
 }
 
 async fn call(c: &Client, req: http::Request<String>) -> Result<String, BoxError> {
@@ -173,9 +173,9 @@ async fn a_post_is_not_retried() {
 async fn max_retries_zero_turns_retries_off() {
     let rec = Recorder::default();
     let (_tx, rx) = watch::channel(three());
-    let c = BalancedClient::builder(rx, Target::app("orders"))
+    let c = BalancedClient::builder()
         .max_retries(0)
-        .build(rec.clone());
+        .build(rx, Target::app("orders"), rec.clone());
     rec.fail_next(1);
     assert!(call(&c, get("/")).await.is_err());
     assert_eq!(rec.calls().len(), 1);
@@ -187,9 +187,9 @@ async fn max_retries_zero_turns_retries_off() {
 async fn a_failed_endpoint_rests_and_comes_back() {
     let rec = Recorder::default();
     let (_tx, rx) = watch::channel(snapshot([inst("orders", "o1", "10.0.0.1", 80)], 1));
-    let c = BalancedClient::builder(rx, Target::app("orders"))
+    let c = BalancedClient::builder()
         .max_retries(0)
-        .build(rec.clone());
+        .build(rx, Target::app("orders"), rec.clone());
     rec.fail_next(1);
     assert!(call(&c, get("/")).await.is_err());
     assert_eq!(call(&c, get("/")).await.expect("back"), "10.0.0.1:80");
@@ -231,10 +231,10 @@ async fn a_hung_attempt_times_out_and_is_retried() {
         1,
     ));
     rec.hang_at("10.0.0.1:80");
-    let c = BalancedClient::builder(rx, Target::app("orders"))
+    let c = BalancedClient::builder()
         .per_try_timeout(Duration::from_secs(2))
         .max_retries(3)
-        .build(rec.clone());
+        .build(rx, Target::app("orders"), rec.clone());
     for _ in 0..5 {
         assert_eq!(call(&c, get("/")).await.expect("retried"), "10.0.0.2:80");
     }
@@ -345,7 +345,7 @@ async fn an_endpoint_failing_readiness_rests_instead_of_being_evicted() {
         rec: rec.clone(),
     };
     let (_tx, rx) = watch::channel(snapshot([inst("orders", "o1", "10.0.0.1", 80)], 1));
-    let c: Client = BalancedClient::builder(rx, Target::app("orders")).build(flaky);
+    let c: Client = BalancedClient::builder().build(rx, Target::app("orders"), flaky);
     let body = call(&c, get("/")).await.expect("served after the rest");
     assert_eq!(body, "10.0.0.1:80");
     assert_eq!(rec.calls().len(), 1);

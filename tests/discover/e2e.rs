@@ -95,7 +95,7 @@ type Hyper = BalancedClient<Full<Bytes>, hyper::body::Incoming>;
 
 fn hyper_client(rx: watch::Receiver<Arc<ClientSnapshot>>) -> Hyper {
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    BalancedClient::builder(rx, Target::app("backend")).build(http)
+    BalancedClient::builder().build(rx, Target::app("backend"), http)
 }
 
 /// Makes `n` sequential GETs; returns the bodies (the answering backend's address).
@@ -164,7 +164,7 @@ async fn reqwest_through_the_adapter() {
     let (b, snap) = three_backends().await;
     let (_tx, rx) = watch::channel(snap);
     let http = ReqwestService::new(reqwest::Client::builder().build().expect("reqwest client"));
-    let c = BalancedClient::builder(rx, Target::app("BACKEND")).build(http);
+    let c = BalancedClient::builder().build(rx, Target::app("BACKEND"), http);
     for i in 0..60 {
         let req = http::Request::put(format!("http://backend/item/{i}"))
             .body(Bytes::from_static(b"payload"))

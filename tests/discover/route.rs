@@ -4,7 +4,7 @@ use crate::support::{get, inst, snapshot, Recorder};
 use std::time::Duration;
 use tokio::sync::watch;
 use tower::{Layer, Service, ServiceExt};
-use tower_eureka::discover::{HostIs, RouteByHost, RouteByHostLayer, RouteError, Settings};
+use tower_eureka::discover::{BalancedClient, HostIs, RouteByHost, RouteByHostLayer, RouteError};
 use tower_eureka::BoxError;
 
 fn registry() -> watch::Receiver<std::sync::Arc<tower_eureka::client::ClientSnapshot>> {
@@ -80,7 +80,7 @@ async fn the_number_of_targets_is_bounded() {
     let rec = Recorder::default();
     let mut router = RouteByHostLayer::new(registry())
         .max_targets(1)
-        .settings(Settings::default().failfast_timeout(Duration::from_millis(100)))
+        .client_builder(BalancedClient::builder().failfast_timeout(Duration::from_millis(100)))
         .layer(rec.clone());
     assert_eq!(
         call(&mut router, get("http://orders/")).await.unwrap(),
@@ -103,7 +103,7 @@ async fn the_number_of_targets_is_bounded() {
 #[tokio::test(start_paused = true)]
 async fn an_unknown_app_fails_fast_with_its_name() {
     let mut router = RouteByHostLayer::new(registry())
-        .settings(Settings::default().failfast_timeout(Duration::from_millis(100)))
+        .client_builder(BalancedClient::builder().failfast_timeout(Duration::from_millis(100)))
         .layer(Recorder::default());
     let err = call(&mut router, get("http://nosuchapp/"))
         .await

@@ -224,13 +224,17 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
 
     let http = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let live = Live::default();
-    let c: Http = BalancedClient::builder(consumer.snapshots(), target.clone())
+    let c: Http = BalancedClient::builder()
         .timeout(Duration::from_secs(5))
         .per_try_timeout(Duration::from_secs(1))
-        .build_with(Counted {
-            make: MakeHttpEndpoint::new(http),
-            live: live.clone(),
-        });
+        .build_with(
+            consumer.snapshots(),
+            target.clone(),
+            Counted {
+                make: MakeHttpEndpoint::new(http),
+                live: live.clone(),
+            },
+        );
 
     // Spread over all three.
     let mut seen: HashMap<String, usize> = HashMap::new();

@@ -7,10 +7,9 @@
 //! while no request flows (linkerd's habit). Both run in the one task, so the mutex that
 //! lets them share the balancer is never contended.
 
-use super::Unavailable;
+use crate::discover::future::CallOrFail;
+use crate::discover::Unavailable;
 use crate::BoxError;
-use pin_project_lite::pin_project;
-use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
@@ -156,18 +155,12 @@ impl<S> Pool<S> {
         S: Service<Req, Error = BoxError> + EndpointCount,
     {
         if std::mem::take(&mut self.ready) {
-            PoolFuture {
-                state: State::Called {
-                    fut: self.balancer.call(req),
-                },
-            }
+            CallOrFail::call(self.balancer.call(req))
         } else {
-            let error = Unavailable::new(self.target.clone(), self.balancer.endpoint_count());
-            PoolFuture {
-                state: State::Failed {
-                    error: Some(error.into()),
-                },
-            }
+            CallOrFail::fail(Unavailable::new(
+                self.target.clone(),
+                self.balancer.endpoint_count(),
+            ))
         }
     }
 
@@ -214,40 +207,5 @@ where
     }
 }
 
-pin_project! {
-    /// The response future of the balancer task: the endpoint's answer, or [`Unavailable`].
-    pub(crate) struct PoolFuture<F> {
-        #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        Called { #[pin] fut: F },
-        Failed { error: Option<BoxError> },
-    }
-}
-
-impl<F> fmt::Debug for PoolFuture<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PoolFuture")
-    }
-}
-
-impl<F, T> Future for PoolFuture<F>
-where
-    F: Future<Output = Result<T, BoxError>>,
-{
-    type Output = Result<T, BoxError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            StateProj::Called { fut } => fut.poll(cx),
-            StateProj::Failed { error } => Poll::Ready(Err(error
-                .take()
-                .unwrap_or_else(|| "pool future polled after completion".into()))),
-        }
-    }
-}
+/// The response future of the balancer task: the endpoint's answer, or [`Unavailable`].
+pub(crate) type PoolFuture<F> = CallOrFail<F, BoxError>;
