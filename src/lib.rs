@@ -66,6 +66,7 @@
 
 pub mod codec;
 pub mod model;
+mod sync;
 
 #[cfg(feature = "server")]
 pub mod registry;

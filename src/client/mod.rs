@@ -69,6 +69,7 @@ use self::config::Config;
 use self::lifecycle::{InstancePaths, LocalRecord};
 use self::transport::Transport;
 use crate::model::{InstanceInfo, Status};
+use crate::sync::lock;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -95,12 +96,6 @@ pub(crate) struct ClientState {
     snapshot_tx: watch::Sender<Arc<ClientSnapshot>>,
     own_status_tx: watch::Sender<Option<Status>>,
     last_fetch: Mutex<Option<Instant>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section leaves the data consistent; a panic elsewhere must not wedge
-    // the client.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl ClientState {

@@ -424,7 +424,7 @@ impl Transport {
 
     fn selector(&self) -> std::sync::MutexGuard<'_, Selector> {
         // A poisoned selector is still consistent: every update is a single assignment.
-        self.selector.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.selector)
     }
 
     /// Runs one logical call: tries up to `retries_per_call` servers until one answers with

@@ -501,7 +501,7 @@ impl Health {
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Instant>> {
-        self.resting_until.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.resting_until)
     }
 
     fn resting_until(&self) -> Option<Instant> {

@@ -4,6 +4,7 @@ use super::balanced::{target_label, BalancedClient, BalancedClientBuilder};
 use super::future::CallOrFail;
 use super::RouteError;
 use crate::client::{ClientSnapshot, Target};
+use crate::sync::{read, write};
 use crate::BoxError;
 use pin_project_lite::pin_project;
 use std::collections::HashMap;
@@ -106,14 +107,6 @@ impl<S, B, R> RouteByHost<S, B, R> {
     pub fn targets(&self) -> usize {
         read(&self.state.clients).by_target.len()
     }
-}
-
-fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    l.read().unwrap_or_else(|e| e.into_inner())
-}
-
-fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    l.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The host a request is addressed to: the URI's, else the `Host` header's.

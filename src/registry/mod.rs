@@ -160,10 +160,7 @@ impl Registry {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the state half-updated in a way that
         // matters more than refusing service forever would: keep going.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::sync::lock(&self.inner.state)
     }
 
     /// Runs `f` on the live state at the current time and mirrors the revision and delta

@@ -9,6 +9,7 @@
 use crate::codec::{self, Accept, Format};
 use crate::model::{InstanceInfo, StatusCounts};
 use crate::registry::RegistrySnapshot;
+use crate::sync::lock;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
@@ -58,18 +59,12 @@ impl Generation {
 
     /// The payload for `key` if it was built already.
     fn peek(&self, key: &Key) -> Option<Option<Bytes>> {
-        let slots = match self.slots.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let slots = lock(&self.slots);
         slots.get(key).and_then(|slot| slot.get().cloned())
     }
 
     fn slot(&self, key: &Key) -> Slot {
-        let mut slots = match self.slots.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut slots = lock(&self.slots);
         slots.entry(key.clone()).or_default().clone()
     }
 }

@@ -9,11 +9,12 @@
 
 use crate::discover::future::CallOrFail;
 use crate::discover::Unavailable;
+use crate::sync::lock;
 use crate::BoxError;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Sleep;
@@ -85,10 +86,6 @@ where
         .await;
     });
     buffer
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 struct Pool<S> {
