@@ -2,8 +2,9 @@
 //! window behind `GET /apps/delta` (R-80..R-84), and the revision it gives the registry.
 
 use super::lease::Key;
+use super::Map;
 use crate::model::InstanceInfo;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// One app's delta records, shared between views until the app changes again.
@@ -44,8 +45,8 @@ struct AppDelta {
 #[derive(Debug)]
 pub(crate) struct DeltaLog {
     entries: VecDeque<Entry>,
-    latest: HashMap<Key, Latest>,
-    by_app: HashMap<Arc<str>, AppDelta>,
+    latest: Map<Key, Latest>,
+    by_app: Map<Arc<str>, AppDelta>,
     next_seq: u64,
     view: Option<Arc<DeltaView>>,
     /// How long an entry stays.
@@ -60,8 +61,8 @@ impl DeltaLog {
     pub(crate) fn new(retention_ms: u64) -> DeltaLog {
         DeltaLog {
             entries: VecDeque::new(),
-            latest: HashMap::new(),
-            by_app: HashMap::new(),
+            latest: Map::default(),
+            by_app: Map::default(),
             next_seq: 0,
             view: None,
             retention_ms,

@@ -4,14 +4,14 @@
 
 use super::lease::{Key, Lease};
 use super::snapshot::InstanceList;
+use super::Map;
 use crate::model::{InstanceInfo, StatusCounts};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One application's leases and its published instance list.
 #[derive(Debug)]
 struct AppLeases {
-    leases: HashMap<Arc<str>, Lease>,
+    leases: Map<Arc<str>, Lease>,
     /// The last published instance list, sorted by id.
     list: InstanceList,
     /// Ids changed since `list` was built (unsorted, may repeat).
@@ -21,7 +21,7 @@ struct AppLeases {
 impl Default for AppLeases {
     fn default() -> Self {
         AppLeases {
-            leases: HashMap::new(),
+            leases: Map::default(),
             list: Arc::from(Vec::new()),
             dirty: Vec::new(),
         }
@@ -69,11 +69,11 @@ impl AppLeases {
 /// Every lease, indexed by app and by id, with the counts kept as leases come and go.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    apps: HashMap<Arc<str>, AppLeases>,
+    apps: Map<Arc<str>, AppLeases>,
     /// App names, sorted (only changes when an app appears or disappears).
     names: Vec<Arc<str>>,
     /// id → apps holding it, sorted (E-20).
-    ids: HashMap<Arc<str>, Vec<Arc<str>>>,
+    ids: Map<Arc<str>, Vec<Arc<str>>>,
     len: usize,
     counts: StatusCounts,
     next_uid: u64,
