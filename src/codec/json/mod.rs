@@ -21,8 +21,23 @@
 //! assert_eq!(item.instance_info.unwrap().0, inst);
 //! ```
 
+/// A seed that is its own visitor: `deserialize` hands the seed to the deserializer as the
+/// visitor, through the given `deserialize_*` entry (`any`, `map`, `str`, ...).
+macro_rules! seed_is_visitor {
+    ($ty:ty => $value:ty, $how:ident) => {
+        impl<'de> DeserializeSeed<'de> for $ty {
+            type Value = $value;
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$value, D::Error> {
+                d.$how(self)
+            }
+        }
+    };
+}
+
 pub(crate) mod compact;
+mod metadata;
 pub(crate) mod read;
+mod scalar;
 pub(crate) mod write;
 
 pub use self::write::write_instance_object;

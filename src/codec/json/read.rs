@@ -11,13 +11,11 @@
 
 use super::super::error::{DecodeError, Seg, Trace};
 use super::super::fields::{instance_field, Slot};
-use super::super::raw::{
-    DciClass, RawDci, RawInstance, RawLease, RawName, RawPort, RawStatus, EMPTY_MAP_CLASS,
-};
+use super::super::raw::{DciClass, RawDci, RawInstance, RawLease, RawName, RawPort};
 use super::super::Format;
-use crate::model::{
-    ActionType, Application, Applications, DataCenterName, InstanceInfo, Metadata, Status,
-};
+use super::metadata::MetaSeed;
+use super::scalar::{ActionSeed, BoolSeed, DeltaSeed, IntSeed, StatusSeed, TextSeed};
+use crate::model::{Application, Applications, DataCenterName, InstanceInfo};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -26,8 +24,8 @@ use std::fmt;
 pub(crate) struct Ctx {
     /// Register-body mode: unknown statuses are kept for validation and nested metadata
     /// values are errors (W-42) instead of being skipped.
-    strict: bool,
-    trace: Trace,
+    pub(super) strict: bool,
+    pub(super) trace: Trace,
 }
 
 impl Ctx {
@@ -166,12 +164,7 @@ impl<'de, F> Visitor<'de> for KeySeed<F> {
 /// Whether an object key equals the given one.
 struct KeyIs(&'static str);
 
-impl<'de> DeserializeSeed<'de> for KeyIs {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_str(self)
-    }
-}
+seed_is_visitor!(KeyIs => bool, deserialize_str);
 
 impl<'de> Visitor<'de> for KeyIs {
     type Value = bool;
@@ -315,12 +308,7 @@ fn apps_field(k: &str) -> AppsField {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for AppsSeed<'_> {
-    type Value = Applications;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Applications, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(AppsSeed<'_> => Applications, deserialize_map);
 
 impl<'de> Visitor<'de> for AppsSeed<'_> {
     type Value = Applications;
@@ -367,12 +355,7 @@ impl<'de> Visitor<'de> for AppsSeed<'_> {
 #[derive(Clone, Copy)]
 struct AppSeed<'c>(&'c Ctx);
 
-impl<'de> DeserializeSeed<'de> for AppSeed<'_> {
-    type Value = Application;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Application, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(AppSeed<'_> => Application, deserialize_map);
 
 impl<'de> Visitor<'de> for AppSeed<'_> {
     type Value = Application;
@@ -423,12 +406,7 @@ impl<'de> DeserializeSeed<'de> for InstSeed<'_> {
 #[derive(Clone, Copy)]
 struct RawInstSeed<'c>(&'c Ctx);
 
-impl<'de> DeserializeSeed<'de> for RawInstSeed<'_> {
-    type Value = RawInstance;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawInstance, D::Error> {
-        d.deserialize_map(self)
-    }
-}
+seed_is_visitor!(RawInstSeed<'_> => RawInstance, deserialize_map);
 
 impl<'de> Visitor<'de> for RawInstSeed<'_> {
     type Value = RawInstance;
@@ -482,12 +460,7 @@ impl<'de> Visitor<'de> for RawInstSeed<'_> {
 #[derive(Clone, Copy)]
 struct PortSeed<'c>(&'c Ctx);
 
-impl<'de> DeserializeSeed<'de> for PortSeed<'_> {
-    type Value = Option<RawPort>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(PortSeed<'_> => Option<RawPort>, deserialize_any);
 
 fn port_number<E: de::Error>(v: i64) -> Result<u16, E> {
     u16::try_from(v).map_err(|_| E::custom(format_args!("port {v} out of range 0..=65535")))
@@ -547,12 +520,7 @@ impl<'de> Visitor<'de> for PortSeed<'_> {
 #[derive(Clone, Copy)]
 struct DciSeed<'c>(&'c Ctx);
 
-impl<'de> DeserializeSeed<'de> for DciSeed<'_> {
-    type Value = Option<RawDci>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(DciSeed<'_> => Option<RawDci>, deserialize_any);
 
 impl<'de> Visitor<'de> for DciSeed<'_> {
     type Value = Option<RawDci>;
@@ -600,12 +568,7 @@ impl<'de> Visitor<'de> for DciSeed<'_> {
 #[derive(Clone, Copy)]
 struct LeaseSeed<'c>(&'c Ctx);
 
-impl<'de> DeserializeSeed<'de> for LeaseSeed<'_> {
-    type Value = Option<RawLease>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
+seed_is_visitor!(LeaseSeed<'_> => Option<RawLease>, deserialize_any);
 
 impl<'de> Visitor<'de> for LeaseSeed<'_> {
     type Value = Option<RawLease>;
@@ -656,306 +619,6 @@ impl<'de> Visitor<'de> for LeaseSeed<'_> {
             }
         }
         Ok(Some(l))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-// === metadata (W-41, W-42) ===
-
-#[derive(Clone, Copy)]
-struct MetaSeed<'c>(&'c Ctx);
-
-impl<'de> DeserializeSeed<'de> for MetaSeed<'_> {
-    type Value = Option<Metadata>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MetaSeed<'_> {
-    type Value = Option<Metadata>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a metadata object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let ctx = self.0;
-        let mut m = Metadata::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "@class" {
-                // W-41: always dropped (the EmptyMap marker, or any other class).
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            let v = match map.next_value_seed(MetaValueSeed(ctx.strict)) {
-                Ok(v) => v,
-                Err(e) => {
-                    ctx.trace.push(Seg::Name(key));
-                    return Err(e);
-                }
-            };
-            if let Some(v) = v {
-                // W-41: a `class` key (from XML) is dropped only when it is the marker.
-                if key == "class" && v == EMPTY_MAP_CLASS {
-                    continue;
-                }
-                m.insert(key, v);
-            }
-        }
-        Ok(Some(m))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// A metadata value: any scalar as text (W-42); `null` skips the entry; a nested object or
-/// array is an error in register bodies and skipped otherwise.
-struct MetaValueSeed(bool);
-
-impl<'de> DeserializeSeed<'de> for MetaValueSeed {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MetaValueSeed {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string, number or boolean metadata value")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        if self.0 {
-            return Err(de::Error::custom(
-                "metadata values must be strings, not objects (W-42)",
-            ));
-        }
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        if self.0 {
-            return Err(de::Error::custom(
-                "metadata values must be strings, not arrays (W-42)",
-            ));
-        }
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(None)
-    }
-}
-
-// === scalars ===
-
-/// A string field; numbers and booleans are taken as their text; `null` is `None`.
-#[derive(Clone, Copy)]
-struct TextSeed;
-
-impl<'de> DeserializeSeed<'de> for TextSeed {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TextSeed {
-    type Value = Option<String>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.to_owned()))
-    }
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// An integer given as a number or a numeric string (W-56); `null` is `None`.
-#[derive(Clone, Copy)]
-struct IntSeed;
-
-impl<'de> DeserializeSeed<'de> for IntSeed {
-    type Value = Option<i64>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for IntSeed {
-    type Value = Option<i64>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an integer or a string holding one")
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format_args!("integer {v} out of range")))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        // Integral floats (`30.0`) are accepted; anything else is not an integer.
-        if v.fract() == 0.0 && v >= i64::MIN as f64 && v <= i64::MAX as f64 {
-            Ok(Some(v as i64))
-        } else {
-            Err(E::custom(format_args!("expected an integer, got {v}")))
-        }
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        v.trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| E::custom(format_args!("expected an integer, got {v:?}")))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// `versions__delta`: a number or a numeric string; an unparsable string reads as -1
-/// ("unknown", which only forces a full fetch, C-24).
-#[derive(Clone, Copy)]
-struct DeltaSeed;
-
-impl<'de> DeserializeSeed<'de> for DeltaSeed {
-    type Value = Option<i64>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DeltaSeed {
-    type Value = Option<i64>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a version number")
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(i64::try_from(v).unwrap_or(-1)))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.trim().parse().unwrap_or(-1)))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// A boolean given as a JSON boolean or a string (`"true"`, any case, is true; W-56).
-#[derive(Clone, Copy)]
-struct BoolSeed;
-
-impl<'de> DeserializeSeed<'de> for BoolSeed {
-    type Value = Option<bool>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BoolSeed {
-    type Value = Option<bool>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a boolean or \"true\"/\"false\"")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(v.trim().eq_ignore_ascii_case("true")))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// A status: exact-case match in JSON; anything else is `UNKNOWN` when reading responses
-/// (W-52) and kept as text for the register validation (E-10 rule 8).
-#[derive(Clone, Copy)]
-struct StatusSeed<'c>(&'c Ctx);
-
-impl<'de> DeserializeSeed<'de> for StatusSeed<'_> {
-    type Value = Option<RawStatus>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StatusSeed<'_> {
-    type Value = Option<RawStatus>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a status string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(match Status::parse(v) {
-            Some(s) => RawStatus::Known(s),
-            None if self.0.strict => RawStatus::Unknown(v.to_owned()),
-            None => RawStatus::Known(Status::Unknown),
-        }))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// An action type; unknown values are treated as absent (W-52).
-#[derive(Clone, Copy)]
-struct ActionSeed;
-
-impl<'de> DeserializeSeed<'de> for ActionSeed {
-    type Value = Option<ActionType>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ActionSeed {
-    type Value = Option<ActionType>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an action type string")
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(ActionType::parse(v))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)
