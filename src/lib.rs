@@ -12,6 +12,22 @@
 //!
 //! The wire layer ([`model`], [`codec`]) is shared by both sides and always compiled.
 //!
+//! # Layout
+//!
+//! Each module imports only from the ones above it in this list:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`model`] | the Eureka records, the hash, what text the wire can carry, the VIP index |
+//! | [`codec`] | JSON and XML on the wire: one field table for both readers, writers byte-compatible with Java |
+//! | `registry` | the state machine without HTTP: leases, overrides, deltas, eviction, self-preservation, snapshots; writes carry an `Origin` (client, peer, startup sync) |
+//! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache |
+//! | `client` | the background client and its copy-on-write registry copy |
+//! | `discover` | `Discover` streams and the balanced, retrying outbound stack |
+//!
+//! The requirement IDs in the docs and tests (`W-`, `E-`, `R-`, `C-`, `P-`) are explained in
+//! `docs/protocol.md` in the repository.
+//!
 //! # A tour
 //!
 //! A registry, a service that registers with it, and a consumer that finds it, in one
