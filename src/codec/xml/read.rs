@@ -68,6 +68,9 @@ struct XmlIn<'a> {
     reader: Reader<&'a [u8]>,
     src: &'a [u8],
     strict: bool,
+    /// Whether raw characters must be checked event by event: only when the up-front scan
+    /// of the whole document found a problem ([`wellformed::document_chars_ok`]).
+    check_raw: bool,
     trace: Trace,
     text: String,
 }
@@ -84,6 +87,7 @@ impl<'a> XmlIn<'a> {
             strict,
             trace: Trace::default(),
             text: String::new(),
+            check_raw: !wellformed::document_chars_ok(src),
         }
     }
 
@@ -118,6 +122,13 @@ impl<'a> XmlIn<'a> {
     fn epilogue(&mut self) -> R<()> {
         loop {
             match self.next()? {
+                // The up-front scan found a character XML forbids (or bytes that are not
+                // UTF-8) that no event showed: refuse the document all the same.
+                Event::Eof if self.check_raw => {
+                    return Err(self.malformed(
+                        "the document holds bytes that are not UTF-8 or characters XML 1.0 forbids",
+                    ))
+                }
                 Event::Eof => return Ok(()),
                 Event::Text(t) if t.iter().all(|b| b.is_ascii_whitespace()) => {}
                 Event::Comment(_) | Event::PI(_) => {}
@@ -155,7 +166,8 @@ impl<'a> XmlIn<'a> {
             Ok(ev) => ev,
             Err(e) => return Err(self.syntax(&e)),
         };
-        wellformed::check_event(&ev, self.reader.decoder()).map_err(|m| self.malformed(m))?;
+        wellformed::check_event(&ev, self.reader.decoder(), self.check_raw)
+            .map_err(|m| self.malformed(m))?;
         Ok(ev)
     }
 

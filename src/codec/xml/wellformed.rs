@@ -22,23 +22,34 @@ use crate::model::{find_non_xml_char, is_xml_char};
 use quick_xml::encoding::Decoder;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
+/// Whether the whole document is UTF-8 made of characters XML 1.0 allows: one pass, up
+/// front (raw characters are forbidden anywhere, so no event needs its own scan). Only when
+/// this fails does the reader check raw characters event by event, so that the error names
+/// the field that holds the character.
+pub(super) fn document_chars_ok(src: &[u8]) -> bool {
+    std::str::from_utf8(src).is_ok_and(|t| find_non_xml_char(t).is_none())
+}
+
 /// Checks one event; the error is the reason, for a syntax [`DecodeError`](super::super::DecodeError).
-pub(super) fn check_event(ev: &Event<'_>, decoder: Decoder) -> Result<(), String> {
+/// `raw_chars` asks for the raw-character check too (see [`document_chars_ok`]).
+pub(super) fn check_event(ev: &Event<'_>, decoder: Decoder, raw_chars: bool) -> Result<(), String> {
+    let chars = |t: &[u8]| if raw_chars { check_chars(t) } else { Ok(()) };
     match ev {
         Event::Start(start) | Event::Empty(start) => check_tag(start, decoder),
         Event::GeneralRef(r) => check_ref(r),
         Event::Text(t) => {
-            check_chars(t)?;
-            if t.windows(3).any(|w| w == b"]]>") {
+            chars(t)?;
+            // Most texts are a few bytes of indentation: a plain loop beats memchr's setup.
+            if t.contains(&b']') && memchr::memmem::find(t, b"]]>").is_some() {
                 return Err("`]]>` is not allowed in text".into());
             }
             Ok(())
         }
-        Event::CData(t) => check_chars(t),
-        Event::Comment(t) => check_chars(t),
-        Event::PI(t) => check_chars(t),
-        Event::DocType(t) => check_chars(t),
-        Event::Decl(t) => check_chars(t),
+        Event::CData(t) => chars(t),
+        Event::Comment(t) => chars(t),
+        Event::PI(t) => chars(t),
+        Event::DocType(t) => chars(t),
+        Event::Decl(t) => chars(t),
         Event::End(_) | Event::Eof => Ok(()),
     }
 }
@@ -67,7 +78,7 @@ fn check_tag(start: &BytesStart<'_>, decoder: Decoder) -> Result<(), String> {
         let value = a
             .decode_and_unescape_value(decoder)
             .map_err(|e| e.to_string())?;
-        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+        if let Some(c) = find_non_xml_char(&value) {
             return Err(forbidden(c));
         }
     }
@@ -102,8 +113,34 @@ fn forbidden(c: char) -> String {
     format!("character U+{:04X} is not allowed in XML 1.0", u32::from(c))
 }
 
+/// ASCII bytes of XML names: 2 may start a name (`A-Z a-z _ :`), 1 may follow (`0-9 - .`).
+static ASCII_NAME: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() || c == b'_' || c == b':' {
+            2
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            1
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 /// Whether `name` is an XML 1.0 `Name` (`:` allowed, as namespaces use it).
 fn is_xml_name(name: &[u8]) -> bool {
+    // Every element of a Eureka document has an ASCII name: decide those by table.
+    if let Some((&first, rest)) = name.split_first() {
+        if ASCII_NAME[usize::from(first)] == 2
+            && rest.iter().all(|&b| ASCII_NAME[usize::from(b)] != 0)
+        {
+            return true;
+        }
+    }
     let Ok(name) = std::str::from_utf8(name) else {
         return false;
     };
