@@ -4,7 +4,7 @@
 
 use super::super::error::Seg;
 use super::super::raw::EMPTY_MAP_CLASS;
-use super::read::Ctx;
+use super::ctx::Ctx;
 use crate::model::Metadata;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;

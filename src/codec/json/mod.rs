@@ -35,6 +35,7 @@ macro_rules! seed_is_visitor {
 }
 
 pub(crate) mod compact;
+mod ctx;
 mod metadata;
 pub(crate) mod read;
 mod scalar;

@@ -9,51 +9,16 @@
 //! * numbers may be numeric strings and the other way round (W-56);
 //! * `application` and `instance` may be a single object instead of an array (W-81).
 
-use super::super::error::{DecodeError, Seg, Trace};
+use super::super::error::{DecodeError, Seg};
 use super::super::fields::{instance_field, Slot};
 use super::super::raw::{DciClass, RawDci, RawInstance, RawLease, RawName, RawPort};
-use super::super::Format;
+use super::ctx::Ctx;
 use super::metadata::MetaSeed;
 use super::scalar::{ActionSeed, BoolSeed, DeltaSeed, IntSeed, StatusSeed, TextSeed};
 use crate::model::{Application, Applications, DataCenterName, InstanceInfo};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
-
-/// Reading context: the mode and the error path trace.
-pub(crate) struct Ctx {
-    /// Register-body mode: unknown statuses are kept for validation and nested metadata
-    /// values are errors (W-42) instead of being skipped.
-    pub(super) strict: bool,
-    pub(super) trace: Trace,
-}
-
-impl Ctx {
-    pub(crate) fn new(strict: bool) -> Self {
-        Ctx {
-            strict,
-            trace: Trace::default(),
-        }
-    }
-
-    fn translate(&self, e: serde_json::Error) -> DecodeError {
-        use serde_json::error::Category;
-        let text = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        let message = match text.strip_suffix(&suffix) {
-            Some(m) => m.to_owned(),
-            None => text,
-        };
-        let err = match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                DecodeError::syntax(Format::Json, message)
-            }
-            Category::Data => DecodeError::data(Format::Json, message),
-        };
-        err.with_path(self.trace.render())
-            .with_position(e.line(), e.column())
-    }
-}
 
 /// Runs one top-level read over `bytes` and checks that nothing but whitespace follows.
 ///

@@ -3,7 +3,7 @@
 //! have written (W-52, W-56, W-82); `null` is always `None` (W-22).
 
 use super::super::raw::RawStatus;
-use super::read::Ctx;
+use super::ctx::Ctx;
 use crate::model::{ActionType, Status};
 use serde::de::{self, DeserializeSeed, Deserializer, Visitor};
 use std::fmt;
