@@ -5,6 +5,7 @@ use super::lifecycle::{self, InstancePaths, LocalRecord};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
 use super::{fetcher, ClientSnapshot, ClientState, Error, EurekaClient, Inner};
+use crate::codec::{self, Format, RegisterError};
 use crate::model::InstanceInfo;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -294,25 +295,26 @@ impl EurekaClientBuilder {
 
 /// The server would refuse these (E-10), or they cannot be addressed (E-03, C-04).
 fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
-    let blank = |s: &str| s.trim().is_empty();
-    let id = i.id();
-    if blank(id) || id.contains('/') || id == "." || id == ".." {
-        return Err(Error::config(format!("unusable instance id {id:?}")));
+    // C-04: the id and the app name travel as path segments, where `/`, `.` and `..`
+    // cannot.
+    let unaddressable = |s: &str| s.contains('/') || s == "." || s == "..";
+    if unaddressable(i.id()) {
+        return Err(Error::config(format!("unusable instance id {:?}", i.id())));
     }
-    if blank(&i.app) || i.app.contains('/') || i.app == "." || i.app == ".." {
+    if unaddressable(&i.app) {
         return Err(Error::config(format!("unusable app name {:?}", i.app)));
     }
-    if blank(&i.host_name) {
-        return Err(Error::config("the instance has no host name"));
+    // E-10 and the text rule: whatever the server would refuse, decided by the server's
+    // own rules (the codec's register validation) on the very body this client sends, so
+    // that a bad record fails at start instead of at every register.
+    let mut body = Vec::new();
+    codec::encode_instance(&i, Format::Json, &mut body);
+    match codec::decode_register(&body, Format::Json, &i.app) {
+        Ok(_) => Ok(i),
+        Err(RegisterError::Invalid(reason)) => Err(Error::config(reason)),
+        Err(RegisterError::InvalidText(e)) => Err(Error::config(e.to_string())),
+        Err(e) => Err(Error::config(e.to_string())),
     }
-    if blank(&i.ip_addr) {
-        return Err(Error::config("the instance has no IP address"));
-    }
-    // The server refuses what XML cannot carry (issue 12): fail at start, not at register.
-    if let Err(e) = i.check_text() {
-        return Err(Error::config(e.to_string()));
-    }
-    Ok(i)
 }
 
 #[cfg(test)]

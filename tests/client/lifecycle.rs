@@ -528,6 +528,23 @@ async fn start_refuses_an_instance_xml_cannot_carry() {
     );
 }
 
+// E-10 in one place: the client refuses at start what the server's register validation
+// would refuse, with the server's reason (here W-43, a metadata key XML cannot name).
+#[tokio::test]
+async fn e10_start_refuses_what_the_server_would_refuse() {
+    let bad = InstanceInfo::builder("a")
+        .host_name("h")
+        .metadata("has space", "v")
+        .build();
+    let err = EurekaClient::builder(["http://127.0.0.1:1/eureka"])
+        .instance(bad)
+        .start()
+        .unwrap_err();
+    assert!(err.is_config());
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(cause.as_deref(), Some("Invalid metadata key \"has space\""));
+}
+
 #[test]
 fn start_outside_a_runtime_is_an_error() {
     let err = EurekaClient::builder(["http://127.0.0.1:1/eureka"])
