@@ -43,6 +43,10 @@ fn serve_main(kind: &str, file: Option<String>) {
                 prefix: "/eureka".into(),
                 ..Default::default()
             };
+            // Experiments only (BENCHMARKS.md says which): another publication interval.
+            if let Ok(ms) = std::env::var("LOAD_PUBLISH_INTERVAL_MS") {
+                cfg.registry.publish_interval = Duration::from_millis(ms.parse().expect("ms"));
+            }
             if let Ok(ms) = std::env::var("LOAD_DELTA_RETENTION_MS") {
                 cfg.registry.delta_retention = Duration::from_millis(ms.parse().expect("ms"));
                 cfg.registry.eviction_interval = Duration::from_millis(500);
@@ -181,11 +185,23 @@ struct Outcome {
     /// only when every response was the body the baseline serves.
     min_len: u64,
     max_len: u64,
+    /// Every successful request's latency, in microseconds, sorted.
+    latencies_us: Vec<u32>,
 }
 
 impl Outcome {
     fn rate(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `q` quantile (0..=1) of the request latencies, in milliseconds.
+    fn latency_ms(&self, q: f64) -> f64 {
+        let l = &self.latencies_us;
+        if l.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((l.len() - 1) as f64 * q).round() as usize;
+        f64::from(l[i]) / 1e3
     }
 
     /// Fails the run unless every response body was exactly `len` bytes.
@@ -282,6 +298,7 @@ async fn load(
         let (next, ok, failed, make) = (next.clone(), ok.clone(), failed.clone(), make.clone());
         let (min_len, max_len) = (min_len.clone(), max_len.clone());
         tasks.push(tokio::spawn(async move {
+            let mut lat: Vec<u32> = Vec::new();
             let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
             let _ = stream.set_nodelay(true);
             let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -293,6 +310,7 @@ async fn load(
                 if n >= max {
                     break;
                 }
+                let sent = Instant::now();
                 match tx.send_request(make(n)).await {
                     Ok(res) => {
                         let good = res.status().is_success();
@@ -303,6 +321,9 @@ async fn load(
                             min_len.fetch_min(len, Ordering::Relaxed);
                             max_len.fetch_max(len, Ordering::Relaxed);
                         }
+                        if good && drained {
+                            lat.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
+                        }
                         if good && drained { &ok } else { &failed }.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(_) => {
@@ -311,17 +332,23 @@ async fn load(
                     }
                 }
             }
+            lat
         }));
     }
+    let mut latencies_us = Vec::new();
     for t in tasks {
-        let _ = t.await;
+        if let Ok(l) = t.await {
+            latencies_us.extend(l);
+        }
     }
+    latencies_us.sort_unstable();
     Outcome {
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         elapsed: start.elapsed(),
         min_len: min_len.load(Ordering::Relaxed),
         max_len: max_len.load(Ordering::Relaxed),
+        latencies_us,
     }
 }
 
@@ -461,19 +488,83 @@ async fn driver(quick: bool) {
             };
             let o = load(eureka.addr, conns, d, u64::MAX, make.clone()).await;
             check(&o, "register");
-            ours.push(o.rate());
             let b = load(base.addr, conns, d, u64::MAX, make).await;
             check(&b, "accept baseline");
-            theirs.push(b.rate());
+            ours.push(o);
+            theirs.push(b);
         }
-        let (o, b) = (median(ours), median(theirs));
+        let rate = |v: &[Outcome]| median(v.iter().map(Outcome::rate).collect());
+        let lat = |v: &[Outcome], q| median(v.iter().map(|o| o.latency_ms(q)).collect());
+        let (o, b) = (rate(&ours), rate(&theirs));
         row(
             &mut rows,
-            "registrations/s",
+            "registrations/s (new ids)",
             format!("{o:.0}"),
             format!("{b:.0} (1 KB accept, 204)"),
             format!("{:.2}", o / b),
-            ">= 20k/s and >= 0.5x",
+            ">= 20k/s and >= 0.6x",
+        );
+        row(
+            &mut rows,
+            format!("registration latency p50 / p99 / max, {conns} connections"),
+            format!(
+                "{:.2} / {:.2} / {:.1} ms",
+                lat(&ours, 0.5),
+                lat(&ours, 0.99),
+                lat(&ours, 1.0)
+            ),
+            format!(
+                "{:.2} / {:.2} / {:.1} ms",
+                lat(&theirs, 0.5),
+                lat(&theirs, 0.99),
+                lat(&theirs, 1.0)
+            ),
+            format!("{:.2} (p99)", lat(&ours, 0.99) / lat(&theirs, 0.99)),
+            "",
+        );
+        // A re-registration storm: the same 10k ids registered again and again (every app
+        // changes in every publication interval), as after a network blip.
+        let storm_n: u64 = if quick { 500 } else { 10_000 };
+        fill(eureka.addr, storm_n).await;
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let make: MakeReq = {
+                let inner = post_register("/eureka/apps");
+                Arc::new(move |n| inner(n % storm_n))
+            };
+            let o = load(eureka.addr, conns, d, u64::MAX, make.clone()).await;
+            check(&o, "re-register storm");
+            let b = load(base.addr, conns, d, u64::MAX, make).await;
+            check(&b, "accept baseline");
+            ours.push(o);
+            theirs.push(b);
+        }
+        let (o, b) = (rate(&ours), rate(&theirs));
+        row(
+            &mut rows,
+            format!("re-registrations/s, storm over {storm_n} ids"),
+            format!("{o:.0}"),
+            format!("{b:.0} (1 KB accept, 204)"),
+            format!("{:.2}", o / b),
+            "",
+        );
+        row(
+            &mut rows,
+            "re-registration latency p50 / p99 / max",
+            format!(
+                "{:.2} / {:.2} / {:.1} ms",
+                lat(&ours, 0.5),
+                lat(&ours, 0.99),
+                lat(&ours, 1.0)
+            ),
+            format!(
+                "{:.2} / {:.2} / {:.1} ms",
+                lat(&theirs, 0.5),
+                lat(&theirs, 0.99),
+                lat(&theirs, 1.0)
+            ),
+            format!("{:.2} (p99)", lat(&ours, 0.99) / lat(&theirs, 0.99)),
+            "",
         );
     }
 
