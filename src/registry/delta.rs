@@ -2,6 +2,7 @@
 //! window behind `GET /apps/delta` (R-80..R-84), and the revision it gives the registry.
 
 use super::lease::Key;
+use super::sharded::Sharded;
 use super::Map;
 use crate::model::InstanceInfo;
 use std::collections::VecDeque;
@@ -45,7 +46,8 @@ struct AppDelta {
 #[derive(Debug)]
 pub(crate) struct DeltaLog {
     entries: VecDeque<Entry>,
-    latest: Map<Key, Latest>,
+    /// Sharded: one entry per changed instance in the window (see `sharded`).
+    latest: Sharded<Key, Latest>,
     by_app: Map<Arc<str>, AppDelta>,
     next_seq: u64,
     view: Option<Arc<DeltaView>>,
@@ -61,7 +63,7 @@ impl DeltaLog {
     pub(crate) fn new(retention_ms: u64) -> DeltaLog {
         DeltaLog {
             entries: VecDeque::new(),
-            latest: Map::default(),
+            latest: Sharded::default(),
             by_app: Map::default(),
             next_seq: 0,
             view: None,

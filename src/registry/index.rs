@@ -3,6 +3,7 @@
 //! instance list for snapshots.
 
 use super::lease::{Key, Lease};
+use super::sharded::Sharded;
 use super::snapshot::InstanceList;
 use super::Map;
 use crate::model::{InstanceInfo, StatusCounts};
@@ -73,7 +74,8 @@ pub(crate) struct Index {
     /// App names, sorted (only changes when an app appears or disappears).
     names: Vec<Arc<str>>,
     /// id → apps holding it, sorted (E-20).
-    ids: Map<Arc<str>, Vec<Arc<str>>>,
+    /// Sharded: one entry per instance of the registry (see `sharded`).
+    ids: Sharded<Arc<str>, Vec<Arc<str>>>,
     len: usize,
     counts: StatusCounts,
     next_uid: u64,

@@ -86,6 +86,7 @@ mod origin;
 mod overrides;
 mod preservation;
 mod renew;
+mod sharded;
 mod snapshot;
 mod state;
 mod stats;
