@@ -449,6 +449,27 @@ fn row(
     rows.push(r);
 }
 
+/// A row of p50 / p99 / max latency (medians over the rounds), ours next to the baseline.
+fn latency_row(rows: &mut Vec<Row>, metric: String, ours: &[Outcome], theirs: &[Outcome]) {
+    let lat = |v: &[Outcome], q| median(v.iter().map(|o| o.latency_ms(q)).collect());
+    let show = |v: &[Outcome]| {
+        format!(
+            "{:.2} / {:.2} / {:.1} ms",
+            lat(v, 0.5),
+            lat(v, 0.99),
+            lat(v, 1.0)
+        )
+    };
+    row(
+        rows,
+        metric,
+        show(ours),
+        show(theirs),
+        format!("{:.2} (p99)", lat(ours, 0.99) / lat(theirs, 0.99)),
+        "",
+    );
+}
+
 fn check(o: &Outcome, what: &str) {
     assert!(o.ok > 0, "{what}: no request succeeded");
     assert_eq!(o.failed, 0, "{what}: {} requests failed", o.failed);
@@ -494,7 +515,6 @@ async fn driver(quick: bool) {
             theirs.push(b);
         }
         let rate = |v: &[Outcome]| median(v.iter().map(Outcome::rate).collect());
-        let lat = |v: &[Outcome], q| median(v.iter().map(|o| o.latency_ms(q)).collect());
         let (o, b) = (rate(&ours), rate(&theirs));
         row(
             &mut rows,
@@ -504,23 +524,11 @@ async fn driver(quick: bool) {
             format!("{:.2}", o / b),
             ">= 20k/s and >= 0.6x",
         );
-        row(
+        latency_row(
             &mut rows,
             format!("registration latency p50 / p99 / max, {conns} connections"),
-            format!(
-                "{:.2} / {:.2} / {:.1} ms",
-                lat(&ours, 0.5),
-                lat(&ours, 0.99),
-                lat(&ours, 1.0)
-            ),
-            format!(
-                "{:.2} / {:.2} / {:.1} ms",
-                lat(&theirs, 0.5),
-                lat(&theirs, 0.99),
-                lat(&theirs, 1.0)
-            ),
-            format!("{:.2} (p99)", lat(&ours, 0.99) / lat(&theirs, 0.99)),
-            "",
+            &ours,
+            &theirs,
         );
         // A re-registration storm: the same 10k ids registered again and again (every app
         // changes in every publication interval), as after a network blip.
@@ -548,23 +556,11 @@ async fn driver(quick: bool) {
             format!("{:.2}", o / b),
             "",
         );
-        row(
+        latency_row(
             &mut rows,
-            "re-registration latency p50 / p99 / max",
-            format!(
-                "{:.2} / {:.2} / {:.1} ms",
-                lat(&ours, 0.5),
-                lat(&ours, 0.99),
-                lat(&ours, 1.0)
-            ),
-            format!(
-                "{:.2} / {:.2} / {:.1} ms",
-                lat(&theirs, 0.5),
-                lat(&theirs, 0.99),
-                lat(&theirs, 1.0)
-            ),
-            format!("{:.2} (p99)", lat(&ours, 0.99) / lat(&theirs, 0.99)),
-            "",
+            "re-registration latency p50 / p99 / max".into(),
+            &ours,
+            &theirs,
         );
     }
 
