@@ -55,6 +55,7 @@ mod lifecycle;
 mod local;
 mod merge;
 mod schedule;
+mod selector;
 mod snapshot;
 mod transport;
 mod vips;
