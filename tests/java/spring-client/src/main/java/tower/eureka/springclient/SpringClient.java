@@ -12,6 +12,7 @@ import org.springframework.cloud.client.ServiceInstance;
 import org.springframework.cloud.client.discovery.DiscoveryClient;
 import org.springframework.cloud.client.loadbalancer.LoadBalanced;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -33,7 +34,7 @@ public class SpringClient {
     @Value("${eureka.instance.instance-id:unknown}")
     private String instanceId;
 
-    public SpringClient(DiscoveryClient discovery, RestClient.Builder balancedBuilder) {
+    public SpringClient(DiscoveryClient discovery, @LoadBalanced RestClient.Builder balancedBuilder) {
         this.discovery = discovery;
         this.balanced = balancedBuilder.build();
     }
@@ -42,10 +43,21 @@ public class SpringClient {
         SpringApplication.run(SpringClient.class, args);
     }
 
+    /**
+     * The plain builder, primary so that everything else that wants a RestClient.Builder
+     * (the Eureka client's own RestClient transport among them) gets this one: a
+     * load-balanced builder there would resolve the Eureka server's host as a service id.
+     */
+    @Bean
+    @Primary
+    static RestClient.Builder plainBuilder() {
+        return RestClient.builder();
+    }
+
     /** The builder behind Spring Cloud LoadBalancer: URLs name a service, not a host. */
     @Bean
     @LoadBalanced
-    RestClient.Builder balancedBuilder() {
+    static RestClient.Builder balancedBuilder() {
         return RestClient.builder();
     }
 
