@@ -1,1 +1,240 @@
-//! The crate's client, Discover and balancer against a real Spring Eureka server.
+//! The crate's client, Discover and balancer against a real Spring Eureka server
+//! (`@EnableEurekaServer`, standalone, 100 ms response cache), through a counting proxy.
+
+use crate::java::{self, App, JavaProcess};
+use crate::proxy::Proxy;
+use crate::{count, counts, instance, send, wait_for, RustBackend, Watched};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use reqwest::Method;
+use std::collections::HashSet;
+use std::time::Duration;
+use tower::ServiceExt;
+use tower_eureka::client::{EurekaClient, Target};
+use tower_eureka::discover::{BalancedClient, EurekaDiscover, MakeHttpEndpoint};
+use tower_eureka::model::{InstanceInfo, Status};
+
+const APP: &str = "RUST-ON-JAVA";
+const ID: &str = "roj-1";
+
+fn start_java(port: u16) -> JavaProcess {
+    JavaProcess::start(
+        App::EurekaServer,
+        port,
+        java::TEST_JVM,
+        &java::standalone_server_props(&[]),
+        "/eureka/apps",
+    )
+}
+
+/// One JVM for the whole life of a Rust service and a Rust consumer on a Java registry:
+/// C-05 register (204), C-11 heartbeats; C-20/C-22 full then delta fetches with the hash
+/// reconcile never falling back; C-40 failover from a dead server URL to the Java one;
+/// E-30 a status override visible to our client and Discover; C-12 404 -> re-register
+/// after the Java server restarts; C-50 cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_against_the_java_server() {
+    let port = java::free_port();
+    let mut javas = start_java(port);
+    let java_url = format!("http://127.0.0.1:{port}/eureka");
+    let proxy = Proxy::start(&java_url);
+    let dead = format!("http://127.0.0.1:{}/eureka", java::free_port());
+
+    let backend = RustBackend::start("rust-on-java").await;
+    let service = EurekaClient::builder([proxy.url.as_str()])
+        .instance(
+            InstanceInfo::builder(APP)
+                .instance_id(ID)
+                .host_name("127.0.0.1")
+                .ip_addr("127.0.0.1")
+                .port(backend.port)
+                .vip_address("rust-on-java")
+                .metadata("lang", "rust")
+                .lease(1, 3)
+                .build(),
+        )
+        .register_only()
+        .registration_retry_base(Duration::from_millis(200))
+        .start()
+        .expect("service client");
+
+    // C-05 / C-11: registered as sent, heartbeating.
+    let stored = wait_for("the Java server to store our instance", || async {
+        instance(&java_url, APP, ID).await
+    })
+    .await;
+    assert_eq!(stored["status"], "UP", "{stored}");
+    assert_eq!(stored["port"]["$"], backend.port, "{stored}");
+    assert_eq!(stored["metadata"]["lang"], "rust", "{stored}");
+    assert_eq!(stored["vipAddress"], "rust-on-java", "{stored}");
+    assert_eq!(stored["leaseInfo"]["renewalIntervalInSecs"], 1, "{stored}");
+    assert_eq!(stored["leaseInfo"]["durationInSecs"], 3, "{stored}");
+    let beats = || async {
+        count(
+            &counts(&proxy).await,
+            &format!("heartbeat {APP}/{ID}"),
+            " 200",
+        )
+    };
+    let first = beats().await;
+    wait_for("heartbeats accepted by Java (C-11)", || async {
+        (beats().await >= first + 3).then_some(())
+    })
+    .await;
+    assert!(service.is_registered());
+
+    // C-40: the consumer's first server is dead; it fails over to the Java one.
+    let consumer = EurekaClient::builder([dead.as_str(), proxy.url.as_str()])
+        .fetch_only()
+        .fetch_interval(Duration::from_millis(300))
+        .timeouts(Duration::from_millis(500), Duration::from_secs(5))
+        .start()
+        .expect("consumer");
+    let target = Target::app(APP);
+    wait_for(
+        "the consumer to see our instance UP through failover",
+        || async { (consumer.up_instances(&target).len() == 1).then_some(()) },
+    )
+    .await;
+    let seen = consumer.instances(&target);
+    assert_eq!(seen[0].metadata.get("lang"), Some("rust"));
+    assert_eq!(seen[0].port.port, backend.port);
+
+    // C-20 / C-22: steady state is deltas, reconciled against Java's apps__hashcode.
+    let deltas = || async { count(&counts(&proxy).await, "delta", " 200") };
+    let d0 = deltas().await;
+    wait_for("delta fetches from Java", || async {
+        (deltas().await >= d0 + 3).then_some(())
+    })
+    .await;
+    let full_steady = count(&counts(&proxy).await, "full", " 200");
+    assert!(full_steady >= 1, "no full fetch first");
+
+    // The balancer calls the service by name, and a Discover holds it.
+    let mut discover = Watched {
+        discover: EurekaDiscover::new(consumer.snapshots(), target.clone(), |i: &InstanceInfo| {
+            i.id().to_owned()
+        }),
+        ids: HashSet::new(),
+    };
+    discover.until(ID, true).await;
+    let balanced: BalancedClient<Full<Bytes>, hyper::body::Incoming> = BalancedClient::builder()
+        .timeout(Duration::from_secs(10))
+        .build_with(
+            consumer.snapshots(),
+            target.clone(),
+            MakeHttpEndpoint::new(Client::builder(TokioExecutor::new()).build_http()),
+        );
+    let req = http::Request::get(format!("http://{APP}/by-name"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let rsp = balanced
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("BalancedClient call");
+    let body = rsp.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(String::from_utf8_lossy(&body), "rust-on-java:/by-name");
+
+    // E-30: an override set on the Java server reaches our client's copy and the Discover,
+    // and its removal brings the instance back.
+    let status_url = format!("{java_url}/apps/{APP}/{ID}/status");
+    let put = send(
+        Method::PUT,
+        &format!("{status_url}?value=OUT_OF_SERVICE"),
+        None,
+    )
+    .await;
+    assert_eq!(put, Some(200));
+    wait_for("the consumer to see OUT_OF_SERVICE", || async {
+        consumer
+            .instances(&target)
+            .iter()
+            .any(|i| i.status == Status::OutOfService)
+            .then_some(())
+    })
+    .await;
+    discover.until(ID, false).await;
+    let del = send(Method::DELETE, &format!("{status_url}?value=UP"), None).await;
+    assert_eq!(del, Some(200));
+    wait_for("the consumer to see UP again", || async {
+        (consumer.up_instances(&target).len() == 1).then_some(())
+    })
+    .await;
+    discover.until(ID, true).await;
+    let d1 = deltas().await;
+    wait_for("more deltas after the overrides", || async {
+        (deltas().await >= d1 + 3).then_some(())
+    })
+    .await;
+    let c = counts(&proxy).await;
+    assert_eq!(
+        count(&c, "full", " 200"),
+        full_steady,
+        "our client fell back to full fetches against Java (C-22): {c:?}"
+    );
+    eprintln!("our clients' requests to Java, as the proxy counted them: {c:?}");
+
+    // C-12: the Java server restarts with an empty registry; the next heartbeat gets 404
+    // and our client registers again.
+    let registers = || async {
+        count(
+            &counts(&proxy).await,
+            &format!("register {APP}/{ID}"),
+            " 204",
+        )
+    };
+    let r0 = registers().await;
+    javas.kill();
+    javas = start_java(port);
+    wait_for("a 404 heartbeat after the restart", || async {
+        (count(
+            &counts(&proxy).await,
+            &format!("heartbeat {APP}/{ID}"),
+            " 404",
+        ) >= 1)
+            .then_some(())
+    })
+    .await;
+    wait_for("our client to register again", || async {
+        (registers().await > r0).then_some(())
+    })
+    .await;
+    wait_for("the restarted Java server to hold our instance", || async {
+        instance(&java_url, APP, ID).await
+    })
+    .await;
+    wait_for("the consumer to see it UP after the restart", || async {
+        (consumer.up_instances(&target).len() == 1).then_some(())
+    })
+    .await;
+
+    // C-50: cancel; gone from Java, from the consumer's copy, from the Discover.
+    service.shutdown().await.expect("cancel");
+    let c = counts(&proxy).await;
+    assert!(
+        count(&c, &format!("cancel {APP}/{ID}"), " 200") >= 1,
+        "{c:?}"
+    );
+    wait_for("Java to forget the cancelled instance", || async {
+        match crate::get_json(&format!("{java_url}/apps/{APP}/{ID}")).await {
+            Some((404, _)) => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+    discover.until(ID, false).await;
+    wait_for("the consumer's copy to lose it", || async {
+        consumer.instances(&target).is_empty().then_some(())
+    })
+    .await;
+    consumer.shutdown().await.expect("consumer shutdown");
+    let bad = crate::failures(&javas.log_lines());
+    assert!(
+        bad.is_empty(),
+        "the Java server logged failures:\n{}",
+        bad.join("\n")
+    );
+}

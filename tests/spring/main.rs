@@ -225,3 +225,35 @@ fn failures(log: &[String]) -> Vec<String> {
         .cloned()
         .collect()
 }
+
+/// A Rust Discover over a client's snapshots, and the ids it has inserted so far.
+pub(crate) struct Watched<M: tower_eureka::discover::MakeEndpoint> {
+    pub(crate) discover: tower_eureka::discover::EurekaDiscover<M>,
+    pub(crate) ids: std::collections::HashSet<String>,
+}
+
+impl<M: tower_eureka::discover::MakeEndpoint> Watched<M> {
+    /// Applies the Discover's changes until `id` is (or is not) inserted, failing the test
+    /// after `WAIT`.
+    pub(crate) async fn until(&mut self, id: &str, present: bool) {
+        use futures_core::Stream;
+        let deadline = std::time::Instant::now() + WAIT;
+        while self.ids.contains(id) != present {
+            let d = &mut self.discover;
+            let step = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *d).poll_next(cx));
+            match tokio::time::timeout(Duration::from_millis(200), step).await {
+                Ok(Some(Ok(tower::discover::Change::Insert(k, _)))) => {
+                    self.ids.insert(k.to_string());
+                }
+                Ok(Some(Ok(tower::discover::Change::Remove(k)))) => {
+                    self.ids.remove(&*k);
+                }
+                _ => {}
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Rust Discover never had {id} present={present}"
+            );
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use crate::java::{self, App, JavaProcess};
 use crate::proxy::Proxy;
+use crate::Watched;
 use crate::{
     count, counts, failures, get_json, get_text, instance, send, wait_for, RustBackend, RustServer,
 };
@@ -95,38 +96,6 @@ async fn register_like_py(server: &str, port: u16) {
     )
     .await;
     assert_eq!(status, Some(204), "a py-eureka-client style register");
-}
-
-/// A Rust Discover over a client's snapshots, and the ids it has inserted so far.
-struct Watched<M: tower_eureka::discover::MakeEndpoint> {
-    discover: EurekaDiscover<M>,
-    ids: HashSet<String>,
-}
-
-impl<M: tower_eureka::discover::MakeEndpoint> Watched<M> {
-    /// Applies the Discover's changes until `id` is (or is not) inserted, failing the test
-    /// after `WAIT`.
-    async fn until(&mut self, id: &str, present: bool) {
-        use futures_core::Stream;
-        let deadline = std::time::Instant::now() + crate::WAIT;
-        while self.ids.contains(id) != present {
-            let d = &mut self.discover;
-            let step = std::future::poll_fn(|cx| std::pin::Pin::new(&mut *d).poll_next(cx));
-            match tokio::time::timeout(Duration::from_millis(200), step).await {
-                Ok(Some(Ok(tower::discover::Change::Insert(k, _)))) => {
-                    self.ids.insert(k.to_string());
-                }
-                Ok(Some(Ok(tower::discover::Change::Remove(k)))) => {
-                    self.ids.remove(&*k);
-                }
-                _ => {}
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the Rust Discover never had {id} present={present}"
-            );
-        }
-    }
 }
 
 /// The whole life of a Spring Cloud service against `eureka-server`, in one JVM: R-01/W-10
