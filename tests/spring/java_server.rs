@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 use tower::ServiceExt;
 use tower_eureka::client::{EurekaClient, Target};
+use tower_eureka::codec::{self, Format};
 use tower_eureka::discover::{BalancedClient, EurekaDiscover, MakeHttpEndpoint};
 use tower_eureka::model::{InstanceInfo, Status};
 
@@ -111,6 +112,42 @@ async fn our_client_against_the_java_server() {
     .await;
     let full_steady = count(&counts(&proxy).await, "full", " 200");
     assert!(full_steady >= 1, "no full fetch first");
+
+    // W-: every document the Java server emits about it, JSON and XML, reads with our
+    // codec and names the instance as registered.
+    for (accept, format) in [
+        ("application/json", Format::Json),
+        ("application/xml", Format::Xml),
+    ] {
+        for path in ["apps", "apps/delta", &format!("apps/{APP}")] {
+            let body = get_bytes(&format!("{java_url}/{path}"), accept).await;
+            let apps = if path.starts_with("apps/RUST") {
+                let app = codec::decode_application(&body, format)
+                    .unwrap_or_else(|e| panic!("Java's {accept} /{path} does not read: {e}"));
+                vec![app]
+            } else {
+                let apps = codec::decode_applications(&body, format)
+                    .unwrap_or_else(|e| panic!("Java's {accept} /{path} does not read: {e}"));
+                assert!(
+                    apps.apps_hashcode.is_some(),
+                    "{accept} /{path} has no hashcode"
+                );
+                apps.applications
+            };
+            let i = apps
+                .iter()
+                .flat_map(|a| &a.instances)
+                .find(|i| i.id() == ID)
+                .unwrap_or_else(|| panic!("{accept} /{path} lacks {ID}"));
+            assert_eq!(i.port.port, backend.port, "{accept} /{path}");
+            assert_eq!(i.metadata.get("lang"), Some("rust"), "{accept} /{path}");
+            assert_eq!(i.lease_info.duration_in_secs, 3, "{accept} /{path}");
+        }
+        let body = get_bytes(&format!("{java_url}/apps/{APP}/{ID}"), accept).await;
+        let i = codec::decode_instance(&body, format)
+            .unwrap_or_else(|e| panic!("Java's {accept} instance does not read: {e}"));
+        assert_eq!(i.status, Status::Up);
+    }
 
     // The balancer calls the service by name, and a Discover holds it.
     let mut discover = Watched {
@@ -237,4 +274,19 @@ async fn our_client_against_the_java_server() {
         "the Java server logged failures:\n{}",
         bad.join("\n")
     );
+}
+
+/// `GET url` with `Accept: accept`: the body of a 200, else the test fails.
+async fn get_bytes(url: &str, accept: &str) -> Vec<u8> {
+    let rsp = crate::http()
+        .get(url)
+        .header("Accept", accept)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(rsp.status(), 200, "GET {url} ({accept})");
+    rsp.bytes()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url} body: {e}"))
+        .to_vec()
 }
