@@ -26,6 +26,9 @@ pub enum App {
     EurekaServer,
     /// A Spring Boot service with `spring-cloud-starter-netflix-eureka-client`.
     SpringClient,
+    /// The same service (same sources and properties) with Netflix's Jersey 3 transport
+    /// on the classpath, which Spring Cloud Netflix then prefers to RestClient.
+    SpringClientJersey,
 }
 
 impl App {
@@ -33,6 +36,16 @@ impl App {
         match self {
             App::EurekaServer => "eureka-server",
             App::SpringClient => "spring-client",
+            App::SpringClientJersey => "spring-client-jersey",
+        }
+    }
+
+    /// The module directories whose files the jar is built from.
+    fn sources(self) -> &'static [&'static str] {
+        match self {
+            App::EurekaServer => &["eureka-server"],
+            App::SpringClient => &["spring-client"],
+            App::SpringClientJersey => &["spring-client-jersey", "spring-client"],
         }
     }
 }
@@ -75,7 +88,11 @@ fn up_to_date(app: App) -> bool {
     let parent = std::fs::metadata(java_dir().join("pom.xml"))
         .ok()
         .and_then(|m| m.modified().ok());
-    let sources = newest(&java_dir().join(app.module()));
+    let sources = app
+        .sources()
+        .iter()
+        .filter_map(|m| newest(&java_dir().join(m)))
+        .max();
     parent.max(sources).is_none_or(|s| s <= built)
 }
 
@@ -86,7 +103,14 @@ fn up_to_date(app: App) -> bool {
 pub fn jar(app: App) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     let built = BUILT.get_or_init(|| {
-        if up_to_date(App::EurekaServer) && up_to_date(App::SpringClient) {
+        if [
+            App::EurekaServer,
+            App::SpringClient,
+            App::SpringClientJersey,
+        ]
+        .into_iter()
+        .all(up_to_date)
+        {
             return Ok(());
         }
         build()
@@ -125,6 +149,17 @@ fn build() -> Result<(), String> {
     let (out, err) = (join(out), join(err));
     if !status.success() {
         return Err(format!("mvn package failed ({status}):\n{out}\n{err}"));
+    }
+    // Maven leaves a jar whose contents did not change untouched: mark every jar as built
+    // now, or a newer pom would make each test process build again.
+    for app in [
+        App::EurekaServer,
+        App::SpringClient,
+        App::SpringClientJersey,
+    ] {
+        if let Ok(f) = std::fs::File::options().append(true).open(jar_path(app)) {
+            let _ = f.set_modified(SystemTime::now());
+        }
     }
     eprintln!("java harness: built in {:?}", started.elapsed());
     Ok(())

@@ -26,7 +26,7 @@ const SPRING_APP: &str = "SPRING-ORDERS";
 
 /// Starts the Spring client on a free port, registered at `eureka` (with a trailing
 /// slash, as Spring wants its zone URLs), with `extra` properties.
-fn start_spring(name: &str, eureka: &str, extra: &[String]) -> (JavaProcess, String) {
+fn start_spring(app: App, name: &str, eureka: &str, extra: &[String]) -> (JavaProcess, String) {
     let port = java::free_port();
     let id = format!("{name}-{port}");
     let mut props = vec![
@@ -35,13 +35,7 @@ fn start_spring(name: &str, eureka: &str, extra: &[String]) -> (JavaProcess, Str
         format!("eureka.instance.instance-id={id}"),
     ];
     props.extend(extra.iter().cloned());
-    let p = JavaProcess::start(
-        App::SpringClient,
-        port,
-        java::TEST_JVM,
-        &props,
-        "/actuator/health",
-    );
+    let p = JavaProcess::start(app, port, java::TEST_JVM, &props, "/actuator/health");
     (p, id)
 }
 
@@ -131,7 +125,7 @@ async fn spring_cloud_client_against_our_server() {
     })
     .await;
 
-    let (mut spring, id) = start_spring(SPRING, &proxy.url, &[]);
+    let (mut spring, id) = start_spring(App::SpringClient, SPRING, &proxy.url, &[]);
     let port = spring.port;
 
     // 1. Registered with a 204 (the only answer Spring accepts), heartbeating, UP, and
@@ -369,6 +363,7 @@ async fn spring_cloud_client_with_delta_disabled() {
     let proxy = Proxy::start(&server.url);
     register_like_py(&server.url, 9).await;
     let (spring, id) = start_spring(
+        App::SpringClient,
         "spring-nodelta",
         &proxy.url,
         &["eureka.client.disable-delta=true".into()],
@@ -403,6 +398,64 @@ async fn spring_cloud_client_with_delta_disabled() {
     assert!(
         bad.is_empty(),
         "Spring logged failures:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// The old Jersey 3 transport (what every Spring Eureka server's embedded client uses)
+/// against our server: W-10 register (204), R-10 heartbeats, C-20/C-22 full then deltas
+/// without fallback, discovery with metadata, R-30 cancel on shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spring_cloud_client_on_jersey() {
+    let server = RustServer::start();
+    let proxy = Proxy::start(&server.url);
+    register_like_py(&server.url, 9).await;
+    let (mut spring, id) = start_spring(App::SpringClientJersey, "spring-jersey", &proxy.url, &[]);
+    let log = spring.log_lines();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("Eureka HTTP Client uses Jersey")),
+        "the Jersey transport is not in use:\n{}",
+        log.join("\n")
+    );
+    let stored = wait_for("the Jersey Spring registered and UP", || async {
+        instance(&server.url, "SPRING-JERSEY", &id)
+            .await
+            .filter(|i| i["status"] == "UP")
+    })
+    .await;
+    assert_eq!(stored["metadata"]["team"], "payments", "{stored}");
+    assert_eq!(stored["leaseInfo"]["durationInSecs"], 3, "{stored}");
+    let row = wait_for("it sees py-service", || async {
+        seen_row(&spring, "py-service", "py-1").await
+    })
+    .await;
+    assert_eq!(row["metadata"]["lang"], "python");
+    let deltas = count(&counts(&proxy).await, "delta", " 200");
+    wait_for("its delta fetches", || async {
+        (count(&counts(&proxy).await, "delta", " 200") >= deltas + 3).then_some(())
+    })
+    .await;
+    let c = counts(&proxy).await;
+    assert_eq!(
+        count(&c, "full", " 200"),
+        1,
+        "fallback to full fetches: {c:?}"
+    );
+    assert!(count(&c, "heartbeat", " 200") >= 1, "{c:?}");
+    assert!(
+        c.iter()
+            .all(|(k, _)| k.ends_with(" 200") || k.ends_with(" 204")),
+        "a request Spring made was refused: {c:?}"
+    );
+    spring.terminate(Duration::from_secs(30));
+    let c = counts(&proxy).await;
+    assert_eq!(count(&c, "cancel SPRING-JERSEY", " 200"), 1, "{c:?}");
+    eprintln!("the Jersey client's requests: {c:?}");
+    let bad = failures(&spring.log_lines());
+    assert!(
+        bad.is_empty(),
+        "Spring (Jersey) logged failures:\n{}",
         bad.join("\n")
     );
 }
