@@ -93,7 +93,7 @@ fn up_to_date(app: App) -> bool {
         .iter()
         .filter_map(|m| newest(&java_dir().join(m)))
         .max();
-    parent.max(sources).is_none_or(|s| s <= built)
+    parent.max(sources).map_or(true, |s| s <= built)
 }
 
 /// Builds both jars once per process (when needed) and returns the path of `app`'s jar.
