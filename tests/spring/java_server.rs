@@ -86,32 +86,59 @@ async fn our_client_against_the_java_server() {
     .await;
     assert!(service.is_registered());
 
-    // C-40: the consumer's first server is dead; it fails over to the Java one.
-    let consumer = EurekaClient::builder([dead.as_str(), proxy.url.as_str()])
+    // C-40: the consumer knows a dead server URL and two routes to the Java server (two
+    // counting proxies, `mirrors`); it finds a live one.
+    let mut mirrors = [Some(Proxy::start(&java_url)), Some(Proxy::start(&java_url))];
+    let urls: Vec<String> = mirrors.iter().flatten().map(|m| m.url.clone()).collect();
+    let consumer = EurekaClient::builder([dead.as_str(), urls[0].as_str(), urls[1].as_str()])
         .fetch_only()
         .fetch_interval(Duration::from_millis(300))
         .timeouts(Duration::from_millis(500), Duration::from_secs(5))
         .start()
         .expect("consumer");
     let target = Target::app(APP);
-    wait_for(
-        "the consumer to see our instance UP through failover",
-        || async { (consumer.up_instances(&target).len() == 1).then_some(()) },
-    )
+    wait_for("the consumer to see our instance UP", || async {
+        (consumer.up_instances(&target).len() == 1).then_some(())
+    })
     .await;
     let seen = consumer.instances(&target);
     assert_eq!(seen[0].metadata.get("lang"), Some("rust"));
     assert_eq!(seen[0].port.port, backend.port);
 
     // C-20 / C-22: steady state is deltas, reconciled against Java's apps__hashcode.
-    let deltas = || async { count(&counts(&proxy).await, "delta", " 200") };
-    let d0 = deltas().await;
+    // `fetches(kind)` counts the consumer's fetches over the live mirrors, per mirror.
+    async fn fetches(mirrors: &[Option<Proxy>; 2], kind: &str) -> [u64; 2] {
+        let mut out = [0; 2];
+        for (n, m) in mirrors.iter().enumerate() {
+            if let Some(m) = m {
+                out[n] = count(&counts(m).await, kind, " 200");
+            }
+        }
+        out
+    }
+    let total = |c: [u64; 2]| c[0] + c[1];
+    let d0 = total(fetches(&mirrors, "delta").await);
     wait_for("delta fetches from Java", || async {
-        (deltas().await >= d0 + 3).then_some(())
+        (total(fetches(&mirrors, "delta").await) >= d0 + 3).then_some(())
     })
     .await;
-    let full_steady = count(&counts(&proxy).await, "full", " 200");
+    let full_steady = total(fetches(&mirrors, "full").await);
     assert!(full_steady >= 1, "no full fetch first");
+
+    // C-40/C-41: the route the consumer sticks to dies; it fails over to the other one and
+    // keeps fetching deltas there.
+    let per_mirror = fetches(&mirrors, "delta").await;
+    let used = usize::from(per_mirror[1] > per_mirror[0]);
+    mirrors[used] = None;
+    let other = 1 - used;
+    let d_other = fetches(&mirrors, "delta").await[other];
+    wait_for(
+        "deltas through the surviving route after failover",
+        || async { (fetches(&mirrors, "delta").await[other] >= d_other + 3).then_some(()) },
+    )
+    .await;
+    let full_after_failover = fetches(&mirrors, "full").await[other];
+    let deltas = || async { fetches(&mirrors, "delta").await[other] };
 
     // W-: every document the Java server emits about it, JSON and XML, reads with our
     // codec and names the instance as registered.
@@ -206,13 +233,17 @@ async fn our_client_against_the_java_server() {
         (deltas().await >= d1 + 3).then_some(())
     })
     .await;
-    let c = counts(&proxy).await;
+    let c = counts(mirrors[other].as_ref().expect("the surviving route")).await;
     assert_eq!(
         count(&c, "full", " 200"),
-        full_steady,
+        full_after_failover,
         "our client fell back to full fetches against Java (C-22): {c:?}"
     );
-    eprintln!("our clients' requests to Java, as the proxy counted them: {c:?}");
+    assert_eq!(
+        full_steady, 1,
+        "more than one full fetch before the failover"
+    );
+    eprintln!("the consumer's requests through the surviving route: {c:?}");
 
     // C-12: the Java server restarts with an empty registry; the next heartbeat gets 404
     // and our client registers again.

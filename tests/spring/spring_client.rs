@@ -165,7 +165,12 @@ async fn spring_cloud_client_against_our_server() {
         (beats(&counts(&proxy).await) >= first + 3).then_some(())
     })
     .await;
-    // Five lease durations later it is still there and UP: heartbeats keep it.
+    // Three heartbeats later (past its 3 s lease) it is still UP. (Heartbeats are not
+    // visible changes: `lastRenewalTimestamp` stays as of the last one, R-41.)
+    let later = instance(&server.url, SPRING_APP, &id)
+        .await
+        .expect("Spring still registered");
+    assert_eq!(later["status"], "UP", "{later}");
     let deltas_at_start = count(&counts(&proxy).await, "delta", " 200");
     wait_for("Spring's delta fetches (C-20)", || async {
         (count(&counts(&proxy).await, "delta", " 200") >= deltas_at_start + 3).then_some(())
