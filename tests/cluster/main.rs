@@ -2,6 +2,10 @@
 //! issue 13): a three-node cluster given the same `--peer` list, a node restarted while
 //! the others keep writing, readiness before the startup sync, and fault peers.
 
+#[allow(unreachable_pub)]
+#[path = "../java/harness.rs"]
+mod java;
+mod mixed;
 mod support;
 
 use reqwest::Method;

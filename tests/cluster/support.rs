@@ -118,8 +118,19 @@ impl Http {
     }
 
     pub(crate) async fn register(&self, base: &str, app: &str, id: &str) -> u16 {
+        self.register_lease(base, app, id, 90).await
+    }
+
+    /// Registers with a lease of `duration` seconds.
+    pub(crate) async fn register_lease(
+        &self,
+        base: &str,
+        app: &str,
+        id: &str,
+        duration: u32,
+    ) -> u16 {
         let body = format!(
-            r#"{{"instance":{{"instanceId":"{id}","hostName":"127.0.0.1","app":"{app}","ipAddr":"127.0.0.1","status":"UP","port":{{"$":8080,"@enabled":"true"}},"dataCenterInfo":{{"@class":"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo","name":"MyOwn"}},"leaseInfo":{{"renewalIntervalInSecs":30,"durationInSecs":90}}}}}}"#
+            r#"{{"instance":{{"instanceId":"{id}","hostName":"127.0.0.1","app":"{app}","ipAddr":"127.0.0.1","status":"UP","port":{{"$":8080,"@enabled":"true"}},"dataCenterInfo":{{"@class":"com.netflix.appinfo.InstanceInfo$DefaultDataCenterInfo","name":"MyOwn"}},"leaseInfo":{{"renewalIntervalInSecs":1,"durationInSecs":{duration}}}}}}}"#
         );
         self.send(
             reqwest::Method::POST,

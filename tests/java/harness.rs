@@ -130,7 +130,9 @@ fn build() -> Result<(), String> {
     Ok(())
 }
 
-fn drain(r: Option<impl std::io::Read + Send + 'static>) -> Option<std::thread::JoinHandle<String>> {
+fn drain(
+    r: Option<impl std::io::Read + Send + 'static>,
+) -> Option<std::thread::JoinHandle<String>> {
     r.map(|mut r| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -166,7 +168,13 @@ pub const TEST_JVM: &[&str] = &["-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:+Use
 impl JavaProcess {
     /// Starts `app` on `port` with `jvm` flags and Spring `props` (`key=value`, passed as
     /// `--key=value`), and waits until `ready_path` answers 200 on 127.0.0.1.
-    pub fn start(app: App, port: u16, jvm: &[&str], props: &[String], ready_path: &str) -> JavaProcess {
+    pub fn start(
+        app: App,
+        port: u16,
+        jvm: &[&str],
+        props: &[String],
+        ready_path: &str,
+    ) -> JavaProcess {
         let jar = jar(app);
         let mut cmd = Command::new(java());
         cmd.args(jvm)
@@ -183,8 +191,14 @@ impl JavaProcess {
             .unwrap_or_else(|e| panic!("java -jar {} could not be started: {e}", jar.display()));
         let log = Arc::new(Mutex::new(Vec::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
