@@ -143,6 +143,11 @@ struct Args {
     #[arg(long, env = "EUREKA_SERVER_PEER_NODE_READ_TIMEOUT_MS", default_value_t = ms(ClusterConfig::default().timeout))]
     peer_timeout_ms: u64,
 
+    /// A peer counts as healthy in `/status` while its last success is at most this old, in
+    /// ms; an idle peer is checked three times per window.
+    #[arg(long, env = "EUREKA_SERVER_PEER_HEALTHY_WINDOW_MS", default_value_t = ms(ClusterConfig::default().healthy_window))]
+    peer_healthy_window_ms: u64,
+
     /// How long the startup sync tries the peers before opening anyway, in ms.
     #[arg(long, env = "EUREKA_SERVER_PEER_SYNC_BUDGET_MS", default_value_t = ms(ClusterConfig::default().sync_budget))]
     peer_sync_budget_ms: u64,
@@ -199,6 +204,7 @@ impl Args {
         c.batch_delay = Duration::from_millis(self.peer_batch_delay_ms);
         c.timeout = Duration::from_millis(self.peer_timeout_ms.max(1));
         c.sync_budget = Duration::from_millis(self.peer_sync_budget_ms);
+        c.healthy_window = Duration::from_millis(self.peer_healthy_window_ms);
         Ok(c)
     }
 }

@@ -12,8 +12,11 @@
 //! | 503, any other 5xx, 408, 429, a timeout, an I/O error, a 2xx that is not a `ReplicationListResponse` | the peer's fault: the tasks go back to the front of the queue; the next attempt waits a full-jitter exponential back-off capped at [`max_backoff`](super::ClusterConfig::max_backoff); after [`failures_to_open`](super::ClusterConfig::failures_to_open) failures in a row the circuit opens |
 //! | other 4xx | the batch is split in halves to isolate a bad item; an item rejected alone is dropped (counted) |
 //!
-//! While the circuit is open only one probe (a one-item batch) is in flight, at most
-//! `max_backoff` apart; its success closes the circuit and sending resumes at once.
+//! While the circuit is open only one probe (a one-item batch, or `GET {peer}apps/delta`
+//! when nothing is pending) is in flight, at most `max_backoff` apart; its success closes
+//! the circuit and sending resumes at once. An idle healthy peer is checked with that GET
+//! three times per [`healthy_window`](super::ClusterConfig::healthy_window), so `/status`
+//! stays true without traffic.
 
 use super::http::{CallError, PeerClient};
 use super::queue::{Queue, TaskKey};
@@ -229,8 +232,21 @@ pub(crate) async fn run(
         loop {
             let empty = crate::sync::lock(&peer.queue).is_empty();
             if empty {
-                peer.notify.notified().await;
-                tokio::time::sleep(config.batch_delay).await;
+                // Idle: a peer that failed is probed every `max_backoff`, a healthy one
+                // checked a few times per `healthy_window`, with a small standard GET.
+                let idle = if peer.is_open() {
+                    config.max_backoff
+                } else {
+                    config.healthy_window / 3
+                };
+                tokio::select! {
+                    () = peer.notify.notified() => {
+                        tokio::time::sleep(config.batch_delay).await;
+                    }
+                    () = tokio::time::sleep(idle.max(Duration::from_millis(100))) => {
+                        check(&peer, &registry, &client).await;
+                    }
+                }
                 continue;
             }
             let retry_at = crate::sync::lock(&peer.breaker).retry_at();
@@ -263,6 +279,16 @@ pub(crate) async fn run(
     tokio::select! {
         () = work => {}
         _ = stop.changed() => {}
+    }
+}
+
+/// An idle check: `GET {peer}apps/delta`. Any answer below 500 (403 when the peer
+/// disables deltas) shows the peer up.
+async fn check(peer: &Peer, registry: &Registry, client: &PeerClient) {
+    match client.get_json(&peer.url.join("apps/delta")).await {
+        Ok(a) if a.status.as_u16() < 500 => peer.record_success(registry),
+        Ok(a) => peer.record_failure(&format!("answered {}", a.status)),
+        Err(e) => peer.record_failure(&e.to_string()),
     }
 }
 

@@ -299,3 +299,28 @@ async fn p32_fault_peers_lose_nothing_once_a_real_peer_is_back() {
         assert_eq!(p["dropped"], 0, "{fault:?}: {p}");
     }
 }
+
+// P-45: without any write, a peer that is down is seen down (circuit open) and a peer that
+// comes back is seen healthy again, through small idle checks only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p45_idle_peers_are_checked() {
+    let http = Http::new();
+    let (pa, pb) = (free_port(), free_port());
+    let flags = ["--peer-healthy-window-ms=600", "--peer-sync-budget-ms=500"];
+    let _a = Node::start(pa, &[pa, pb], &flags);
+    let a = url(pa);
+    wait_open(&http, &a).await;
+    let peer = |s: serde_json::Value| s["peers"][0].clone();
+    let p = eventually(WAIT, "idle A sees B down", || async {
+        let p = peer(http.status(&a).await?);
+        (p["circuit"] == "open" && p["healthy"] == false).then_some(p)
+    })
+    .await;
+    assert_eq!(p["queued"], 0, "{p}");
+    let _b = Node::start(pb, &[pa, pb], &flags);
+    eventually(WAIT, "idle A sees B back", || async {
+        let p = peer(http.status(&a).await?);
+        (p["circuit"] == "closed" && p["healthy"] == true).then_some(())
+    })
+    .await;
+}
