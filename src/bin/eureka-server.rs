@@ -148,6 +148,11 @@ struct Args {
     #[arg(long, env = "EUREKA_SERVER_PEER_HEALTHY_WINDOW_MS", default_value_t = ms(ClusterConfig::default().healthy_window))]
     peer_healthy_window_ms: u64,
 
+    /// Period of the anti-entropy comparison with each peer (`GET /apps`), in ms; 0 turns
+    /// it off. It also runs after a peer comes back or a task was dropped.
+    #[arg(long, env = "EUREKA_SERVER_PEER_ANTI_ENTROPY_INTERVAL_MS", default_value_t = ms(ClusterConfig::default().anti_entropy_interval))]
+    peer_anti_entropy_interval_ms: u64,
+
     /// How long the startup sync tries the peers before opening anyway, in ms.
     #[arg(long, env = "EUREKA_SERVER_PEER_SYNC_BUDGET_MS", default_value_t = ms(ClusterConfig::default().sync_budget))]
     peer_sync_budget_ms: u64,
@@ -205,6 +210,7 @@ impl Args {
         c.timeout = Duration::from_millis(self.peer_timeout_ms.max(1));
         c.sync_budget = Duration::from_millis(self.peer_sync_budget_ms);
         c.healthy_window = Duration::from_millis(self.peer_healthy_window_ms);
+        c.anti_entropy_interval = Duration::from_millis(self.peer_anti_entropy_interval_ms);
         Ok(c)
     }
 }

@@ -30,11 +30,13 @@
 //! | `http` | the peer HTTP client |
 //! | `peer` | one peer's sender, breaker and counters (P-32, P-33, P-45) |
 //! | `sync` | the startup sync (P-40) |
+//! | `repair` | anti-entropy through `GET /apps` (P-35) |
 
 mod config;
 mod http;
 mod peer;
 mod queue;
+mod repair;
 mod sync;
 mod wire;
 
@@ -57,6 +59,7 @@ pub struct Cluster {
     sync: Mutex<SyncReport>,
     registry: Registry,
     config: Arc<ClusterConfig>,
+    owned: repair::Owned,
     _stop: tokio::sync::watch::Sender<()>,
 }
 
@@ -93,6 +96,7 @@ impl Cluster {
             peers,
             registry: registry.clone(),
             config: config.clone(),
+            owned: repair::Owned::default(),
             _stop: stop,
         });
         for p in &cluster.peers {
@@ -101,6 +105,14 @@ impl Cluster {
                 registry.clone(),
                 client.clone(),
                 config.clone(),
+                stopped.clone(),
+            ));
+            tokio::spawn(repair::run(
+                p.clone(),
+                registry.clone(),
+                client.clone(),
+                config.clone(),
+                cluster.owned.clone(),
                 stopped.clone(),
             ));
         }
@@ -147,8 +159,18 @@ impl Cluster {
 
 impl Replicator for Cluster {
     fn replicate(&self, kind: WriteKind, app: &str, id: &str) {
+        let key = TaskKey::new(kind, app, id);
+        {
+            let mut own = crate::sync::lock(&self.owned);
+            let k = (key.app.clone(), key.id.clone());
+            if kind == WriteKind::Cancel {
+                own.remove(&k);
+            } else if !own.contains(&k) {
+                own.insert(k);
+            }
+        }
         for p in &self.peers {
-            p.enqueue(TaskKey::new(kind, app, id));
+            p.enqueue(key.clone());
         }
     }
 

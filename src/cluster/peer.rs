@@ -129,8 +129,12 @@ pub(crate) struct Peer {
     retries: AtomicU64,
     rejected: AtomicU64,
     last_error: Mutex<String>,
-    /// Bumped on every reopened circuit (triggers anti-entropy).
+    /// Bumped on every closed circuit.
     pub(crate) recoveries: AtomicU64,
+    /// Wakes the anti-entropy task after a loss: a circuit closed again, a task dropped.
+    pub(crate) repair: Notify,
+    /// Anti-entropy rounds done and Register tasks they queued.
+    pub(crate) repairs: AtomicU64,
 }
 
 impl Peer {
@@ -149,13 +153,23 @@ impl Peer {
             rejected: AtomicU64::new(0),
             last_error: Mutex::new(String::new()),
             recoveries: AtomicU64::new(0),
+            repair: Notify::new(),
+            repairs: AtomicU64::new(0),
         }
     }
 
     /// Enqueues one task: O(1), never blocks on the network.
     pub(crate) fn enqueue(&self, key: TaskKey) {
-        crate::sync::lock(&self.queue).push(key);
+        let dropped = {
+            let mut q = crate::sync::lock(&self.queue);
+            let before = q.dropped;
+            q.push(key);
+            q.dropped != before
+        };
         self.notify.notify_one();
+        if dropped {
+            self.repair.notify_one();
+        }
     }
 
     pub(crate) fn is_open(&self) -> bool {
@@ -186,6 +200,7 @@ impl Peer {
             "retries": self.retries.load(Ordering::Relaxed),
             "dropped": dropped + self.rejected.load(Ordering::Relaxed),
             "lastError": crate::sync::lock(&self.last_error).clone(),
+            "repairs": self.repairs.load(Ordering::Relaxed),
         })
     }
 
@@ -194,6 +209,7 @@ impl Peer {
             .store(registry.clock().epoch_ms(), Ordering::Relaxed);
         if crate::sync::lock(&self.breaker).success() == Change::Closed {
             self.recoveries.fetch_add(1, Ordering::Relaxed);
+            self.repair.notify_one();
             tracing::info!(peer = %self.url, "peer is back: replication resumes");
         }
     }
@@ -318,6 +334,7 @@ fn send<'a>(
             }
             Outcome::Rejected if sent.len() == 1 => {
                 peer.rejected.fetch_add(1, Ordering::Relaxed);
+                peer.repair.notify_one();
                 tracing::warn!(peer = %peer.url, app = %sent[0].app, id = %sent[0].id,
                     action = wire::action(sent[0].kind), "peer rejected the item: dropped");
             }

@@ -324,3 +324,46 @@ async fn p45_idle_peers_are_checked() {
     })
     .await;
 }
+
+// P-35: a peer that lost an instance (here removed on it by a replicated cancel, which is
+// never forwarded) gets it back from the node that holds the client's last write, through
+// the standard GET /apps comparison.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p35_anti_entropy_repairs_a_peer_that_lost_an_instance() {
+    let http = Http::new();
+    let (pa, pb) = (free_port(), free_port());
+    let _a = Node::start(pa, &[pa, pb], &["--peer-anti-entropy-interval-ms=500"]);
+    let _b = Node::start(pb, &[pa, pb], &["--peer-anti-entropy-interval-ms=0"]);
+    let (a, b) = (url(pa), url(pb));
+    wait_open(&http, &a).await;
+    wait_open(&http, &b).await;
+    assert_eq!(http.register(&a, "REPAIR", "r1").await, 204);
+    eventually(WAIT, "register on B", || {
+        status_is(&http, &b, "REPAIR", "r1", "UP")
+    })
+    .await;
+    let lost = reqwest::Client::new()
+        .delete(format!("{b}/apps/REPAIR/r1"))
+        .header("x-netflix-discovery-replication", "true")
+        .send()
+        .await
+        .expect("DELETE on B");
+    assert_eq!(lost.status(), 200);
+    eventually(WAIT, "anti-entropy restores r1 on B", || {
+        status_is(&http, &b, "REPAIR", "r1", "UP")
+    })
+    .await;
+    let s = http.status(&a).await.expect("A's status");
+    assert!(s["peers"][0]["repairs"].as_u64().unwrap_or(0) >= 1, "{s}");
+    // A client cancel on A is not undone: A no longer claims the instance.
+    assert_eq!(
+        http.send(Method::DELETE, &format!("{a}/apps/REPAIR/r1"), None)
+            .await,
+        200
+    );
+    eventually(WAIT, "cancel on B", || async {
+        let (code, _) = http.get(&format!("{b}/apps/REPAIR/r1")).await;
+        (code == 404).then_some(())
+    })
+    .await;
+}
