@@ -41,6 +41,13 @@ async fn p44_mixed_cluster_with_a_java_server() {
         "eureka.client.register-with-eureka=false",
         "eureka.client.fetch-registry=true",
         "eureka.client.registry-fetch-interval-seconds=5",
+        // Java's startup sync copies its embedded client's cache, which by default holds
+        // only UP instances: an OUT_OF_SERVICE one would be lost on a Java restart.
+        "eureka.client.filter-only-up-instances=false",
+        // Spring's default is 0 sync rounds: a restarted Java node would copy nothing and
+        // open with the fake count of 1 (default-open-for-traffic-count).
+        "eureka.server.registry-sync-retries=5",
+        "eureka.server.registry-sync-retry-wait-ms=500",
         &format!("eureka.client.service-url.defaultZone={}/", r),
         "eureka.instance.hostname=java-eureka-node",
         "eureka.server.peer-node-read-timeout-ms=2000",
@@ -53,7 +60,7 @@ async fn p44_mixed_cluster_with_a_java_server() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let _jvm = JavaProcess::start(
+    let mut jvm = JavaProcess::start(
         App::EurekaServer,
         java_port,
         java::TEST_JVM,
@@ -185,5 +192,36 @@ async fn p44_mixed_cluster_with_a_java_server() {
     // The Rust node reports the Java peer healthy, nothing dropped.
     let s = http.status(&r).await.expect("status");
     assert_eq!(s["peers"][0]["dropped"], 0, "{s}");
+
+    // A restarted Java node syncs from the Rust node (its embedded client's fetch).
+    assert_eq!(
+        http.register_lease(&r, "MIXED", "before-java-restart", 60)
+            .await,
+        204
+    );
+    let want = eventually(WAIT, "Rust's set", || async {
+        let got = http.instances(&r).await?;
+        got.iter()
+            .any(|(id, _)| id == "before-java-restart")
+            .then_some(got)
+    })
+    .await;
+    eventually(WAIT, "Java holds Rust's set before its restart", || async {
+        (http.instances(&j).await? == want).then_some(())
+    })
+    .await;
+    jvm.kill();
+    drop(jvm);
+    let _jvm = JavaProcess::start(
+        App::EurekaServer,
+        java_port,
+        java::TEST_JVM,
+        &props,
+        "/eureka/apps",
+    );
+    eventually(WAIT, "restarted Java node synced from Rust", || async {
+        (http.instances(&j).await? == want).then_some(())
+    })
+    .await;
     drop(rust);
 }
