@@ -85,6 +85,8 @@ pub mod model;
 mod sync;
 
 #[cfg(feature = "server")]
+pub mod cluster;
+#[cfg(feature = "server")]
 pub mod registry;
 #[cfg(feature = "server")]
 pub mod server;

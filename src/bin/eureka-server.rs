@@ -12,6 +12,7 @@
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
+use tower_eureka::cluster::{Cluster, ClusterConfig, PeerUrl};
 use tower_eureka::registry::SelfPreservationMode;
 use tower_eureka::server::{serve, EurekaService, ServerConfig};
 use tracing_subscriber::EnvFilter;
@@ -113,6 +114,48 @@ struct Args {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "EUREKA_SERVER_MAX_BODY_BYTES", default_value_t = defaults().max_body_bytes)]
     max_body_bytes: usize,
+
+    /// A peer's service URL (`http://host:port/eureka`); repeat the flag or separate URLs
+    /// with commas. This server's own URL is skipped (see `--my-url`), so every node can
+    /// be given the same list (P-01).
+    #[arg(long = "peer", value_delimiter = ',')]
+    peers: Vec<String>,
+
+    /// Peers as Spring users set them: a comma-separated list of service URLs.
+    #[arg(
+        long = "default-zone",
+        env = "EUREKA_CLIENT_SERVICEURL_DEFAULTZONE",
+        value_delimiter = ',',
+        hide = true
+    )]
+    default_zone: Vec<String>,
+
+    /// This server's own service URL, skipped among the peers (scheme, host, port and
+    /// path are compared).
+    #[arg(long, env = "EUREKA_SERVER_MY_URL")]
+    my_url: Option<String>,
+
+    /// How long replication waits to fill a batch, in ms (Java: 500).
+    #[arg(long, env = "EUREKA_SERVER_PEER_BATCH_DELAY_MS", default_value_t = ms(ClusterConfig::default().batch_delay))]
+    peer_batch_delay_ms: u64,
+
+    /// Timeout of one request to a peer, in ms.
+    #[arg(long, env = "EUREKA_SERVER_PEER_NODE_READ_TIMEOUT_MS", default_value_t = ms(ClusterConfig::default().timeout))]
+    peer_timeout_ms: u64,
+
+    /// A peer counts as healthy in `/status` while its last success is at most this old, in
+    /// ms; an idle peer is checked three times per window.
+    #[arg(long, env = "EUREKA_SERVER_PEER_HEALTHY_WINDOW_MS", default_value_t = ms(ClusterConfig::default().healthy_window))]
+    peer_healthy_window_ms: u64,
+
+    /// Period of the anti-entropy comparison with each peer (`GET /apps`), in ms; 0 turns
+    /// it off. It also runs after a peer comes back or a task was dropped.
+    #[arg(long, env = "EUREKA_SERVER_PEER_ANTI_ENTROPY_INTERVAL_MS", default_value_t = ms(ClusterConfig::default().anti_entropy_interval))]
+    peer_anti_entropy_interval_ms: u64,
+
+    /// How long the startup sync tries the peers before opening anyway, in ms.
+    #[arg(long, env = "EUREKA_SERVER_PEER_SYNC_BUDGET_MS", default_value_t = ms(ClusterConfig::default().sync_budget))]
+    peer_sync_budget_ms: u64,
 }
 
 impl Args {
@@ -142,6 +185,33 @@ impl Args {
         registry.sync_when_timestamp_differs = self.sync_when_timestamp_differs;
         registry.legacy_lease_expiry = self.legacy_lease_expiry;
         config
+    }
+
+    /// The peers and cluster settings; an unusable URL is an error naming its flag.
+    fn cluster(&self) -> Result<ClusterConfig, String> {
+        let parse = |flag: &str, list: &[String]| -> Result<Vec<PeerUrl>, String> {
+            list.iter()
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| PeerUrl::parse(s).map_err(|e| format!("{flag}: {e}")))
+                .collect()
+        };
+        let mut peers = parse("--peer", &self.peers)?;
+        peers.extend(parse(
+            "EUREKA_CLIENT_SERVICEURL_DEFAULTZONE",
+            &self.default_zone,
+        )?);
+        let my_url = match &self.my_url {
+            Some(u) => Some(PeerUrl::parse(u).map_err(|e| format!("--my-url: {e}"))?),
+            None => None,
+        };
+        let mut c = ClusterConfig::new(peers, my_url);
+        c.batch_delay = Duration::from_millis(self.peer_batch_delay_ms);
+        c.timeout = Duration::from_millis(self.peer_timeout_ms.max(1));
+        c.sync_budget = Duration::from_millis(self.peer_sync_budget_ms);
+        c.healthy_window = Duration::from_millis(self.peer_healthy_window_ms);
+        c.anti_entropy_interval = Duration::from_millis(self.peer_anti_entropy_interval_ms);
+        Ok(c)
     }
 }
 
@@ -218,6 +288,13 @@ async fn main() -> std::process::ExitCode {
         .init();
     let args = Args::parse();
     let config = args.config();
+    let cluster = match args.cluster() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("eureka-server: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -227,7 +304,12 @@ async fn main() -> std::process::ExitCode {
     };
     let addr = listener.local_addr().unwrap_or(args.listen);
     let prefix = config.prefix.clone();
-    let service = EurekaService::new(config);
+    let service = if cluster.peers.is_empty() {
+        EurekaService::new(config)
+    } else {
+        tracing::info!(peers = ?cluster.peers.iter().map(PeerUrl::base).collect::<Vec<_>>(), "peer replication on");
+        EurekaService::with_replicator(config, |registry| Cluster::start(cluster, registry))
+    };
     let shutdown = shutdown_signal();
     println!("eureka-server listening on http://{addr}{prefix}");
     tracing::info!(%addr, %prefix, "eureka-server started");
@@ -305,6 +387,44 @@ mod tests {
             args.config().registry.self_preservation,
             SelfPreservationMode::Legacy
         );
+    }
+
+    // P-01: repeatable and comma-separated, the Spring variable, self skipped.
+    #[test]
+    fn p01_peers_from_flags_and_the_spring_variable() {
+        let Ok(args) = parse(&[
+            "--peer=http://127.0.0.1:1/eureka,http://127.0.0.1:2/eureka/",
+            "--peer",
+            "http://127.0.0.1:3/eureka",
+            "--default-zone=http://127.0.0.1:4/eureka/",
+            "--my-url=http://127.0.0.1:2/eureka",
+            "--peer-batch-delay-ms=5",
+        ]) else {
+            panic!("flags parse");
+        };
+        let c = match args.cluster() {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        let bases: Vec<String> = c.peers.iter().map(PeerUrl::base).collect();
+        assert_eq!(
+            bases,
+            [
+                "http://127.0.0.1:1/eureka/",
+                "http://127.0.0.1:3/eureka/",
+                "http://127.0.0.1:4/eureka/"
+            ]
+        );
+        assert_eq!(c.batch_delay, Duration::from_millis(5));
+        for (flag, v) in [("--peer", "ftp://x/"), ("--my-url", "nope")] {
+            let Ok(args) = parse(&[flag, v]) else {
+                panic!("{flag} parses as text");
+            };
+            match args.cluster() {
+                Ok(_) => panic!("{flag} {v} accepted"),
+                Err(e) => assert!(e.contains(flag), "{e}"),
+            }
+        }
     }
 
     #[test]

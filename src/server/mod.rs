@@ -46,6 +46,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `config` | [`ServerConfig`] |
+//! | `hook` | [`Replicator`]: what the server reports to the cluster layer |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
 //! | `body` | request bodies: size limit, gzip (E-08) |
 //! | `request` | the request head: negotiation (E-05, E-07, E-30), replication flag (E-31), query |
@@ -61,6 +62,7 @@
 //! | `serve` | [`serve`]: the accept loop of the standalone binary |
 
 mod config;
+mod hook;
 mod route;
 
 mod body;
@@ -83,6 +85,7 @@ mod serve;
 
 pub use self::config::ServerConfig;
 pub use self::future::ResponseFuture;
+pub use self::hook::{Replicator, WriteKind};
 pub use self::response::ResponseBody;
 pub use self::serve::serve;
 pub use self::service::EurekaService;

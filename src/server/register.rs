@@ -20,23 +20,24 @@ pub(super) fn register(
     headers: &HeaderMap,
     app: &str,
     body: &[u8],
-) -> Response<ResponseBody> {
+) -> (Response<ResponseBody>, Option<(String, String)>) {
     let ct = headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
     let format = match Format::from_content_type(ct) {
         Ok(f) => f,
-        Err(e) => return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.reason()),
+        Err(e) => return (error(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.reason()), None),
     };
     match codec::decode_register(body, format, app) {
         Ok(inst) => {
             tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
+            let key = (inst.app.clone(), inst.id().to_owned());
             match registry.register(inst, Origin::from_replication_header(ctx.replication)) {
-                Ok(()) => empty(StatusCode::NO_CONTENT),
+                Ok(()) => (empty(StatusCode::NO_CONTENT), Some(key)),
                 // The codec checked the text already; the registry agrees.
-                Err(e) => invalid(app, e.to_string()),
+                Err(e) => (invalid(app, e.to_string()), None),
             }
         }
-        Err(RegisterError::Invalid(msg)) => invalid(app, msg),
-        Err(RegisterError::InvalidText(e)) => invalid(app, e.to_string()),
+        Err(RegisterError::Invalid(msg)) => (invalid(app, msg), None),
+        Err(RegisterError::InvalidText(e)) => (invalid(app, e.to_string()), None),
         Err(RegisterError::Undecodable(e)) => {
             let reason = format!("cannot parse request body: {e}");
             tracing::debug!(%app, %reason, "register rejected");
@@ -55,7 +56,7 @@ pub(super) fn register(
                 )
             };
             set_reason(&mut r, &reason);
-            r
+            (r, None)
         }
     }
 }

@@ -12,6 +12,7 @@ use super::body::read_body;
 use super::cache::{Entity, PayloadCache};
 use super::config::ServerConfig;
 use super::future::ResponseFuture;
+use super::hook::{Replicator, WriteKind};
 use super::request::RequestCtx;
 use super::response::{body_error, error, ResponseBody};
 use super::route::{NoRoute, Route};
@@ -43,6 +44,7 @@ struct Inner {
     registry: Registry,
     cache: PayloadCache,
     config: ServerConfig,
+    replicator: Option<Arc<dyn Replicator>>,
     _stop: tokio::sync::watch::Sender<()>,
 }
 
@@ -66,6 +68,23 @@ impl Default for EurekaService {
 impl EurekaService {
     /// A registry server with `config`.
     pub fn new(config: ServerConfig) -> Self {
+        Self::build(config, |_| None)
+    }
+
+    /// A server whose client writes go to the [`Replicator`] that `make` builds over the
+    /// registry (the cluster layer, P-02), which also gates registry reads until the
+    /// startup sync is done (P-40) and adds its section to `/status` (P-45).
+    pub fn with_replicator(
+        config: ServerConfig,
+        make: impl FnOnce(&Registry) -> Arc<dyn Replicator>,
+    ) -> Self {
+        Self::build(config, |r| Some(make(r)))
+    }
+
+    fn build(
+        config: ServerConfig,
+        make: impl FnOnce(&Registry) -> Option<Arc<dyn Replicator>>,
+    ) -> Self {
         let registry = Registry::new(config.registry.clone());
         let (stop, mut stopped) = tokio::sync::watch::channel(());
         match tokio::runtime::Handle::try_current() {
@@ -84,11 +103,13 @@ impl EurekaService {
             ),
         }
         let cache = PayloadCache::new(&registry.snapshot());
+        let replicator = make(&registry);
         EurekaService {
             inner: Arc::new(Inner {
                 registry,
                 cache,
                 config,
+                replicator,
                 _stop: stop,
             }),
         }
@@ -150,7 +171,12 @@ where
         match route {
             Route::App(app) if req.method() == Method::POST => {
                 with_body(req, inner, move |inner, headers, bytes| {
-                    register::register(&inner.registry, &ctx, headers, &app, bytes)
+                    let (res, key) =
+                        register::register(&inner.registry, &ctx, headers, &app, bytes);
+                    if let (Some((app, id)), false) = (key, ctx.replication) {
+                        inner.replicate(WriteKind::Register, &app, &id);
+                    }
+                    res
                 })
             }
             Route::ReplicationBatch => with_body(req, inner, |inner, _, bytes| {
@@ -183,7 +209,40 @@ where
 
 impl Inner {
     /// Answers a route that carries no body.
+    fn replicate(&self, kind: WriteKind, app: &str, id: &str) {
+        if let Some(r) = &self.replicator {
+            r.replicate(kind, app, id);
+        }
+    }
+
+    /// Handles `route`, then reports a client write that succeeded to the replicator.
     fn handle(&self, ctx: &RequestCtx, method: &Method, route: Route) -> Response<ResponseBody> {
+        let write = match (&route, method) {
+            _ if ctx.replication || self.replicator.is_none() => None,
+            (Route::Instance(app, id), &Method::PUT) => Some((WriteKind::Heartbeat, app, id)),
+            (Route::Instance(app, id), &Method::DELETE) => Some((WriteKind::Cancel, app, id)),
+            (Route::InstanceStatus(app, id), &Method::PUT) => {
+                Some((WriteKind::StatusUpdate, app, id))
+            }
+            (Route::InstanceStatus(app, id), &Method::DELETE) => {
+                Some((WriteKind::DeleteStatusOverride, app, id))
+            }
+            (Route::InstanceMetadata(app, id), &Method::PUT) => {
+                Some((WriteKind::Register, app, id))
+            }
+            _ => None,
+        }
+        .map(|(k, a, i)| (k, a.clone(), i.clone()));
+        let res = self.route(ctx, method, route);
+        if let Some((kind, app, id)) = write {
+            if res.status() == StatusCode::OK {
+                self.replicate(kind, &app, &id);
+            }
+        }
+        res
+    }
+
+    fn route(&self, ctx: &RequestCtx, method: &Method, route: Route) -> Response<ResponseBody> {
         match route {
             Route::Apps => self.entity(ctx, Entity::Apps),
             Route::Delta => {
@@ -209,7 +268,10 @@ impl Inner {
                 StatusCode::BAD_REQUEST,
                 "ASG status is not supported: this server has no AWS integration",
             ),
-            Route::Status => status::status(&self.registry),
+            Route::Status => status::status(
+                &self.registry,
+                self.replicator.as_ref().and_then(|r| r.status()),
+            ),
             Route::StatusOverrides => status::status_overrides(&self.registry),
             // POST routes are handled before `handle` is called.
             Route::ReplicationBatch => error(StatusCode::METHOD_NOT_ALLOWED, "POST only"),
@@ -217,6 +279,18 @@ impl Inner {
     }
 
     fn entity(&self, ctx: &RequestCtx, entity: Entity) -> Response<ResponseBody> {
+        if self.replicator.as_ref().is_some_and(|r| !r.ready()) {
+            // P-40: never a 200 with a partial registry while the startup sync runs.
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "registry is syncing from its peers",
+            );
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r.headers_mut()
+                .insert("x-eureka-syncing", HeaderValue::from_static("true"));
+            return r;
+        }
         fetch::entity(&self.registry, &self.cache, ctx, entity)
     }
 }

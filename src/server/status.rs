@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 /// `GET /status`: health, general and per-application statistics, and why
 /// self-preservation is on or off.
-pub(super) fn status(registry: &Registry) -> Response<ResponseBody> {
+pub(super) fn status(registry: &Registry, cluster: Option<Value>) -> Response<ResponseBody> {
     let snap = registry.snapshot();
     let sp = registry.self_preservation();
     let mut apps = Map::new();
@@ -36,6 +36,10 @@ pub(super) fn status(registry: &Registry) -> Response<ResponseBody> {
             "protectedLeases": sp.protected_count,
         },
     });
+    let mut body = body;
+    if let (Some(Value::Object(extra)), Value::Object(m)) = (cluster, &mut body) {
+        m.extend(extra);
+    }
     json_response(&body)
 }
 
