@@ -202,7 +202,8 @@ pub const TEST_JVM: &[&str] = &["-XX:TieredStopAtLevel=1", "-Xss512k", "-XX:+Use
 
 impl JavaProcess {
     /// Starts `app` on `port` with `jvm` flags and Spring `props` (`key=value`, passed as
-    /// `--key=value`), and waits until `ready_path` answers 200 on 127.0.0.1.
+    /// `--key=value`; `{port}` in a value becomes `port`), and waits until `ready_path`
+    /// answers 200 on 127.0.0.1.
     pub fn start(
         app: App,
         port: u16,
@@ -217,7 +218,11 @@ impl JavaProcess {
             .arg(&jar)
             .arg(format!("--server.port={port}"))
             .arg("--server.address=127.0.0.1")
-            .args(props.iter().map(|p| format!("--{p}")))
+            .args(
+                props
+                    .iter()
+                    .map(|p| format!("--{}", p.replace("{port}", &port.to_string()))),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -357,10 +362,17 @@ pub fn http_status(port: u16, method: &str, path: &str, accept: &str) -> Option<
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-/// Settings for a standalone Spring Eureka server on `port` that publishes changes quickly
+/// Settings for a standalone Spring Eureka server that publishes changes quickly
 /// (`response-cache-update-interval-ms`) so tests do not wait 30 s; `extra` adds more.
+///
+/// Its service URL and `my-url` name itself (`{port}` is replaced by
+/// [`JavaProcess::start`]): without them Spring's default `http://localhost:8761/eureka/`
+/// is a peer, and Java logs replication failures to it (or replicates to whatever else
+/// listens there).
 pub fn standalone_server_props(extra: &[&str]) -> Vec<String> {
     let mut props: Vec<String> = [
+        "eureka.client.service-url.defaultZone=http://localhost:{port}/eureka/",
+        "eureka.server.my-url=http://localhost:{port}/eureka/",
         "eureka.client.register-with-eureka=false",
         "eureka.client.fetch-registry=false",
         "eureka.server.response-cache-update-interval-ms=100",
