@@ -76,7 +76,7 @@ fn up_to_date(app: App) -> bool {
         .ok()
         .and_then(|m| m.modified().ok());
     let sources = newest(&java_dir().join(app.module()));
-    parent.max(sources).is_none_or(|s| s <= built)
+    parent.max(sources).map_or(true, |s| s <= built)
 }
 
 /// Builds both jars once per process (when needed) and returns the path of `app`'s jar.
