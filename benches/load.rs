@@ -1068,8 +1068,20 @@ fn rss_of(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Our `eureka-server` binary, started the way users start it.
-fn start_ours(delta_retention: Duration) -> Target {
+/// Our `eureka-server` binary, started the way users start it; its start time is the
+/// median of `tries` starts (a loaded shared core delays single starts by up to ~0.6 s).
+fn start_ours(delta_retention: Duration, tries: usize) -> Target {
+    let mut first = start_ours_once(delta_retention);
+    let mut times = vec![first.start];
+    for _ in 1..tries {
+        times.push(start_ours_once(delta_retention).start);
+    }
+    times.sort();
+    first.start = times[times.len() / 2];
+    first
+}
+
+fn start_ours_once(delta_retention: Duration) -> Target {
     let port = java::free_port();
     let prefix = pin_prefix();
     let exe = env!("CARGO_BIN_EXE_eureka-server");
@@ -1338,7 +1350,7 @@ async fn vs_jvm(quick: bool) {
         if quick { "quick" } else { "full" }
     );
 
-    let mut targets = vec![start_ours(retention)];
+    let mut targets = vec![start_ours(retention, 5)];
     if !quick {
         targets.push(start_jvm(
             "JVM, read-only cache on (default)",
@@ -1356,7 +1368,7 @@ async fn vs_jvm(quick: bool) {
     let ratio_of = |v: &[f64]| v[1..].iter().map(|j| v[0] / j).collect::<Vec<_>>();
     let secs: Vec<f64> = targets.iter().map(|t| t.start.as_secs_f64()).collect();
     rows.push(VsRow {
-        metric: "start: process spawn -> first 200 on GET /eureka/apps".into(),
+        metric: "start: process spawn -> first 200 on GET /eureka/apps (ours: median of 5)".into(),
         shown: secs.iter().map(|s| format!("{:.0} ms", s * 1e3)).collect(),
         ratios: ratio_of(&secs),
         goal: "<= 1/50",
