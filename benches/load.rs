@@ -2,9 +2,17 @@
 //! same run, on loopback, with bounded load.
 //!
 //! ```text
-//! cargo bench --bench load              # full run (about 2 minutes), figures for BENCHMARKS.md
-//! cargo bench --bench load -- --quick   # smoke run (a few seconds): checks that it works, never fails on slowness
+//! cargo bench --bench load              # full run (about 5 + 8 minutes), figures for BENCHMARKS.md
+//! cargo bench --bench load -- --quick   # smoke run (about a minute): checks that it works, never fails on slowness
+//! LOAD_JVM=only cargo bench --bench load   # only the side by side with the JVM registry
+//! LOAD_JVM=0 cargo bench --bench load      # everything but the JVM
 //! ```
+//!
+//! The last part runs our `eureka-server` binary and the Spring Eureka server
+//! (`tests/java/eureka-server`, built by Maven through `tests/java/harness.rs`) side by
+//! side under the same load, both pinned to CPU 0: in full runs two JVMs (read-only
+//! response cache on, the default, and off), in quick runs one (cache off, so that
+//! visibility is not 30 s) with 500 instances, as a smoke of every step.
 //!
 //! Each server under test (the Eureka registry, and hyper baselines: hello world, a 1 KB
 //! accept-and-204, a static body) runs as a child process of this driver pinned to CPU 0
@@ -299,19 +307,40 @@ async fn load(
         let (min_len, max_len) = (min_len.clone(), max_len.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat: Vec<u32> = Vec::new();
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            let _ = stream.set_nodelay(true);
-            let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(conn);
+            let connect = || async {
+                let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                let _ = stream.set_nodelay(true);
+                let (tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .expect("handshake");
+                tokio::spawn(conn);
+                tx
+            };
+            let mut tx = connect().await;
             while Instant::now() < deadline {
+                // A server may close a keep-alive connection after a number of requests
+                // (Tomcat: 100 by default): open a new one, as HTTP clients do.
+                if tx.ready().await.is_err() {
+                    tx = connect().await;
+                }
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= max {
                     break;
                 }
                 let sent = Instant::now();
-                match tx.send_request(make(n)).await {
+                let mut retries = 0;
+                let res = loop {
+                    match tx.send_request(make(n)).await {
+                        // Closed under us before an answer (a keep-alive limit racing the
+                        // request): resend on a new connection, a few times at most.
+                        Err(e) if (e.is_canceled() || e.is_closed()) && retries < 3 => {
+                            retries += 1;
+                            tx = connect().await;
+                        }
+                        r => break r,
+                    }
+                };
+                match res {
                     Ok(res) => {
                         let good = res.status().is_success();
                         let body = res.into_body().collect().await;
@@ -962,5 +991,738 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(driver(quick));
+    // The JVM side by side (issue 9): part of every run; `LOAD_JVM=0` leaves it out,
+    // `LOAD_JVM=only` runs nothing else. Quick runs do a small smoke of it.
+    let jvm = std::env::var("LOAD_JVM").unwrap_or_default();
+    if jvm != "only" {
+        rt.block_on(driver(quick));
+    }
+    if jvm == "0" {
+        println!("vs JVM: skipped (LOAD_JVM=0)");
+        return;
+    }
+    let has_java = Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_java && quick {
+        println!("vs JVM: SKIPPED, no `java` on this machine");
+        return;
+    }
+    assert!(
+        has_java,
+        "vs JVM: no `java` on this machine (LOAD_JVM=0 skips this part)"
+    );
+    rt.block_on(vs_jvm(quick));
+}
+
+// ---------------------------------------------------------------------------------------
+// Side by side with the JVM registry (issue 9)
+// ---------------------------------------------------------------------------------------
+
+#[allow(unreachable_pub)]
+#[path = "../tests/java/harness.rs"]
+mod java;
+
+/// A server process of the side-by-side table: our `eureka-server` binary or a Spring
+/// Eureka server, pinned to CPU 0 like every server of this driver.
+struct Target {
+    name: &'static str,
+    addr: SocketAddr,
+    pid: u32,
+    /// From spawning the process to its first 200 on `GET /eureka/apps`.
+    start: Duration,
+    /// Instances registered so far (ids `0..registered`).
+    registered: u64,
+    _proc: TargetProc,
+}
+
+enum TargetProc {
+    Ours(Child),
+    Jvm(#[allow(dead_code)] java::JavaProcess),
+}
+
+impl Drop for TargetProc {
+    fn drop(&mut self) {
+        if let TargetProc::Ours(c) = self {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn pin_prefix() -> Vec<&'static str> {
+    if pinning() {
+        vec!["taskset", "-c", "0"]
+    } else {
+        Vec::new()
+    }
+}
+
+fn rss_of(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Our `eureka-server` binary, started the way users start it; its start time is the
+/// median of `tries` starts (a loaded shared core delays single starts by up to ~0.6 s).
+fn start_ours(delta_retention: Duration, tries: usize) -> Target {
+    let mut first = start_ours_once(delta_retention);
+    let mut times = vec![first.start];
+    for _ in 1..tries {
+        times.push(start_ours_once(delta_retention).start);
+    }
+    times.sort();
+    first.start = times[times.len() / 2];
+    first
+}
+
+fn start_ours_once(delta_retention: Duration) -> Target {
+    let port = java::free_port();
+    let prefix = pin_prefix();
+    let exe = env!("CARGO_BIN_EXE_eureka-server");
+    let mut cmd = match prefix.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let t0 = Instant::now();
+    let mut child = cmd
+        .arg(format!("--listen=127.0.0.1:{port}"))
+        .arg(format!(
+            "--retention-time-in-m-s-in-delta-queue={}",
+            delta_retention.as_millis()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn eureka-server");
+    let start = loop {
+        if java::http_status(port, "GET", "/eureka/apps", "application/json") == Some(200) {
+            break t0.elapsed();
+        }
+        if let Ok(Some(s)) = child.try_wait() {
+            panic!("eureka-server exited before it answered ({s})");
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "eureka-server never answered"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    Target {
+        name: "tower-eureka",
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        pid: child.id(),
+        start,
+        registered: 0,
+        _proc: TargetProc::Ours(child),
+    }
+}
+
+/// The settings every Spring Eureka server of the table runs with: standalone, everything
+/// else at Spring Cloud Netflix's defaults except the delta window (shortened on both
+/// sides, so that a delta holds only the changes made for it) and `extra`.
+fn jvm_props(delta_retention: Duration, extra: &[&str]) -> Vec<String> {
+    let mut p: Vec<String> = vec![
+        "eureka.client.register-with-eureka=false".into(),
+        "eureka.client.fetch-registry=false".into(),
+        // Itself as its only service URL: with Spring's default
+        // (`http://localhost:8761/eureka/`) a standalone server takes that URL for a peer
+        // and spends CPU replicating every write to it (refused connections, retries).
+        "eureka.client.service-url.defaultZone=http://localhost:{port}/eureka/".into(),
+        "eureka.server.my-url=http://localhost:{port}/eureka/".into(),
+        format!(
+            "eureka.server.retention-time-in-m-s-in-delta-queue={}",
+            delta_retention.as_millis()
+        ),
+        "eureka.server.delta-retention-timer-interval-in-ms=1000".into(),
+    ];
+    p.extend(extra.iter().map(|s| (*s).to_owned()));
+    p
+}
+
+fn start_jvm(name: &'static str, props: Vec<String>) -> Target {
+    java::jar(java::App::EurekaServer); // built before the clock starts
+    let port = java::free_port();
+    let t0 = Instant::now();
+    let p = java::JavaProcess::start_wrapped(
+        &pin_prefix(),
+        java::App::EurekaServer,
+        port,
+        &[],
+        &props,
+        "/eureka/apps",
+    );
+    let start = t0.elapsed();
+    Target {
+        name,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        pid: p.pid(),
+        start,
+        registered: 0,
+        _proc: TargetProc::Jvm(p),
+    }
+}
+
+/// The JVM's own choice of heap and GC on one CPU (what "default flags" means here).
+fn jvm_ergonomics() -> String {
+    let mut cmd = Command::new(pin_prefix().first().copied().unwrap_or("java"));
+    if pinning() {
+        cmd.args(["-c", "0", "java"]);
+    }
+    cmd.args(["-XX:+PrintCommandLineFlags", "-version"])
+        .output()
+        .ok()
+        .map(|o| {
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            all.lines()
+                .filter(|l| l.contains("-XX:") || l.contains("version"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        })
+        .unwrap_or_else(|| "java -XX:+PrintCommandLineFlags failed".into())
+}
+
+fn heartbeats(n: u64) -> MakeReq {
+    Arc::new(move |k| {
+        let i = k % n;
+        Request::put(format!(
+            "/eureka/apps/APP-{}/inst-{i}?status=UP&lastDirtyTimestamp=1700000000000",
+            i % 100
+        ))
+        .header("host", "127.0.0.1")
+        .body(Full::new(Bytes::new()))
+        .expect("request")
+    })
+}
+
+/// Registers ids `t.registered..upto` (new ids).
+async fn grow(t: &mut Target, upto: u64) {
+    let from = t.registered;
+    if upto <= from {
+        return;
+    }
+    let inner = post_register("/eureka/apps");
+    let make: MakeReq = Arc::new(move |n| inner(n + from));
+    let out = load(t.addr, 8, Duration::from_secs(600), upto - from, make).await;
+    assert_eq!(
+        out.failed, 0,
+        "{}: registrations refused while filling",
+        t.name
+    );
+    assert_eq!(
+        out.ok,
+        upto - from,
+        "{}: not every registration went through",
+        t.name
+    );
+    t.registered = upto;
+}
+
+/// One heartbeat for each of the first `n` instances, so that no lease nears expiry
+/// whatever the eviction settings.
+async fn keep_alive(t: &Target, n: u64) {
+    let out = load(t.addr, 8, Duration::from_secs(120), n, heartbeats(n)).await;
+    assert_eq!(out.failed, 0, "{}: heartbeats refused", t.name);
+}
+
+/// A measured run against `t`: the outcome and the server's CPU share.
+async fn run_on(t: &Target, conns: usize, d: Duration, max: u64, make: MakeReq) -> Measured {
+    let pid = t.pid.to_string();
+    let (s0, l0) = (cpu_secs(&pid), cpu_secs("self"));
+    let out = load(t.addr, conns, d, max, make).await;
+    let (s1, l1) = (cpu_secs(&pid), cpu_secs("self"));
+    let diff = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => b - a,
+        _ => f64::NAN,
+    };
+    Measured {
+        out,
+        server_cpu: diff(s0, s1),
+        load_cpu: diff(l0, l1),
+    }
+}
+
+/// Registers `samples` new ids `spacing` apart (so that they land at different phases of a
+/// cache refresh) while polling `GET /eureka/apps` back to back, and returns for each the
+/// time from its 204 to the first response that holds it.
+async fn visibility(
+    t: &mut Target,
+    samples: u64,
+    spacing: Duration,
+    limit: Duration,
+) -> Vec<Duration> {
+    let base = t.registered;
+    let mut pending: Vec<(String, Instant)> = Vec::new();
+    let mut seen = Vec::new();
+    let mut k = 0;
+    let mut next = Instant::now();
+    while k < samples || !pending.is_empty() {
+        if k < samples && Instant::now() >= next {
+            let id = base + k;
+            let (code, _) = fetch(t.addr, post_register("/eureka/apps")(id)).await;
+            assert_eq!(code, 204, "{}: registration refused", t.name);
+            pending.push((format!("\"instanceId\":\"inst-{id}\""), Instant::now()));
+            k += 1;
+            next += spacing;
+        }
+        let (code, body) = fetch(t.addr, get("/eureka/apps", true, false)(0)).await;
+        assert_eq!(code, 200, "{}: GET /eureka/apps", t.name);
+        let received = Instant::now();
+        pending.retain(|(needle, t0)| {
+            if contains(&body, needle) {
+                seen.push(received - *t0);
+                return false;
+            }
+            assert!(
+                t0.elapsed() < limit,
+                "{}: a registration was not visible after {limit:?}",
+                t.name
+            );
+            true
+        });
+    }
+    t.registered = base + samples;
+    seen.sort();
+    seen
+}
+
+/// Records (`ADDED`, `MODIFIED`, `DELETED`) in a JSON delta body.
+fn delta_records(body: &[u8]) -> usize {
+    std::str::from_utf8(body).map_or(0, |b| {
+        ["ADDED", "MODIFIED", "DELETED"]
+            .iter()
+            .map(|a| b.matches(&format!("\"actionType\":\"{a}\"")).count())
+            .sum()
+    })
+}
+
+struct VsRow {
+    metric: String,
+    /// One value per target (ours first), already formatted.
+    shown: Vec<String>,
+    /// ours / JVM, per JVM target.
+    ratios: Vec<f64>,
+    goal: &'static str,
+    /// Whether a ratio meets the goal (`None`: no goal).
+    meets: Option<fn(f64) -> bool>,
+}
+
+fn fmt_ratio(r: f64) -> String {
+    if !r.is_finite() {
+        "n/a".into()
+    } else if r >= 0.1 {
+        format!("{r:.2}")
+    } else {
+        format!("1/{:.0}", 1.0 / r)
+    }
+}
+
+/// The side-by-side run. Full: ours and two Spring Eureka servers (read-only response
+/// cache on, the default, and off), 10k and 100k instances. Quick (CI): ours and the JVM
+/// without the read-only cache only, tiny sizes: a smoke run of every step.
+async fn vs_jvm(quick: bool) {
+    let d = if quick {
+        Duration::from_millis(300)
+    } else {
+        Duration::from_secs(2)
+    };
+    let rounds = if quick { 1 } else { 3 };
+    let conns = if quick { 4 } else { 32 };
+    let n: u64 = if quick { 500 } else { 10_000 };
+    let big: u64 = if quick { 2_000 } else { 100_000 };
+    let retention = if quick {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(30)
+    };
+    let ergonomics = jvm_ergonomics();
+    println!(
+        "\nvs JVM: {} mode; JVM flags: none (defaults); ergonomics pinned: {ergonomics}",
+        if quick { "quick" } else { "full" }
+    );
+
+    let mut targets = vec![start_ours(retention, 5)];
+    if !quick {
+        targets.push(start_jvm(
+            "JVM, read-only cache on (default)",
+            jvm_props(retention, &[]),
+        ));
+    }
+    targets.push(start_jvm(
+        "JVM, read-only cache off",
+        jvm_props(
+            retention,
+            &["eureka.server.use-read-only-response-cache=false"],
+        ),
+    ));
+    let mut rows: Vec<VsRow> = Vec::new();
+    let ratio_of = |v: &[f64]| v[1..].iter().map(|j| v[0] / j).collect::<Vec<_>>();
+    let secs: Vec<f64> = targets.iter().map(|t| t.start.as_secs_f64()).collect();
+    rows.push(VsRow {
+        metric: "start: process spawn -> first 200 on GET /eureka/apps (ours: median of 5)".into(),
+        shown: secs.iter().map(|s| format!("{:.0} ms", s * 1e3)).collect(),
+        ratios: ratio_of(&secs),
+        goal: "<= 1/50",
+        meets: Some(|r| r <= 1.0 / 50.0),
+    });
+    for t in &targets {
+        println!("  {}: pid {}, started in {:?}", t.name, t.pid, t.start);
+    }
+
+    // Fill, then warm up every target with the same load (the JIT compiles the hot paths).
+    for t in targets.iter_mut() {
+        grow(t, n).await;
+    }
+    let warm = if quick { 1 } else { 2 };
+    let started = Instant::now();
+    for _ in 0..warm {
+        for t in &targets {
+            // Each load below starts again at id 0: renew every lease first, so that none
+            // nears expiry (the JVM evicts up to 15 % of the registry per pass otherwise).
+            keep_alive(t, n).await;
+            let reg = post_register("/eureka/apps");
+            let _ = load(t.addr, conns, d, u64::MAX, Arc::new(move |k| reg(k % n))).await;
+            let _ = load(t.addr, conns, d, u64::MAX, heartbeats(n)).await;
+            let _ = load(t.addr, 8, d, u64::MAX, get("/eureka/apps", true, false)).await;
+            let _ = load(t.addr, 8, d, u64::MAX, get("/eureka/apps", true, true)).await;
+            let _ = load(
+                t.addr,
+                conns,
+                d / 2,
+                u64::MAX,
+                get("/eureka/apps/delta", true, false),
+            )
+            .await;
+        }
+    }
+    println!(
+        "  warm-up: {warm} cycles of registrations, heartbeats, fetches, deltas in {:?}",
+        started.elapsed()
+    );
+
+    // Heartbeats at n instances.
+    for t in &targets {
+        keep_alive(t, n).await;
+    }
+    let mut hb: Vec<Vec<Measured>> = targets.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (t, runs) in targets.iter().zip(hb.iter_mut()) {
+            let m = run_on(t, conns, d, u64::MAX, heartbeats(n)).await;
+            check(&m.out, t.name);
+            runs.push(m);
+        }
+    }
+    let rates: Vec<f64> = hb
+        .iter()
+        .map(|r| median(r.iter().map(|m| m.out.rate()).collect()))
+        .collect();
+    let cpu: Vec<f64> = hb
+        .iter()
+        .map(|r| median(r.iter().map(Measured::server_us_per_req).collect()))
+        .collect();
+    let busy: Vec<f64> = hb
+        .iter()
+        .map(|r| median(r.iter().map(|m| m.busy().0).collect()))
+        .collect();
+    rows.push(VsRow {
+        metric: format!("heartbeats/s, {n} instances, {conns} connections"),
+        shown: rates
+            .iter()
+            .zip(&busy)
+            .map(|(r, b)| format!("{r:.0} (server {:.0} % of a core)", b * 100.0))
+            .collect(),
+        ratios: ratio_of(&rates),
+        goal: ">= 3",
+        meets: Some(|r| r >= 3.0),
+    });
+    rows.push(VsRow {
+        metric: "server CPU per heartbeat".into(),
+        shown: cpu.iter().map(|c| format!("{c:.1} us")).collect(),
+        ratios: ratio_of(&cpu),
+        goal: "",
+        meets: None,
+    });
+
+    // Full fetches at n instances.
+    for (gzip, label) in [(false, "JSON"), (true, "JSON gzip")] {
+        let mut runs: Vec<Vec<Measured>> = targets.iter().map(|_| Vec::new()).collect();
+        for _ in 0..rounds {
+            for (t, r) in targets.iter().zip(runs.iter_mut()) {
+                let m = run_on(t, 8, d, u64::MAX, get("/eureka/apps", true, gzip)).await;
+                check(&m.out, t.name);
+                r.push(m);
+            }
+        }
+        let rates: Vec<f64> = runs
+            .iter()
+            .map(|r| median(r.iter().map(|m| m.out.rate()).collect()))
+            .collect();
+        let cpu: Vec<f64> = runs
+            .iter()
+            .map(|r| median(r.iter().map(Measured::server_us_per_req).collect()))
+            .collect();
+        rows.push(VsRow {
+            metric: format!("full fetch/s, {n} instances, {label}, 8 connections"),
+            shown: runs
+                .iter()
+                .zip(&rates)
+                .zip(&cpu)
+                .map(|((r, rate), c)| {
+                    let (lo, hi) = r.iter().fold((u64::MAX, 0), |(lo, hi), m| {
+                        (lo.min(m.out.min_len), hi.max(m.out.max_len))
+                    });
+                    let size = if lo == hi {
+                        format!("{} KiB", lo / 1024)
+                    } else {
+                        format!("{}..{} KiB", lo / 1024, hi / 1024)
+                    };
+                    format!("{rate:.0} ({size}, {:.2} ms CPU each)", c / 1e3)
+                })
+                .collect(),
+            ratios: ratio_of(&rates),
+            goal: ">= 3",
+            meets: Some(|r| r >= 3.0),
+        });
+    }
+
+    // RSS at n instances (JSON gzip and plain cached: what the runs above fetched).
+    let rss: Vec<f64> = targets.iter().map(|t| rss_of(t.pid) as f64).collect();
+    rows.push(VsRow {
+        metric: format!("RSS (VmRSS), {n} instances"),
+        shown: rss
+            .iter()
+            .map(|k| format!("{:.1} MiB", k / 1024.0))
+            .collect(),
+        ratios: ratio_of(&rss),
+        goal: "",
+        meets: None,
+    });
+
+    // Register -> visible in GET /eureka/apps.
+    for t in &targets {
+        keep_alive(t, n).await;
+    }
+    let mut vis: Vec<Vec<Duration>> = Vec::new();
+    for (i, t) in targets.iter_mut().enumerate() {
+        // The JVM with its default cache refreshes every 30 s: samples spread over one
+        // refresh period; the others are spaced a little apart.
+        let cached = !quick && i == 1;
+        let (samples, spacing) = if cached {
+            (5, Duration::from_secs(6))
+        } else if quick {
+            (2, Duration::from_millis(137))
+        } else {
+            (10, Duration::from_millis(137))
+        };
+        vis.push(visibility(t, samples, spacing, Duration::from_secs(40)).await);
+    }
+    let med: Vec<f64> = vis.iter().map(|v| v[v.len() / 2].as_secs_f64()).collect();
+    rows.push(VsRow {
+        metric: format!("register -> visible in GET /eureka/apps, {n} instances (median, max)"),
+        shown: vis
+            .iter()
+            .map(|v| {
+                let (m, x) = (
+                    v[v.len() / 2].as_secs_f64() * 1e3,
+                    v[v.len() - 1].as_secs_f64() * 1e3,
+                );
+                format!("{m:.0} ms, {x:.0} ms ({} samples)", v.len())
+            })
+            .collect(),
+        ratios: ratio_of(&med),
+        goal: "<= 1/100",
+        meets: Some(|r| r <= 0.01),
+    });
+
+    // Delta fetch: once the window holds nothing from before, 50 status changes; measured
+    // once every target's delta holds exactly those 50 (the JVM's cache may take 30 s).
+    let quiet = Instant::now() + retention + Duration::from_secs(3);
+    for t in &targets {
+        keep_alive(t, n).await;
+    }
+    tokio::time::sleep_until(quiet.into()).await;
+    let mut delta_rates = Vec::new();
+    let mut delta_shown = Vec::new();
+    for t in &targets {
+        for k in 0..50u64 {
+            let (code, _) = fetch(
+                t.addr,
+                Request::put(format!(
+                    "/eureka/apps/APP-{}/inst-{k}/status?value=OUT_OF_SERVICE",
+                    k % 100
+                ))
+                .header("host", "h")
+                .body(Full::new(Bytes::new()))
+                .expect("req"),
+            )
+            .await;
+            assert_eq!(code, 200, "{}: status change refused", t.name);
+        }
+        let t0 = Instant::now();
+        let body = loop {
+            let (code, body) = fetch(t.addr, get("/eureka/apps/delta", true, false)(0)).await;
+            assert_eq!(code, 200, "{}: delta", t.name);
+            if delta_records(&body) == 50 {
+                break body;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(40),
+                "{}: the delta never held exactly the 50 changes ({} records)",
+                t.name,
+                delta_records(&body)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let (mut r, mut c) = (Vec::new(), Vec::new());
+        let (mut lo, mut hi) = (u64::MAX, 0);
+        for _ in 0..rounds {
+            let m = run_on(
+                t,
+                conns,
+                d,
+                u64::MAX,
+                get("/eureka/apps/delta", true, false),
+            )
+            .await;
+            check(&m.out, t.name);
+            lo = lo.min(m.out.min_len);
+            hi = hi.max(m.out.max_len);
+            r.push(m.out.rate());
+            c.push(m.server_us_per_req());
+        }
+        let rate = median(r);
+        let us = median(c);
+        let same = if lo == hi && lo == body.len() as u64 {
+            String::new()
+        } else {
+            format!(", BODY CHANGED: {lo}..{hi} B")
+        };
+        delta_shown.push(format!(
+            "{rate:.0} ({} KiB, {us:.0} us CPU each{same})",
+            body.len() / 1024
+        ));
+        delta_rates.push(rate);
+    }
+    rows.push(VsRow {
+        metric: format!("delta fetch/s, {n} instances, 50 changes, {conns} connections"),
+        shown: delta_shown,
+        ratios: ratio_of(&delta_rates),
+        goal: "",
+        meets: None,
+    });
+
+    // Registrations of new ids: bounded in count, so that ours (the faster) ends at `big`.
+    for t in &targets {
+        keep_alive(t, n).await;
+    }
+    let per_round = (big - targets[0].registered) / rounds as u64;
+    let mut regs: Vec<Vec<Measured>> = targets.iter().map(|_| Vec::new()).collect();
+    for _ in 0..rounds {
+        for (t, r) in targets.iter_mut().zip(regs.iter_mut()) {
+            let from = t.registered;
+            let inner = post_register("/eureka/apps");
+            let m = run_on(t, conns, d, per_round, Arc::new(move |k| inner(k + from))).await;
+            check(&m.out, t.name);
+            t.registered += m.out.ok;
+            r.push(m);
+        }
+    }
+    let rates: Vec<f64> = regs
+        .iter()
+        .map(|r| median(r.iter().map(|m| m.out.rate()).collect()))
+        .collect();
+    let busy: Vec<f64> = regs
+        .iter()
+        .map(|r| median(r.iter().map(|m| m.busy().0).collect()))
+        .collect();
+    rows.insert(
+        1,
+        VsRow {
+            metric: format!("registrations/s (new ids), {conns} connections"),
+            shown: rates
+                .iter()
+                .zip(&busy)
+                .map(|(r, b)| format!("{r:.0} (server {:.0} % of a core)", b * 100.0))
+                .collect(),
+            ratios: ratio_of(&rates),
+            goal: ">= 10",
+            meets: Some(|r| r >= 10.0),
+        },
+    );
+    let cpu: Vec<f64> = regs
+        .iter()
+        .map(|r| median(r.iter().map(Measured::server_us_per_req).collect()))
+        .collect();
+    rows.insert(
+        2,
+        VsRow {
+            metric: "server CPU per registration".into(),
+            shown: cpu.iter().map(|c| format!("{c:.1} us")).collect(),
+            ratios: ratio_of(&cpu),
+            goal: "",
+            meets: None,
+        },
+    );
+
+    // RSS at `big` instances, with what Java/Spring clients fetch (JSON gzip) cached.
+    for t in targets.iter_mut() {
+        grow(t, big).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for t in &targets {
+        let (code, _) = fetch(t.addr, get("/eureka/apps", true, true)(0)).await;
+        assert_eq!(code, 200);
+    }
+    let rss: Vec<f64> = targets.iter().map(|t| rss_of(t.pid) as f64).collect();
+    rows.push(VsRow {
+        metric: format!("RSS (VmRSS), {big} instances, JSON gzip fetched"),
+        shown: rss
+            .iter()
+            .map(|k| format!("{:.1} MiB", k / 1024.0))
+            .collect(),
+        ratios: ratio_of(&rss),
+        goal: "<= 1/10",
+        meets: Some(|r| r <= 0.1),
+    });
+
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("\nvs JVM, load average at the end: {}", load.trim());
+    let mut head = String::from("| metric |");
+    for t in &targets {
+        head.push_str(&format!(" {} |", t.name));
+        if t.name != "tower-eureka" {
+            head.push_str(" ours/JVM |");
+        }
+    }
+    head.push_str(" goal (ours/JVM) |");
+    println!("{head}\n|{}", "---|".repeat(2 * targets.len() + 1));
+    for r in rows {
+        let mut line = format!("| {} | {} |", r.metric, r.shown[0]);
+        for ((s, ratio), t) in r.shown[1..].iter().zip(&r.ratios).zip(&targets[1..]) {
+            // The goals are against the JVM at its default settings.
+            let mark = match r.meets {
+                _ if !t.name.contains("default") => "",
+                Some(f) if f(*ratio) => " (met)",
+                Some(_) => " (**missed**)",
+                None => "",
+            };
+            line.push_str(&format!(" {s} | {}{mark} |", fmt_ratio(*ratio)));
+        }
+        line.push_str(&format!(" {} |", r.goal));
+        println!("{line}");
+    }
 }
