@@ -1,5 +1,5 @@
 //! Cluster benchmark (issue 13): release `eureka-server` processes on loopback, every
-//! figure next to its goal, bounded in count and time (about 3 minutes).
+//! figure next to its goal, bounded in count and time (about 2 minutes).
 //!
 //! ```text
 //! cargo bench --bench cluster
@@ -10,8 +10,9 @@
 //! heartbeat rate. Phases: fill A and S with 10k instances; heartbeats/s on A vs S
 //! (alternating rounds) with the replication traffic A sends to B; then, under a paced
 //! heartbeat loop on A (every instance every 5 s), replication lag A -> B for new
-//! registrations; then C killed for [`DOWN`], A's CPU and RSS sampled every second, C
-//! restarted on its port: time until A feeds it again and until it lists every instance.
+//! registrations; then C killed for [`DOWN_S`] seconds (`CLUSTER_BENCH_DOWN_S` overrides),
+//! A's CPU and RSS sampled every second, C restarted on its port: time until A feeds it
+//! again and until it lists every instance.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -27,7 +28,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const N: u64 = 10_000;
 const LAG_SAMPLES: u64 = 300;
-const DOWN: Duration = Duration::from_secs(60);
+/// How long C stays down (`CLUSTER_BENCH_DOWN_S` overrides, for a longer memory check).
+const DOWN_S: u64 = 60;
 const ROUND: Duration = Duration::from_secs(4);
 const ROUNDS: usize = 3;
 const CONNS: usize = 4;
@@ -601,29 +603,44 @@ async fn driver() {
     );
     let total = (N + LAG_SAMPLES) as usize;
 
-    // 4. C down for DOWN under the paced load.
+    // 4. C down under the paced load.
+    let down = Duration::from_secs(
+        std::env::var("CLUSTER_BENCH_DOWN_S")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(DOWN_S),
+    );
     c.kill();
     let t_down = Instant::now();
     let mut samples = Vec::new(); // (cpu share over the last second, rss KiB)
     let mut last = cpu_secs(&pid_a).unwrap_or(f64::NAN);
-    while t_down.elapsed() < DOWN {
+    while t_down.elapsed() < down {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let now = cpu_secs(&pid_a).unwrap_or(f64::NAN);
         samples.push((now - last, rss_kib(&pid_a)));
         last = now;
     }
+    let trace: Vec<String> = samples
+        .iter()
+        .step_by(10)
+        .map(|x| format!("{:.1}", x.1 as f64 / 1024.0))
+        .collect();
+    println!(
+        "A's RSS every 10 s while C is down (MiB): {}",
+        trace.join(", ")
+    );
     let c_state = peer_status(a.addr(), pc).await.expect("A's status for C");
     let k = 10.min(samples.len() / 2);
     let avg = |s: &[(f64, u64)]| s.iter().map(|x| x.0).sum::<f64>() / s.len().max(1) as f64 * 100.0;
     let first = &samples[..k];
     let lastk = &samples[samples.len() - k..];
     rows.add(
-        format!("A's CPU, first vs last {k} s of C down {DOWN:?} (paced heartbeats)"),
+        format!("A's CPU, first vs last {k} s of C down {down:?} (paced heartbeats)"),
         format!("{:.1} % -> {:.1} % of a core", avg(first), avg(lastk)),
         "flat",
     );
     rows.add(
-        format!("A's RSS, start vs end of C down {DOWN:?}"),
+        format!("A's RSS, start vs end of C down {down:?}"),
         format!(
             "{} KiB -> {} KiB after {k} s -> {} KiB at the end (max {} KiB); C's queue at the end {}, dropped {}, circuit {}",
             samples[0].1,
