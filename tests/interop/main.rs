@@ -5,13 +5,15 @@
 //! `cargo test` works on a fresh machine that has `python3` with `venv` and access to PyPI.
 
 mod proxy;
+#[path = "../common/server_process.rs"]
+mod server_process;
 
 use proxy::Proxy;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const PY_EUREKA_CLIENT_VERSION: &str = "0.11.13";
@@ -139,62 +141,18 @@ fn python() -> PathBuf {
 }
 
 /// The `eureka-server` binary on 127.0.0.1:0; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
-}
+use server_process::ServerProcess as Server;
 
-impl Server {
-    fn start(extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eureka-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("eureka-server did not start");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!("eureka-server printed no listening line within 30 s");
-        };
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("a listening line")
-            .to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "unexpected line {line:?}"
-        );
-        Server { child, url }
-    }
-
-    /// A server whose leases really end fast: evicted within 250 ms of expiring, with no
-    /// self-preservation to hold them (the scenarios' short leases must survive on
-    /// heartbeats alone).
-    fn start_short_leases() -> Server {
-        Server::start(&[
-            "--eviction-interval-timer-in-ms",
-            "250",
-            "--enable-self-preservation",
-            "false",
-        ])
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A server whose leases really end fast: evicted within 250 ms of expiring, with no
+/// self-preservation to hold them (the scenarios' short leases must survive on heartbeats
+/// alone).
+fn start_short_leases() -> Server {
+    Server::start(&[
+        "--eviction-interval-timer-in-ms",
+        "250",
+        "--enable-self-preservation",
+        "false",
+    ])
 }
 
 /// Runs a scenario script and requires its closing line.
@@ -225,7 +183,7 @@ fn scenario(mut cmd: Command, what: &str) {
 #[test]
 fn py_eureka_client_register_discover_override_cancel() {
     let py = python();
-    let server = Server::start_short_leases();
+    let server = start_short_leases();
     let proxy = Proxy::start(&server.url);
     let mut cmd = Command::new(py);
     cmd.arg(root().join("tests/interop/py_client.py"))
@@ -303,7 +261,7 @@ fn node_modules() -> PathBuf {
 #[test]
 fn eureka_js_client_register_discover_override_cancel() {
     let modules = node_modules();
-    let server = Server::start_short_leases();
+    let server = start_short_leases();
     let proxy = Proxy::start(&server.url);
     let mut cmd = Command::new("node");
     cmd.arg(root().join("tests/interop/js_client.js"))

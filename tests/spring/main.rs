@@ -11,6 +11,8 @@ mod java;
 #[path = "../interop/proxy.rs"]
 #[allow(dead_code)]
 mod proxy;
+#[path = "../common/server_process.rs"]
+mod server_process;
 
 mod java_server;
 mod spring_client;
@@ -21,9 +23,6 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// How long any awaited outcome may take before the test fails (JVMs on shared cores).
@@ -49,55 +48,19 @@ where
 }
 
 /// The `eureka-server` binary on 127.0.0.1:0; killed on drop.
-struct RustServer {
-    child: Child,
-    /// `http://127.0.0.1:PORT/eureka`.
-    url: String,
-}
+pub(crate) use server_process::ServerProcess as RustServer;
 
-impl RustServer {
-    /// Short settings: changes published every 50 ms, expired leases evicted every
-    /// 250 ms, no self-preservation.
-    fn start() -> RustServer {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eureka-server"))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(["--response-cache-update-interval-ms", "50"])
-            .args(["--eviction-interval-timer-in-ms", "250"])
-            .args(["--enable-self-preservation", "false"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("eureka-server did not start");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!("eureka-server printed no listening line within 30 s");
-        };
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        assert!(
-            url.starts_with("http://127.0.0.1:"),
-            "unexpected line {line:?}"
-        );
-        RustServer { child, url }
-    }
-}
-
-impl Drop for RustServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Short settings: changes published every 50 ms, expired leases evicted every 250 ms, no
+/// self-preservation.
+pub(crate) fn start_rust_server() -> RustServer {
+    RustServer::start(&[
+        "--response-cache-update-interval-ms",
+        "50",
+        "--eviction-interval-timer-in-ms",
+        "250",
+        "--enable-self-preservation",
+        "false",
+    ])
 }
 
 /// A plain HTTP client for the tests' own requests.

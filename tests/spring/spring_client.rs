@@ -5,7 +5,8 @@ use crate::java::{self, App, JavaProcess};
 use crate::proxy::Proxy;
 use crate::Watched;
 use crate::{
-    count, counts, failures, get_json, get_text, instance, send, wait_for, RustBackend, RustServer,
+    count, counts, failures, get_json, get_text, instance, send, start_rust_server, wait_for,
+    RustBackend,
 };
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -99,7 +100,7 @@ async fn register_like_py(server: &str, port: u16) {
 /// shutdown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spring_cloud_client_against_our_server() {
-    let server = RustServer::start();
+    let server = start_rust_server();
     let proxy = Proxy::start(&server.url);
 
     // The services Spring is to find: one registered by our client, one by plain HTTP.
@@ -364,7 +365,7 @@ async fn spring_cloud_client_against_our_server() {
 /// C-20 with `eureka.client.disable-delta=true`: every fetch is a full one, all parsed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spring_cloud_client_with_delta_disabled() {
-    let server = RustServer::start();
+    let server = start_rust_server();
     let proxy = Proxy::start(&server.url);
     register_like_py(&server.url, 9).await;
     let (spring, id) = start_spring(
@@ -412,7 +413,7 @@ async fn spring_cloud_client_with_delta_disabled() {
 /// without fallback, discovery with metadata, R-30 cancel on shutdown.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spring_cloud_client_on_jersey() {
-    let server = RustServer::start();
+    let server = start_rust_server();
     let proxy = Proxy::start(&server.url);
     register_like_py(&server.url, 9).await;
     let (mut spring, id) = start_spring(App::SpringClientJersey, "spring-jersey", &proxy.url, &[]);
