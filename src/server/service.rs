@@ -208,7 +208,7 @@ where
 // === impl Inner ===
 
 impl Inner {
-    /// Answers a route that carries no body.
+    /// Reports a client write that succeeded to the replicator, if there is one.
     fn replicate(&self, kind: WriteKind, app: &str, id: &str) {
         if let Some(r) = &self.replicator {
             r.replicate(kind, app, id);
@@ -242,6 +242,7 @@ impl Inner {
         res
     }
 
+    /// Answers a route that carries no body.
     fn route(&self, ctx: &RequestCtx, method: &Method, route: Route) -> Response<ResponseBody> {
         match route {
             Route::Apps => self.entity(ctx, Entity::Apps),
