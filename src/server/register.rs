@@ -13,13 +13,15 @@ use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Response, StatusCode};
 
-/// Decodes, validates and registers the body of `POST /apps/{app}`.
+/// Decodes, validates and registers the body of `POST /apps/{app}`; with `want_key`, a
+/// successful register also returns the `(app, id)` it stored (for the replicator).
 pub(super) fn register(
     registry: &Registry,
     ctx: &RequestCtx,
     headers: &HeaderMap,
     app: &str,
     body: &[u8],
+    want_key: bool,
 ) -> (Response<ResponseBody>, Option<(String, String)>) {
     let ct = headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
     let format = match Format::from_content_type(ct) {
@@ -29,9 +31,9 @@ pub(super) fn register(
     match codec::decode_register(body, format, app) {
         Ok(inst) => {
             tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
-            let key = (inst.app.clone(), inst.id().to_owned());
+            let key = want_key.then(|| (inst.app.clone(), inst.id().to_owned()));
             match registry.register(inst, Origin::from_replication_header(ctx.replication)) {
-                Ok(()) => (empty(StatusCode::NO_CONTENT), Some(key)),
+                Ok(()) => (empty(StatusCode::NO_CONTENT), key),
                 // The codec checked the text already; the registry agrees.
                 Err(e) => (invalid(app, e.to_string()), None),
             }

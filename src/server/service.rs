@@ -171,9 +171,10 @@ where
         match route {
             Route::App(app) if req.method() == Method::POST => {
                 with_body(req, inner, move |inner, headers, bytes| {
+                    let want_key = inner.replicator.is_some() && !ctx.replication;
                     let (res, key) =
-                        register::register(&inner.registry, &ctx, headers, &app, bytes);
-                    if let (Some((app, id)), false) = (key, ctx.replication) {
+                        register::register(&inner.registry, &ctx, headers, &app, bytes, want_key);
+                    if let Some((app, id)) = key {
                         inner.replicate(WriteKind::Register, &app, &id);
                     }
                     res
