@@ -59,7 +59,6 @@ pub struct Cluster {
     sync: Mutex<SyncReport>,
     registry: Registry,
     config: Arc<ClusterConfig>,
-    owned: repair::Owned,
     _stop: tokio::sync::watch::Sender<()>,
 }
 
@@ -96,7 +95,6 @@ impl Cluster {
             peers,
             registry: registry.clone(),
             config: config.clone(),
-            owned: repair::Owned::default(),
             _stop: stop,
         });
         for p in &cluster.peers {
@@ -112,7 +110,6 @@ impl Cluster {
                 registry.clone(),
                 client.clone(),
                 config.clone(),
-                cluster.owned.clone(),
                 stopped.clone(),
             ));
         }
@@ -160,15 +157,6 @@ impl Cluster {
 impl Replicator for Cluster {
     fn replicate(&self, kind: WriteKind, app: &str, id: &str) {
         let key = TaskKey::new(kind, app, id);
-        {
-            let mut own = crate::sync::lock(&self.owned);
-            let k = (key.app.clone(), key.id.clone());
-            if kind == WriteKind::Cancel {
-                own.remove(&k);
-            } else if !own.contains(&k) {
-                own.insert(k);
-            }
-        }
         for p in &self.peers {
             p.enqueue(key.clone());
         }

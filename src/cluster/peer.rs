@@ -133,8 +133,10 @@ pub(crate) struct Peer {
     pub(crate) recoveries: AtomicU64,
     /// Wakes the anti-entropy task after a loss: a circuit closed again, a task dropped.
     pub(crate) repair: Notify,
-    /// Anti-entropy rounds done and Register tasks they queued.
+    /// Tasks (Register or Cancel) that anti-entropy queued.
     pub(crate) repairs: AtomicU64,
+    /// Anti-entropy comparisons that got the peer's registry.
+    pub(crate) repair_rounds: AtomicU64,
 }
 
 impl Peer {
@@ -155,6 +157,7 @@ impl Peer {
             recoveries: AtomicU64::new(0),
             repair: Notify::new(),
             repairs: AtomicU64::new(0),
+            repair_rounds: AtomicU64::new(0),
         }
     }
 
@@ -201,6 +204,7 @@ impl Peer {
             "dropped": dropped + self.rejected.load(Ordering::Relaxed),
             "lastError": crate::sync::lock(&self.last_error).clone(),
             "repairs": self.repairs.load(Ordering::Relaxed),
+            "repairRounds": self.repair_rounds.load(Ordering::Relaxed),
         })
     }
 

@@ -1,8 +1,12 @@
 //! Anti-entropy (P-35): compare with a peer through the standard `GET {peer}apps/` only
-//! (so Java peers take part unchanged) and queue a `Register` for every instance where
-//! this node's copy should win: the peer holds an older `lastDirtyTimestamp` (or the same
-//! one with another status), or lacks an instance whose last client write reached this
-//! node. Runs every [`anti_entropy_interval`](super::ClusterConfig::anti_entropy_interval)
+//! (so Java peers take part unchanged) and repair where this node holds the client's last
+//! write. A `Register` goes out for every instance where this node's copy should win: the
+//! peer holds an older `lastDirtyTimestamp` (or the same one with another status), or
+//! lacks an instance whose last client write reached this node
+//! ([`Registry::holds_client_write`]). A `Cancel` goes out for every instance a client
+//! cancelled on this node that the peer still lists in the same or an older incarnation
+//! (its `lastDirtyTimestamp` is not newer than the cancelled one,
+//! [`Registry::client_cancels`]) and that this node does not hold again. Runs every [`anti_entropy_interval`](super::ClusterConfig::anti_entropy_interval)
 //! and after a loss (a circuit closed again, a task dropped), once the queue has drained.
 
 use super::http::PeerClient;
@@ -12,21 +16,16 @@ use super::ClusterConfig;
 use crate::codec::{self, Format};
 use crate::registry::Registry;
 use crate::server::WriteKind;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Instances whose last write on this node came from a client (not from a peer), so this
-/// node may repair a peer that lacks them. Pruned of instances this node no longer holds.
-pub(crate) type Owned = Arc<Mutex<HashSet<(Arc<str>, Arc<str>)>>>;
 
 pub(crate) async fn run(
     peer: Arc<Peer>,
     registry: Registry,
     client: PeerClient,
     config: Arc<ClusterConfig>,
-    owned: Owned,
     mut stop: tokio::sync::watch::Receiver<()>,
 ) {
     if config.anti_entropy_interval.is_zero() {
@@ -45,7 +44,7 @@ pub(crate) async fn run(
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            round(&peer, &registry, &client, &owned).await;
+            round(&peer, &registry, &client).await;
         }
     };
     tokio::select! {
@@ -54,7 +53,7 @@ pub(crate) async fn run(
     }
 }
 
-async fn round(peer: &Peer, registry: &Registry, client: &PeerClient, owned: &Owned) {
+async fn round(peer: &Peer, registry: &Registry, client: &PeerClient) {
     let answer = match client.get_json(&peer.url.join("apps/")).await {
         Ok(a) if a.status.is_success() => a,
         Ok(a) => {
@@ -78,26 +77,30 @@ async fn round(peer: &Peer, registry: &Registry, client: &PeerClient, owned: &Ow
             );
         }
     }
+    peer.repair_rounds.fetch_add(1, Ordering::Relaxed);
     let snap = registry.snapshot();
     let mut repair = Vec::new();
-    {
-        let mut own = crate::sync::lock(owned);
-        own.retain(|(app, id)| snap.instance(app, id).is_some());
-        for (app, list) in snap.apps() {
-            for inst in list {
-                let id = inst.id();
-                let key = (app.to_owned(), id.to_owned());
-                let needed = match theirs.get(&key) {
-                    Some((ldt, status)) => {
-                        *ldt < inst.last_dirty_timestamp
-                            || (*ldt == inst.last_dirty_timestamp && *status != inst.status)
-                    }
-                    None => own.contains(&(Arc::from(app), Arc::from(id))),
-                };
-                if needed {
-                    repair.push(TaskKey::new(WriteKind::Register, app, id));
+    for (app, list) in snap.apps() {
+        for inst in list {
+            let id = inst.id();
+            let needed = match theirs.get(&(app.to_owned(), id.to_owned())) {
+                Some((ldt, status)) => {
+                    *ldt < inst.last_dirty_timestamp
+                        || (*ldt == inst.last_dirty_timestamp && *status != inst.status)
                 }
+                None => registry.holds_client_write(app, id),
+            };
+            if needed {
+                repair.push(TaskKey::new(WriteKind::Register, app, id));
             }
+        }
+    }
+    for (app, id, cancelled_ldt) in registry.client_cancels() {
+        let stale = theirs
+            .get(&(app.to_string(), id.to_string()))
+            .is_some_and(|(ldt, _)| *ldt <= cancelled_ldt);
+        if stale && snap.instance(&app, &id).is_none() {
+            repair.push(TaskKey::new(WriteKind::Cancel, &app, &id));
         }
     }
     if !repair.is_empty() {

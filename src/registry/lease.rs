@@ -45,6 +45,10 @@ pub(crate) struct Lease {
     /// in thousandths (`60_000 / renewalIntervalInSecs`).
     pub(crate) expected_milli: u64,
     pub(crate) tracked: Tracked,
+    /// The last register or renew of this lease came from a client of this server, not
+    /// from a peer or the startup sync: this server holds the client's last write and may
+    /// repair a peer that lacks the instance (P-35).
+    pub(crate) client_write: bool,
 }
 
 impl Lease {
@@ -156,6 +160,7 @@ mod tests {
             service_up_epoch: 0,
             expected_milli: 2_000,
             tracked: Tracked::Nowhere,
+            client_write: true,
         };
         assert_eq!(l.expires_at(true), 91_000);
         assert!(!l.is_expired(91_000, false));

@@ -50,7 +50,9 @@
 //! * **Live state** sits behind one `std::sync::Mutex` (short critical sections, never held
 //!   across an `.await`; there is none inside). It is composed of parts that each own
 //!   their state: the lease index, the expiry wheel, eviction, self-preservation, status
-//!   overrides and the versioned delta log. Apps map to per-app hash maps of leases; a
+//!   overrides, the versioned delta log, and the client cancels remembered for
+//!   anti-entropy (P-35; each lease also records whether its last register or renew came
+//!   from a client). Apps map to per-app hash maps of leases; a
 //!   lease holds its record as an immutable `Arc<InstanceInfo>` that is replaced, never
 //!   mutated, on every visible change.
 //! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, one push into the expiry
@@ -90,6 +92,7 @@ mod sharded;
 mod snapshot;
 mod state;
 mod stats;
+mod tombstone;
 mod wheel;
 
 /// The registry's hash maps: keyed by instance ids and app names that clients choose, so
@@ -221,9 +224,33 @@ impl Registry {
     /// Cancels an instance: removes the lease and its override and emits a
     /// `DELETED` delta record. `false` means unknown (404). Every [`Origin`] is processed
     /// alike; only forwarding differs, and that is the caller's job.
+    ///
+    /// A client's cancel ([`Origin::Client`]) is remembered for a while, with the
+    /// instance's `lastDirtyTimestamp`, so that anti-entropy can tell a peer that lost the
+    /// replicated cancel to drop its copy ([`client_cancels`](Self::client_cancels), P-35).
     pub fn cancel(&self, app: &str, id: &str, origin: Origin) -> bool {
-        let _ = origin;
-        self.with_state(|st, now| st.cancel(app, id, now))
+        self.with_state(|st, now| st.cancel(app, id, origin, now))
+    }
+
+    /// Whether `(app, id)` is registered here and its last register or renew came from a
+    /// client of this server ([`Origin::Client`]), not from a peer or the startup sync: this
+    /// server then holds the client's last write, and anti-entropy may give the instance to
+    /// a peer that lacks it (P-35).
+    pub fn holds_client_write(&self, app: &str, id: &str) -> bool {
+        self.with_state(|st, _| st.client_write(app, id))
+    }
+
+    /// The client cancels this server took in the last 30 minutes (at most 100,000, the
+    /// newest), as `(app, id, lastDirtyTimestamp of the cancelled record)`; a later register
+    /// of the same instance forgets its entry. Anti-entropy cancels a peer's copy of one of
+    /// these when that copy is not newer (P-35).
+    pub fn client_cancels(&self) -> Vec<(Arc<str>, Arc<str>, u64)> {
+        self.with_state(|st, now| {
+            st.client_cancels(now)
+                .into_iter()
+                .map(|((app, id), ldt)| (app, id, ldt))
+                .collect()
+        })
     }
 
     /// Sets a status override (R-62, R-62a, R-44): renews the lease, stores the override

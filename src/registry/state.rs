@@ -5,7 +5,7 @@
 //! [`ExpiryWheel`] when leases expire, [`Eviction`] which expired leases go,
 //! [`Preservation`] the self-preservation gate and its counters, [`Overrides`] the status
 //! overrides and the rule chain, [`DeltaLog`] the versioned change log, [`Stamp`] the wire
-//! form of a record. An operation here reads as the sequence of the parts it touches.
+//! form of a record, [`Tombstones`] the client cancels anti-entropy may repeat to a peer. An operation here reads as the sequence of the parts it touches.
 
 use super::delta::DeltaLog;
 use super::eviction::Eviction;
@@ -16,6 +16,7 @@ use super::preservation::{Preservation, SelfPreservationStatus};
 use super::renew::Verdict;
 use super::snapshot::RegistrySnapshot;
 use super::stats::Counters;
+use super::tombstone::Tombstones;
 use super::wheel::ExpiryWheel;
 use super::{Clock, Origin, RegistryConfig, RegistryStats, Renew, RenewOutcome};
 use crate::model::{ActionType, InstanceInfo, LeaseInfo, Status};
@@ -36,6 +37,7 @@ pub(crate) struct State {
     overrides: Overrides,
     delta: DeltaLog,
     counters: Counters,
+    tombstones: Tombstones,
 }
 
 impl State {
@@ -52,6 +54,7 @@ impl State {
             overrides: Overrides::new(cfg.legacy_override_delete),
             delta: DeltaLog::new(super::clock::duration_ms(cfg.delta_retention)),
             counters: Counters::default(),
+            tombstones: Tombstones::default(),
         }
     }
 
@@ -155,12 +158,14 @@ impl State {
             service_up_epoch: service_up,
             expected_milli: expected,
             tracked: Tracked::Nowhere,
+            client_write: origin == Origin::Client,
         };
         // 8. ADDED, lastUpdatedTimestamp, delta entry.
         let record = Arc::new(self.stamp.record(chosen, &lease, ActionType::Added, now));
         lease.record = record.clone();
         self.wheel.schedule(&mut lease, self.legacy_expiry);
         self.overrides.track(&key, override_status);
+        self.tombstones.forget(&key);
         let replaced = self.index.insert(lease);
         self.preservation
             .registered(replaced.as_ref(), expected, now);
@@ -189,6 +194,7 @@ impl State {
                 return RenewOutcome::NotFound;
             }
             lease.touch(now);
+            lease.client_write = origin == Origin::Client;
             self.wheel.schedule(lease, self.legacy_expiry);
             let status_change = (effective != stored).then_some(effective);
             // dirty-timestamp comparison (the lease is renewed either way).
@@ -229,9 +235,16 @@ impl State {
 
     // === cancel and eviction (R-30, R-31, R-42, R-43) ===
 
-    pub(crate) fn cancel(&mut self, app: &str, id: &str, now: u64) -> bool {
-        match self.index.get(app, id).map(|l| l.key.clone()) {
-            Some(key) => {
+    pub(crate) fn cancel(&mut self, app: &str, id: &str, origin: Origin, now: u64) -> bool {
+        match self
+            .index
+            .get(app, id)
+            .map(|l| (l.key.clone(), l.record.last_dirty_timestamp))
+        {
+            Some((key, ldt)) => {
+                if origin == Origin::Client {
+                    self.tombstones.cancelled(key.clone(), ldt, now);
+                }
                 self.remove_lease(key, now);
                 self.counters.cancellations += 1;
                 true
@@ -395,6 +408,20 @@ impl State {
         true
     }
 
+    // === who holds the client's last write (P-35) ===
+
+    /// Whether the lease `(app, id)` exists and its last register or renew came from a
+    /// client of this server.
+    pub(crate) fn client_write(&self, app: &str, id: &str) -> bool {
+        self.index.get(app, id).is_some_and(|l| l.client_write)
+    }
+
+    /// The client cancels this server remembers, as `((app, id), lastDirtyTimestamp)`.
+    pub(crate) fn client_cancels(&mut self, now: u64) -> Vec<(Key, u64)> {
+        self.tombstones.expire(now);
+        self.tombstones.list()
+    }
+
     // === self-preservation (R-100..R-104) ===
 
     pub(crate) fn self_preservation(&mut self, now: u64) -> SelfPreservationStatus {
@@ -425,6 +452,7 @@ impl State {
     /// threshold update, when due.
     pub(crate) fn maintain(&mut self, now: u64) {
         self.sweep_delta(now);
+        self.tombstones.expire(now);
         self.preservation.maintain(now, self.index.len());
     }
 
@@ -495,7 +523,7 @@ mod tests {
                     st.register(i, Origin::Client, None, now);
                 }
                 2 => {
-                    st.cancel(app, &id, now);
+                    st.cancel(app, &id, Origin::Client, now);
                 }
                 _ => {
                     st.set_status_override(app, &id, Status::OutOfService, None, now);

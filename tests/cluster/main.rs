@@ -367,3 +367,97 @@ async fn p35_anti_entropy_repairs_a_peer_that_lost_an_instance() {
     })
     .await;
 }
+
+/// Posts `record` (an instance's JSON as a server lists it) to `base` as a peer's
+/// replicated register, with `lastDirtyTimestamp` set to `ldt`.
+async fn inject_replicated(base: &str, mut record: serde_json::Value, ldt: u64) -> u16 {
+    record["lastDirtyTimestamp"] = serde_json::json!(ldt.to_string());
+    let app = record["app"].as_str().unwrap_or_default().to_owned();
+    let body = serde_json::json!({ "instance": record }).to_string();
+    match reqwest::Client::new()
+        .post(format!("{base}/apps/{app}"))
+        .header("x-netflix-discovery-replication", "true")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
+async fn repair_rounds(http: &Http, base: &str) -> u64 {
+    let s = http.status(base).await.unwrap_or_default();
+    s["peers"][0]["repairRounds"].as_u64().unwrap_or(0)
+}
+
+// P-35: a peer that lost a client's cancel (here its copy is restored afterwards by a
+// stale replicated register, as a delayed task from elsewhere would) is told to drop it by
+// the node that took the cancel; a newer incarnation of the instance on the peer (a
+// re-registration) is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p35_anti_entropy_cancels_what_a_client_cancelled() {
+    let http = Http::new();
+    let (pa, pb) = (free_port(), free_port());
+    let _a = Node::start(pa, &[pa, pb], &["--peer-anti-entropy-interval-ms=300"]);
+    let _b = Node::start(pb, &[pa, pb], &["--peer-anti-entropy-interval-ms=0"]);
+    let (a, b) = (url(pa), url(pb));
+    wait_open(&http, &a).await;
+    wait_open(&http, &b).await;
+    let mut records = Vec::new();
+    for id in ["stale", "newer"] {
+        assert_eq!(http.register(&a, "CANCELS", id).await, 204);
+        eventually(WAIT, "register on B", || {
+            status_is(&http, &b, "CANCELS", id, "UP")
+        })
+        .await;
+        let v = instance_on(&http, &a, "CANCELS", id)
+            .await
+            .expect("the record on A");
+        records.push(v["instance"].clone());
+        assert_eq!(
+            http.send(Method::DELETE, &format!("{a}/apps/CANCELS/{id}"), None)
+                .await,
+            200
+        );
+        eventually(WAIT, "cancel reaches B", || async {
+            let (code, _) = http.get(&format!("{b}/apps/CANCELS/{id}")).await;
+            (code == 404).then_some(())
+        })
+        .await;
+    }
+    let ldt = |r: &serde_json::Value| -> u64 {
+        r["lastDirtyTimestamp"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("lastDirtyTimestamp")
+    };
+    // The cancelled incarnation comes back on B; a re-registration (newer) too.
+    let (stale, newer) = (records[0].clone(), records[1].clone());
+    assert_eq!(inject_replicated(&b, stale.clone(), ldt(&stale)).await, 204);
+    assert_eq!(
+        inject_replicated(&b, newer.clone(), ldt(&newer) + 1_000).await,
+        204
+    );
+    assert!(instance_on(&http, &b, "CANCELS", "stale").await.is_some());
+    eventually(WAIT, "anti-entropy cancels the stale copy on B", || async {
+        let (code, _) = http.get(&format!("{b}/apps/CANCELS/stale")).await;
+        (code == 404).then_some(())
+    })
+    .await;
+    // Two more full rounds after that: the newer incarnation stays.
+    let after = repair_rounds(&http, &a).await;
+    eventually(WAIT, "two more anti-entropy rounds", || async {
+        (repair_rounds(&http, &a).await >= after + 2).then_some(())
+    })
+    .await;
+    assert!(
+        status_is(&http, &b, "CANCELS", "newer", "UP")
+            .await
+            .is_some(),
+        "a newer incarnation was cancelled"
+    );
+    let s = http.status(&a).await.expect("A's status");
+    assert!(s["peers"][0]["repairs"].as_u64().unwrap_or(0) >= 1, "{s}");
+}

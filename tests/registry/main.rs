@@ -1,6 +1,7 @@
 //! Scenario tests of the registry state machine (spec section 4), on paused tokio time.
 #![cfg(feature = "server")]
 
+mod cluster;
 mod delta;
 mod eviction;
 mod lifecycle;
