@@ -6,6 +6,7 @@
 #[path = "../java/harness.rs"]
 mod java;
 mod mixed;
+mod partition;
 mod support;
 
 use reqwest::Method;
