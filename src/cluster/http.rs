@@ -8,6 +8,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use std::future::Future;
 use std::io::Read as _;
 use std::time::Duration;
 
@@ -113,6 +114,34 @@ impl PeerClient {
             Ok(r) => r,
             Err(_) => Err(CallError::Timeout),
         }
+    }
+}
+
+/// What the sender needs of the network: the batch POST and the idle check's GET.
+/// [`PeerClient`] is the real one; the sender's tests answer in-process on paused time.
+pub(crate) trait Transport: Clone + Send + Sync + 'static {
+    /// `POST url` with a JSON batch body (P-10).
+    fn post_json(
+        &self,
+        url: &str,
+        body: Bytes,
+    ) -> impl Future<Output = Result<Answer, CallError>> + Send;
+
+    /// `GET url` for JSON.
+    fn get_json(&self, url: &str) -> impl Future<Output = Result<Answer, CallError>> + Send;
+}
+
+impl Transport for PeerClient {
+    fn post_json(
+        &self,
+        url: &str,
+        body: Bytes,
+    ) -> impl Future<Output = Result<Answer, CallError>> + Send {
+        PeerClient::post_json(self, url, body)
+    }
+
+    fn get_json(&self, url: &str) -> impl Future<Output = Result<Answer, CallError>> + Send {
+        PeerClient::get_json(self, url)
     }
 }
 

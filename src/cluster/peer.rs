@@ -18,7 +18,7 @@
 //! three times per [`healthy_window`](super::ClusterConfig::healthy_window), so `/status`
 //! stays true without traffic.
 
-use super::http::{CallError, PeerClient};
+use super::http::{CallError, Transport};
 use super::queue::{Queue, TaskKey};
 use super::wire;
 use super::ClusterConfig;
@@ -240,10 +240,10 @@ enum Outcome {
 }
 
 /// The sender loop of one peer. Returns when `stop` fires.
-pub(crate) async fn run(
+pub(crate) async fn run<T: Transport>(
     peer: Arc<Peer>,
     registry: Registry,
-    client: PeerClient,
+    client: T,
     config: Arc<ClusterConfig>,
     mut stop: tokio::sync::watch::Receiver<()>,
 ) {
@@ -304,7 +304,7 @@ pub(crate) async fn run(
 
 /// An idle check: `GET {peer}apps/delta`. Any answer below 500 (403 when the peer
 /// disables deltas) shows the peer up.
-async fn check(peer: &Peer, registry: &Registry, client: &PeerClient) {
+async fn check<T: Transport>(peer: &Peer, registry: &Registry, client: &T) {
     match client.get_json(&peer.url.join("apps/delta")).await {
         Ok(a) if a.status.as_u16() < 500 => peer.record_success(registry),
         Ok(a) => peer.record_failure(&format!("answered {}", a.status)),
@@ -313,10 +313,10 @@ async fn check(peer: &Peer, registry: &Registry, client: &PeerClient) {
 }
 
 /// Sends `keys` and handles the outcome, splitting on rejection.
-fn send<'a>(
+fn send<'a, T: Transport>(
     peer: &'a Arc<Peer>,
     registry: &'a Registry,
-    client: &'a PeerClient,
+    client: &'a T,
     keys: Vec<TaskKey>,
 ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
     Box::pin(async move {
@@ -352,10 +352,10 @@ fn send<'a>(
     })
 }
 
-async fn exchange(
+async fn exchange<T: Transport>(
     peer: &Peer,
     registry: &Registry,
-    client: &PeerClient,
+    client: &T,
     body: Vec<u8>,
     sent: &[TaskKey],
 ) -> Outcome {
@@ -436,7 +436,236 @@ fn per_item(peer: &Peer, registry: &Registry, key: &TaskKey, item: wire::ItemRes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::http::Answer;
+    use crate::registry::RegistryConfig;
+    use http::StatusCode;
     use rand::SeedableRng;
+
+    /// One request the fake peer saw: when (since the test start), what, how many items.
+    #[derive(Debug, Clone)]
+    struct Seen {
+        at: Duration,
+        get: bool,
+        items: usize,
+    }
+
+    /// A peer answered in-process on paused time: up (every item 200) or down (an I/O
+    /// error, as a refused connection), with a short service time.
+    #[derive(Clone)]
+    struct FakePeer {
+        start: Instant,
+        up: Arc<std::sync::atomic::AtomicBool>,
+        seen: Arc<Mutex<Vec<Seen>>>,
+        in_flight: Arc<AtomicUsize>,
+        max_in_flight: Arc<AtomicUsize>,
+    }
+
+    impl FakePeer {
+        fn new(up: bool) -> FakePeer {
+            FakePeer {
+                start: Instant::now(),
+                up: Arc::new(std::sync::atomic::AtomicBool::new(up)),
+                seen: Arc::default(),
+                in_flight: Arc::default(),
+                max_in_flight: Arc::default(),
+            }
+        }
+
+        fn set_up(&self, up: bool) {
+            self.up.store(up, Ordering::SeqCst);
+        }
+
+        fn seen(&self) -> Vec<Seen> {
+            crate::sync::lock(&self.seen).clone()
+        }
+
+        async fn answer(&self, get: bool, items: usize) -> Result<Answer, CallError> {
+            crate::sync::lock(&self.seen).push(Seen {
+                at: self.start.elapsed(),
+                get,
+                items,
+            });
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if !self.up.load(Ordering::SeqCst) {
+                return Err(CallError::Io("connection refused".into()));
+            }
+            let body = if get {
+                "{}".to_owned()
+            } else {
+                let list = vec![r#"{"statusCode":200}"#; items].join(",");
+                format!(r#"{{"responseList":[{list}]}}"#)
+            };
+            Ok(Answer {
+                status: StatusCode::OK,
+                syncing: false,
+                body: Bytes::from(body),
+            })
+        }
+    }
+
+    impl Transport for FakePeer {
+        fn post_json(
+            &self,
+            _url: &str,
+            body: Bytes,
+        ) -> impl Future<Output = Result<Answer, CallError>> + Send {
+            let items = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["replicationList"].as_array().map(Vec::len))
+                .unwrap_or(0);
+            let me = self.clone();
+            async move { me.answer(false, items).await }
+        }
+
+        fn get_json(&self, _url: &str) -> impl Future<Output = Result<Answer, CallError>> + Send {
+            let me = self.clone();
+            async move { me.answer(true, 0).await }
+        }
+    }
+
+    struct Rig {
+        peer: Arc<Peer>,
+        fake: FakePeer,
+        config: ClusterConfig,
+        _stop: tokio::sync::watch::Sender<()>,
+    }
+
+    /// A registry with `n` instances, a peer over `fake`, its sender running.
+    fn rig(n: usize, fake: FakePeer) -> (Rig, Registry) {
+        let registry = Registry::new(RegistryConfig::default());
+        for k in 0..n {
+            let i = crate::model::InstanceInfo::builder("APP")
+                .instance_id(format!("i-{k}"))
+                .build();
+            assert!(registry.register(i, Origin::Client).is_ok());
+        }
+        let config = ClusterConfig::default();
+        let url = match PeerUrl::parse("http://peer.test:8761/eureka/") {
+            Ok(u) => u,
+            Err(e) => panic!("{e}"),
+        };
+        let peer = Arc::new(Peer::new(url, &config));
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        tokio::spawn(run(
+            peer.clone(),
+            registry.clone(),
+            fake.clone(),
+            Arc::new(config.clone()),
+            stopped,
+        ));
+        (
+            Rig {
+                peer,
+                fake,
+                config,
+                _stop: stop,
+            },
+            registry,
+        )
+    }
+
+    fn heartbeats(peer: &Peer, range: std::ops::Range<usize>) {
+        for k in range {
+            peer.enqueue(TaskKey::new(WriteKind::Heartbeat, "APP", &format!("i-{k}")));
+        }
+    }
+
+    fn queued(peer: &Peer) -> usize {
+        crate::sync::lock(&peer.queue).len()
+    }
+
+    // P-30: tasks that arrive together share batches of at most 250, at most
+    // `max_in_flight` in flight, all delivered within a few batching delays.
+    #[tokio::test(start_paused = true)]
+    async fn p30_batches_of_at_most_250_and_bounded_concurrency() {
+        let (rig, _registry) = rig(1_000, FakePeer::new(true));
+        heartbeats(&rig.peer, 0..1_000);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let posts: Vec<Seen> = rig.fake.seen().into_iter().filter(|s| !s.get).collect();
+        let items: usize = posts.iter().map(|s| s.items).sum();
+        assert_eq!(items, 1_000);
+        assert_eq!(posts.len(), 4, "{posts:?}");
+        assert!(posts.iter().all(|s| s.items <= 250));
+        let max = rig.fake.max_in_flight.load(Ordering::SeqCst);
+        assert!(max >= 2 && max <= rig.config.max_in_flight, "{max}");
+        assert_eq!(queued(&rig.peer), 0);
+        // Tasks coalesce: the same heartbeat twice in one batching delay is one item.
+        heartbeats(&rig.peer, 0..1);
+        heartbeats(&rig.peer, 0..1);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let last = rig.fake.seen().into_iter().filter(|s| !s.get).last();
+        assert_eq!(last.map(|s| s.items), Some(1));
+    }
+
+    // P-32: a peer that is down gets back-off, then (circuit open) one one-item probe
+    // every 1-2 s however much is queued; nothing is lost; once it is back, sending resumes
+    // within 2 s and the queue drains.
+    #[tokio::test(start_paused = true)]
+    async fn p32_a_down_peer_is_probed_with_one_item_and_fed_at_once_when_back() {
+        let (rig, _registry) = rig(600, FakePeer::new(false));
+        heartbeats(&rig.peer, 0..600);
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(rig.peer.is_open(), "the circuit opened");
+        let seen = rig.fake.seen();
+        let posts: Vec<&Seen> = seen.iter().filter(|s| !s.get).collect();
+        // Full batches until three failures open the circuit (the batches already in
+        // flight fail too), then only one-item probes.
+        assert!(posts.len() > 10, "{posts:?}");
+        let Some(first_probe) = posts.iter().position(|s| s.items == 1) else {
+            panic!("no probe: {posts:?}");
+        };
+        let bound = rig.config.failures_to_open as usize + rig.config.max_in_flight;
+        assert!(first_probe <= bound, "{posts:?}");
+        assert!(
+            posts[first_probe..].iter().all(|s| s.items == 1),
+            "{posts:?}"
+        );
+        let max_backoff = rig.config.max_backoff;
+        for w in posts[first_probe..].windows(2) {
+            let gap = w[1].at - w[0].at;
+            assert!(
+                gap >= max_backoff / 2 && gap <= max_backoff + Duration::from_millis(50),
+                "probe gap {gap:?}"
+            );
+        }
+        assert_eq!(queued(&rig.peer), 600, "nothing dropped while down");
+        // Back: the next probe succeeds within max_backoff, the rest follows at once.
+        let back = rig.fake.start.elapsed();
+        rig.fake.set_up(true);
+        let deadline = back + max_backoff + Duration::from_millis(200);
+        while queued(&rig.peer) > 0 && rig.fake.start.elapsed() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            queued(&rig.peer),
+            0,
+            "the queue drains within 2 s of the return"
+        );
+        assert!(!rig.peer.is_open());
+        let delivered: usize = rig
+            .fake
+            .seen()
+            .iter()
+            .filter(|s| !s.get && s.at >= back)
+            .map(|s| s.items)
+            .sum();
+        assert!(delivered >= 600, "{delivered}");
+    }
+
+    // P-45: an idle peer is checked with a GET three times per healthy window, and a
+    // failed check opens nothing by itself but is counted as a failure.
+    #[tokio::test(start_paused = true)]
+    async fn p45_an_idle_peer_is_checked_three_times_per_window() {
+        let (rig, _registry) = rig(0, FakePeer::new(true));
+        let window = rig.config.healthy_window;
+        tokio::time::sleep(window * 2 + Duration::from_millis(100)).await;
+        let gets: Vec<Seen> = rig.fake.seen().into_iter().filter(|s| s.get).collect();
+        assert_eq!(gets.len(), 6, "{gets:?}");
+        assert!(rig.peer.last_success.load(Ordering::Relaxed) > 0);
+    }
 
     // P-32: full jitter under the cap; the circuit opens after repeated failures, probes
     // stay within `max_backoff`, and one success closes it.
