@@ -596,7 +596,7 @@ mod tests {
         heartbeats(&rig.peer, 0..1);
         heartbeats(&rig.peer, 0..1);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let last = rig.fake.seen().into_iter().filter(|s| !s.get).last();
+        let last = rig.fake.seen().into_iter().filter(|s| !s.get).next_back();
         assert_eq!(last.map(|s| s.items), Some(1));
     }
 
