@@ -596,7 +596,7 @@ mod tests {
         heartbeats(&rig.peer, 0..1);
         heartbeats(&rig.peer, 0..1);
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let last = rig.fake.seen().into_iter().filter(|s| !s.get).next_back();
+        let last = rig.fake.seen().into_iter().rfind(|s| !s.get);
         assert_eq!(last.map(|s| s.items), Some(1));
     }
 
