@@ -1,0 +1,94 @@
+//! The command line, built from the settings table: one flag per [`Setting`] with a
+//! `flag`, plus `--config FILE` and `--print-config`. Values stay text here; parsing and
+//! validation are the table's, so a bad value is reported the same way from every source.
+
+use crate::resolve::FlagValues;
+use crate::settings::{Kind, Settings, SETTINGS};
+use crate::source::env_names;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::path::PathBuf;
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub(crate) struct Cli {
+    /// `--config FILE`.
+    pub(crate) config: Option<PathBuf>,
+    /// `--print-config`.
+    pub(crate) print_config: bool,
+    /// The settings given as flags.
+    pub(crate) flags: FlagValues,
+}
+
+/// The clap command.
+pub(crate) fn command() -> Command {
+    let defaults = Settings::default();
+    let mut cmd = Command::new("eureka-server")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A fast, wire-compatible Netflix Eureka registry (tower-eureka)")
+        .after_help(
+            "Precedence: flags > environment > --config file > defaults. Every setting is also read \
+             from its file key (Spring's relaxed names: kebab, camel or snake case) and from \
+             Spring's environment forms of that key (EUREKA_SERVER_DISABLE_DELTA or \
+             EUREKA_SERVER_DISABLEDELTA). --print-config lists every key.",
+        )
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Read settings from a Spring application.yml / .yaml or application.properties"),
+        )
+        .arg(
+            Arg::new("print-config")
+                .long("print-config")
+                .action(ArgAction::SetTrue)
+                .help("Print the effective settings and where each came from, then exit"),
+        );
+    for s in SETTINGS {
+        let Some(flag) = s.flag else { continue };
+        let env: Vec<String> = s
+            .env
+            .iter()
+            .map(|n| (*n).to_owned())
+            .chain(env_names(s.key))
+            .collect();
+        let default = (s.show)(&defaults);
+        let default = if s.secret { "****".to_owned() } else { default };
+        let help = format!(
+            "{}\n[key: {}] [env: {}] [default: {}]",
+            s.help,
+            s.key,
+            env.join(", "),
+            if default.is_empty() { "none" } else { &default }
+        );
+        let arg = Arg::new(s.key).long(flag).help(help);
+        let arg = match s.kind {
+            Kind::Value => arg.value_name("VALUE").action(ArgAction::Set),
+            Kind::Bool => arg
+                .value_name("BOOL")
+                .num_args(0..=1)
+                .default_missing_value("true")
+                .action(ArgAction::Set),
+            Kind::List => arg.value_name("URLS").action(ArgAction::Append),
+        };
+        cmd = cmd.arg(arg);
+    }
+    cmd
+}
+
+/// Reads what `command()` matched.
+pub(crate) fn read(m: &ArgMatches) -> Cli {
+    let flags = SETTINGS
+        .iter()
+        .filter(|s| s.flag.is_some())
+        .filter_map(|s| {
+            m.get_many::<String>(s.key)
+                .map(|v| (s.key, v.cloned().collect::<Vec<_>>().join(",")))
+        })
+        .collect();
+    Cli {
+        config: m.get_one::<PathBuf>("config").cloned(),
+        print_config: m.get_flag("print-config"),
+        flags,
+    }
+}
