@@ -174,7 +174,7 @@ fn finish(
     let mut derived_my_url = None;
     let my_url = match (&s.my_url, &s.hostname) {
         (Some(u), _) => Some(u.clone()),
-        (None, Some(host)) if listen.port() != 0 => {
+        (None, Some(host)) => {
             let url = format!("http://{host}:{}{}/", listen.port(), server.prefix);
             let u = PeerUrl::parse(&url)
                 .map_err(|e| format!("eureka.instance.hostname: own URL {url:?}: {}", e.reason))?;

@@ -417,7 +417,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     .flag("my-url"),
     Setting::new(
         "eureka.instance.hostname",
-        "This server's host name: without my-url, its own URL is http://{hostname}:{port}{prefix}/.",
+        "This server's host name: without my-url, its own URL is http://{hostname}:{port}{prefix}/ (the port as configured).",
         |s, v| {
             let h = v.trim();
             if h.is_empty() || h.contains(['/', ':', '@', ' ']) {
@@ -500,6 +500,30 @@ pub(crate) static NO_OPS: &[(&str, &str)] = &[
         "reads open when the startup sync ends (eureka.server.peer-sync-budget-ms)",
     ),
     ("eureka.server.batch-replication", "replication is always batched"),
+    (
+        "eureka.server.response-cache-auto-expiration-in-seconds",
+        "there is no read/write cache: payloads are encoded once per change",
+    ),
+    (
+        "eureka.server.registry-sync-retries",
+        "the startup sync is bounded by eureka.server.peer-sync-budget-ms",
+    ),
+    (
+        "eureka.server.registry-sync-retry-wait-ms",
+        "the startup sync is bounded by eureka.server.peer-sync-budget-ms",
+    ),
+    (
+        "eureka.server.peer-node-connect-timeout-ms",
+        "eureka.server.peer-node-read-timeout-ms bounds the whole request, connect included",
+    ),
+    (
+        "eureka.server.peer-eureka-nodes-update-interval-ms",
+        "the peer list is read once, at start",
+    ),
+    (
+        "eureka.server.max-threads-for-peer-replication",
+        "replication runs on the async runtime, without a thread pool",
+    ),
 ];
 
 // === parsers ===
