@@ -318,7 +318,9 @@ fn bad_configuration_exits_2_naming_the_key_and_its_source() {
         "server:\n  port: ${EUREKA_TEST_UNSET_VARIABLE}\n",
     );
     let missing = dir.join("missing.yml").display().to_string();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, Vec<String>)> = vec![
+    /// Arguments, environment, what the one stderr line must name.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, Vec<String>);
+    let cases: Vec<Case<'_>> = vec![
         (
             vec!["--config", &not_a_number],
             vec![],

@@ -423,7 +423,8 @@ mod tests {
     #[test]
     fn a_bad_value_names_its_key_and_source() {
         let none = |_: &str| None;
-        let cases: [(Option<FileValues>, &dyn Fn(&str) -> Option<String>, &str); 4] = [
+        type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+        let cases: [(Option<FileValues>, Env<'_>, &str); 4] = [
             (
                 file(&[("eureka.server.renewalPercentThreshold", "abc")]),
                 &none,

@@ -51,6 +51,9 @@ impl fmt::Display for Origin {
     }
 }
 
+/// `(key as written, value)` pairs in file order.
+pub(crate) type Pairs = Vec<(String, String)>;
+
 /// The flattened `--config` file.
 #[derive(Debug, Default)]
 pub(crate) struct FileValues {
@@ -138,7 +141,7 @@ pub(crate) fn load(
 /// Flattens a YAML text to dotted keys. Documents are merged in order; a document
 /// activated by a Spring profile (`spring.config.activate.on-profile`, `spring.profiles`)
 /// is skipped with a warning, as no profile is active here.
-pub(crate) fn parse_yaml(text: &str) -> Result<(Vec<(String, String)>, Vec<String>), String> {
+pub(crate) fn parse_yaml(text: &str) -> Result<(Pairs, Vec<String>), String> {
     let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| format!("not YAML: {e}"))?;
     let mut out = Vec::new();
     let mut warnings = Vec::new();
