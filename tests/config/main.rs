@@ -271,7 +271,7 @@ fn a_properties_file_with_camel_case_keys_configures_the_server() {
          server.port=0\n\
          server.address=127.0.0.1\n\
          eureka.client.registerWithEureka=false\n\
-         eureka.client.serviceUrl.defaultZone=http://u:secret@peer9.invalid:8761/eureka/\n\
+         eureka.client.serviceUrl.defaultZone=http://u:secret@127.0.0.1:1/eureka/\n\
          eureka.server.disableDelta=true\n\
          eureka.server.peerSyncBudgetMs=0\n\
          eureka.server.enableSelfPreservation=false\n",
