@@ -1,11 +1,16 @@
 //! The command line, built from the settings table: one flag per [`Setting`] with a
-//! `flag`, plus `--config FILE` and `--print-config`. Values stay text here; parsing and
-//! validation are the table's, so a bad value is reported the same way from every source.
+//! `flag`, plus `--config FILE` and `--print-config`, plus Spring Boot's command-line
+//! properties (`--server.port=8762 --eureka.instance.hostname=peer2`), which are split
+//! off before clap sees the arguments. Values stay text here; parsing and validation are
+//! the table's, so a bad value is reported the same way from every source.
+//!
+//! [`Setting`]: crate::settings::Setting
 
 use crate::resolve::FlagValues;
-use crate::settings::{Kind, Settings, SETTINGS};
-use crate::source::env_names;
+use crate::settings::{Kind, Settings, NO_OPS, SETTINGS};
+use crate::source::{canonical, env_names};
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 /// What the command line asked for.
@@ -17,6 +22,29 @@ pub(crate) struct Cli {
     pub(crate) print_config: bool,
     /// The settings given as flags.
     pub(crate) flags: FlagValues,
+    /// Spring command-line properties accepted with no effect, with why.
+    pub(crate) notes: Vec<String>,
+}
+
+/// Splits Spring Boot's `--some.key=value` arguments (a `.` in the name) off the rest.
+pub(crate) fn split_spring_args(
+    args: impl IntoIterator<Item = OsString>,
+) -> (Vec<OsString>, Vec<(String, String)>) {
+    let mut rest = Vec::new();
+    let mut spring = Vec::new();
+    for arg in args {
+        let pair = arg
+            .to_str()
+            .and_then(|a| a.strip_prefix("--"))
+            .and_then(|a| a.split_once('='))
+            .filter(|(name, _)| name.contains('.'))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()));
+        match pair {
+            Some(p) => spring.push(p),
+            None => rest.push(arg),
+        }
+    }
+    (rest, spring)
 }
 
 /// The clap command.
@@ -76,19 +104,42 @@ pub(crate) fn command() -> Command {
     cmd
 }
 
-/// Reads what `command()` matched.
-pub(crate) fn read(m: &ArgMatches) -> Cli {
-    let flags = SETTINGS
+/// Reads what `command()` matched, and the Spring properties split off before it; an
+/// unknown Spring property is an error naming it.
+pub(crate) fn read(m: &ArgMatches, spring: Vec<(String, String)>) -> Result<Cli, String> {
+    let mut flags: FlagValues = SETTINGS
         .iter()
-        .filter(|s| s.flag.is_some())
         .filter_map(|s| {
-            m.get_many::<String>(s.key)
-                .map(|v| (s.key, v.cloned().collect::<Vec<_>>().join(",")))
+            let f = s.flag?;
+            m.get_many::<String>(s.key).map(|v| {
+                (
+                    s.key,
+                    v.cloned().collect::<Vec<_>>().join(","),
+                    format!("--{f}"),
+                )
+            })
         })
         .collect();
-    Cli {
+    let mut notes = Vec::new();
+    for (name, value) in spring {
+        let c = canonical(&name);
+        if let Some(s) = SETTINGS
+            .iter()
+            .find(|s| canonical(s.key) == c || s.aliases.iter().any(|a| canonical(a) == c))
+        {
+            flags.push((s.key, value, format!("--{name}")));
+        } else if let Some((_, why)) = NO_OPS.iter().find(|(k, _)| canonical(k) == c) {
+            notes.push(format!("--{name} accepted with no effect: {why}"));
+        } else {
+            return Err(format!(
+                "--{name}: unknown setting (--print-config lists every key)"
+            ));
+        }
+    }
+    Ok(Cli {
         config: m.get_one::<PathBuf>("config").cloned(),
         print_config: m.get_flag("print-config"),
         flags,
-    }
+        notes,
+    })
 }

@@ -45,14 +45,16 @@ fn process_env(name: &str) -> Option<String> {
 /// settings.
 fn configure(
     matches: &clap::ArgMatches,
+    spring: Vec<(String, String)>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(cli::Cli, resolve::Resolved), String> {
-    let cli = cli::read(matches);
+    let cli = cli::read(matches, spring)?;
     let file = match &cli.config {
         Some(path) => Some(source::load(path, env)?),
         None => None,
     };
-    let resolved = resolve::resolve(&cli.flags, env, file)?;
+    let mut resolved = resolve::resolve(&cli.flags, env, file)?;
+    resolved.notes.extend(cli.notes.iter().cloned());
     Ok((cli, resolved))
 }
 
@@ -89,8 +91,9 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 #[tokio::main]
 async fn main() -> ExitCode {
     // help, version and clap's own errors exit here (code 2 on errors)
-    let matches = cli::command().get_matches();
-    let (cli, resolved) = match configure(&matches, &process_env) {
+    let (args, spring) = cli::split_spring_args(std::env::args_os());
+    let matches = cli::command().get_matches_from(args);
+    let (cli, resolved) = match configure(&matches, spring, &process_env) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("eureka-server: {e}");
@@ -154,10 +157,15 @@ mod tests {
 
     /// The flags alone, with an empty environment and no file.
     fn parse(args: &[&str]) -> Result<resolve::Resolved, String> {
+        let (args, spring) = cli::split_spring_args(
+            std::iter::once("eureka-server")
+                .chain(args.iter().copied())
+                .map(std::ffi::OsString::from),
+        );
         let m = cli::command()
-            .try_get_matches_from(std::iter::once("eureka-server").chain(args.iter().copied()))
+            .try_get_matches_from(args)
             .map_err(|e| e.to_string())?;
-        configure(&m, &|_| None).map(|(_, r)| r)
+        configure(&m, spring, &|_| None).map(|(_, r)| r)
     }
 
     fn ok(args: &[&str]) -> resolve::Resolved {
@@ -264,6 +272,41 @@ mod tests {
             match parse(&[flag, value]) {
                 Ok(_) => panic!("{flag} {value} parsed"),
                 Err(e) => assert!(e.contains(flag), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn spring_command_line_properties_are_flags() {
+        let r = ok(&[
+            "--server.port=8762",
+            "--eureka.instance.hostname=peer2",
+            "--eureka.server.enableSelfPreservation=false",
+            "--spring.application.name=eureka",
+            "--peer=http://a.b:1/eureka",
+        ]);
+        assert_eq!(r.listen.port(), 8762);
+        assert_eq!(
+            r.cluster.my_url.as_ref().map(PeerUrl::base).as_deref(),
+            Some("http://peer2:8762/eureka/")
+        );
+        assert_eq!(
+            r.server.registry.self_preservation,
+            SelfPreservationMode::Disabled
+        );
+        assert_eq!(r.cluster.peers.len(), 1);
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        let line = r
+            .print()
+            .lines()
+            .find(|l| l.starts_with("server.port "))
+            .map(str::to_owned)
+            .unwrap_or_default();
+        assert!(line.ends_with("# flag --server.port"), "{line}");
+        for bad in ["--server.port=x", "--no.such.key=1"] {
+            match parse(&[bad]) {
+                Ok(_) => panic!("{bad} accepted"),
+                Err(e) => assert!(e.contains(bad.split('=').next().unwrap_or(bad)), "{e}"),
             }
         }
     }

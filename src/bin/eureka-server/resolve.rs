@@ -10,8 +10,10 @@ use tower_eureka::cluster::{ClusterConfig, PeerUrl};
 use tower_eureka::registry::SelfPreservationMode;
 use tower_eureka::server::ServerConfig;
 
-/// What a flag was given, by setting key (the values of a repeated flag joined by commas).
-pub(crate) type FlagValues = Vec<(&'static str, String)>;
+/// The settings given on the command line: `(setting key, value, the flag as typed)`; the
+/// values of a repeated flag are joined by commas, and of one setting given twice the
+/// last counts.
+pub(crate) type FlagValues = Vec<(&'static str, String, String)>;
 
 /// The effective configuration and what it was made of.
 #[derive(Debug)]
@@ -75,9 +77,9 @@ pub(crate) fn resolve(
     for (i, s) in SETTINGS.iter().enumerate() {
         let flag = flags
             .iter()
-            .find(|(k, _)| *k == s.key)
-            .zip(s.flag)
-            .map(|((_, v), f)| (v.clone(), Origin::Flag(format!("--{f}"))));
+            .rev()
+            .find(|(k, _, _)| *k == s.key)
+            .map(|(_, v, name)| (v.clone(), Origin::Flag(name.clone())));
         let from_env = || {
             let derived = env_names(s.key);
             s.env
@@ -119,6 +121,7 @@ pub(crate) fn resolve(
         })?;
         origins[i] = o;
     }
+    warnings.append(&mut settings.warnings);
     let values = SETTINGS
         .iter()
         .zip(&origins)
@@ -287,7 +290,11 @@ mod tests {
         let f = file(&[("eureka.server.evictionIntervalTimerInMs", "3000")]);
         let env =
             |n: &str| (n == "EUREKA_SERVER_EVICTIONINTERVALTIMERINMS").then(|| "2000".to_owned());
-        let flags: FlagValues = vec![(key, "1000".to_owned())];
+        let flags: FlagValues = vec![(
+            key,
+            "1000".to_owned(),
+            "--eviction-interval-timer-in-ms".to_owned(),
+        )];
         let none = |_: &str| None;
 
         let r = ok(resolve(&Vec::new(), &none, None));
@@ -345,7 +352,11 @@ mod tests {
         let f = || file(&[("server.port", "9001"), ("server.address", "0.0.0.0")]);
         let r = ok(resolve(&Vec::new(), &none, f()));
         assert_eq!(r.listen.to_string(), "0.0.0.0:9001");
-        let flags: FlagValues = vec![("tower-eureka.listen", "127.0.0.1:0".to_owned())];
+        let flags: FlagValues = vec![(
+            "tower-eureka.listen",
+            "127.0.0.1:0".to_owned(),
+            "--listen".to_owned(),
+        )];
         let r = ok(resolve(&flags, &none, f()));
         assert_eq!(r.listen.to_string(), "127.0.0.1:0");
         let env = |n: &str| (n == "SERVER_PORT").then(|| "9002".to_owned());
@@ -458,7 +469,11 @@ mod tests {
     fn print_config_shows_every_setting_with_its_source() {
         let env = |n: &str| (n == "EUREKA_SERVER_DISABLE_DELTA").then(|| "true".to_owned());
         let r = ok(resolve(
-            &vec![("tower-eureka.listen", "127.0.0.1:0".to_owned())],
+            &vec![(
+                "tower-eureka.listen",
+                "127.0.0.1:0".to_owned(),
+                "--listen".to_owned(),
+            )],
             &env,
             file(&[("eureka.server.enable-self-preservation", "false")]),
         ));

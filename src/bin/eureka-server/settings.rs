@@ -158,6 +158,8 @@ pub(crate) struct Settings {
     /// `eureka.instance.hostname`: with the port and prefix, this server's own URL when
     /// `my-url` is not set.
     pub(crate) hostname: Option<String>,
+    /// Values accepted with a caveat worth a warning line.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Default for Settings {
@@ -184,6 +186,7 @@ impl Default for Settings {
             default_zone: Vec::new(),
             my_url: None,
             hostname: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -388,6 +391,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
          This server's own URL is skipped, so every node can be given the same list.",
         |s, v| {
             s.peers.extend(urls(v)?);
+            credentials(s, v);
             Ok(())
         },
         |s| join_urls(&s.peers),
@@ -399,6 +403,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "Peers as Spring users set them: comma-separated service URLs, added to --peer.",
         |s, v| {
             s.default_zone.extend(urls(v)?);
+            credentials(s, v);
             Ok(())
         },
         |s| join_urls(&s.default_zone),
@@ -573,6 +578,17 @@ fn urls(v: &str) -> Result<Vec<PeerUrl>, String> {
         .filter(|s| !s.is_empty())
         .map(|s| PeerUrl::parse(s).map_err(|e| format!("{}: {}", mask_userinfo(&e.url), e.reason)))
         .collect()
+}
+
+/// Peer URLs with `user:password@` (secured Spring servers): the peer client sends no
+/// credentials, so say so.
+fn credentials(s: &mut Settings, v: &str) {
+    if v.split(',').any(|u| u.contains('@')) {
+        s.warnings.push(format!(
+            "peer URLs {} carry credentials: they are not sent, peers are called without authentication",
+            mask_userinfo(v.trim())
+        ));
+    }
 }
 
 fn join_urls(list: &[PeerUrl]) -> String {
