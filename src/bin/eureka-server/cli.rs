@@ -80,8 +80,7 @@ pub(crate) fn command() -> Command {
             .map(|n| (*n).to_owned())
             .chain(env_names(s.key))
             .collect();
-        let default = (s.show)(&defaults);
-        let default = if s.secret { "****".to_owned() } else { default };
+        let default = s.display(&defaults);
         let help = format!(
             "{}\n[key: {}] [env: {}] [default: {}]",
             s.help,

@@ -2,7 +2,7 @@
 //! several settings share (listen address, prefix, own URL, peers) are combined, and
 //! everything is validated before the binary binds its port.
 
-use crate::settings::{mask_userinfo, Mode, Setting, Settings, NO_OPS, SETTINGS};
+use crate::settings::{Mode, Setting, Settings, NO_OPS, SETTINGS};
 use crate::source::{canonical, env_names, FileValues, Origin};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -112,12 +112,11 @@ pub(crate) fn resolve(
     for (i, v, o) in chosen {
         let s = &SETTINGS[i];
         (s.apply)(&mut settings, &v).map_err(|e| {
-            let shown = if s.secret {
-                "****".to_owned()
-            } else {
-                mask_userinfo(&v)
-            };
-            format!("{}: invalid value {shown:?} from {o}: {e}", s.key)
+            format!(
+                "{}: invalid value {:?} from {o}: {e}",
+                s.key,
+                s.display_raw(&v)
+            )
         })?;
         origins[i] = o;
     }
@@ -125,15 +124,7 @@ pub(crate) fn resolve(
     let values = SETTINGS
         .iter()
         .zip(&origins)
-        .map(|(s, o)| {
-            let v = (s.show)(&settings);
-            let v = if s.secret && !v.is_empty() {
-                "****".to_owned()
-            } else {
-                v
-            };
-            (s, v, o.clone())
-        })
+        .map(|(s, o)| (s, s.display(&settings), o.clone()))
         .collect();
     let rank = |key: &str| {
         SETTINGS

@@ -116,6 +116,26 @@ impl Setting {
         self.secret = true;
         self
     }
+
+    /// The value as shown to people: `****` for a secret that is set.
+    pub(crate) fn display(&self, settings: &Settings) -> String {
+        let v = (self.show)(settings);
+        if self.secret && !v.is_empty() {
+            "****".to_owned()
+        } else {
+            v
+        }
+    }
+
+    /// A value from a source as it may appear in a message: `****` for a secret,
+    /// passwords masked in URLs otherwise.
+    pub(crate) fn display_raw(&self, value: &str) -> String {
+        if self.secret {
+            "****".to_owned()
+        } else {
+            mask_userinfo(value)
+        }
+    }
 }
 
 /// Which self-preservation arithmetic to use when it is enabled.
@@ -656,6 +676,31 @@ mod tests {
             }
             assert_eq!((s.show)(&t), shown, "{}", s.key);
         }
+    }
+
+    #[test]
+    fn a_secret_is_masked_wherever_it_is_shown() {
+        let secret = Setting::new(
+            "tower-eureka.test-secret",
+            "",
+            |s, v| {
+                s.hostname = Some(v.to_owned());
+                Ok(())
+            },
+            |s| s.hostname.clone().unwrap_or_default(),
+        )
+        .secret();
+        let mut s = Settings::default();
+        assert_eq!(secret.display(&s), "", "an unset secret shows as unset");
+        let _ = (secret.apply)(&mut s, "hunter2");
+        assert_eq!(secret.display(&s), "****");
+        assert_eq!(secret.display_raw("hunter2"), "****");
+        let plain = Setting {
+            secret: false,
+            ..secret
+        };
+        assert_eq!(plain.display(&s), "hunter2");
+        assert_eq!(plain.display_raw("http://u:pw@h/"), "http://u:****@h/");
     }
 
     #[test]
