@@ -88,8 +88,9 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// Configuration is read (files included) before the runtime starts, so nothing blocks
+/// on it; then the server runs on a multi-threaded runtime.
+fn main() -> ExitCode {
     // help, version and clap's own errors exit here (code 2 on errors)
     let (args, spring) = cli::split_spring_args(std::env::args_os());
     let matches = cli::command().get_matches_from(args);
@@ -116,6 +117,20 @@ async fn main() -> ExitCode {
         print!("{}", resolved.print());
         return ExitCode::SUCCESS;
     }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run(resolved)),
+        Err(e) => {
+            eprintln!("eureka-server: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Binds, serves until a shutdown signal, and drains.
+async fn run(resolved: resolve::Resolved) -> ExitCode {
     let resolve::Resolved {
         server: config,
         cluster,
