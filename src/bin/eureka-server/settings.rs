@@ -649,7 +649,19 @@ mod tests {
     fn keys_flags_and_env_names_are_unique() {
         let mut keys = std::collections::HashSet::new();
         let mut flags = std::collections::HashSet::new();
+        let mut envs = std::collections::HashSet::new();
         for s in SETTINGS {
+            let derived = crate::source::env_names(s.key);
+            // a key's two Spring forms coincide when it has no dash
+            let own: std::collections::BTreeSet<String> = s
+                .env
+                .iter()
+                .map(|e| (*e).to_owned())
+                .chain(derived)
+                .collect();
+            for e in own {
+                assert!(envs.insert(e.clone()), "env {e} twice");
+            }
             for k in std::iter::once(s.key).chain(s.aliases.iter().copied()) {
                 assert!(keys.insert(canonical(k)), "key {k} twice");
             }

@@ -146,6 +146,9 @@ pub(crate) fn parse_yaml(text: &str) -> Result<(Pairs, Vec<String>), String> {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
     for (i, doc) in docs.iter().enumerate() {
+        if !matches!(doc, yaml_rust2::Yaml::Hash(_) | yaml_rust2::Yaml::Null) {
+            return Err(format!("document {} is not a mapping of keys", i + 1));
+        }
         let mut flat = Vec::new();
         flatten(doc, String::new(), &mut flat)?;
         let profile = flat.iter().find(|(k, _)| {
@@ -392,6 +395,9 @@ mod tests {
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("peer2"), "{warnings:?}");
         assert!(parse_yaml("a: [1, 2\n").is_err());
+        assert!(parse_yaml("just text\n").is_err());
+        assert!(parse_yaml("- a\n- b\n").is_err());
+        assert!(matches!(parse_yaml(""), Ok((v, _)) if v.is_empty()));
     }
 
     #[test]
