@@ -1,0 +1,356 @@
+//! `eureka-server`: the standalone tower-eureka registry.
+//!
+//! ```text
+//! eureka-server --listen 127.0.0.1:8761
+//! eureka-server --config application.yml          # a Spring Eureka server's own file
+//! eureka-server --config application.yml --print-config
+//! curl -H 'Accept: application/json' http://127.0.0.1:8761/eureka/apps
+//! ```
+//!
+//! Settings are named after Spring Cloud Netflix's properties (`eureka.server.*`,
+//! `server.port`, `eureka.client.service-url.defaultZone`, ...) and read, per setting, from
+//! the first of: a flag, an environment variable (Spring's forms of the key, e.g.
+//! `EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS`), the `--config` file, the library's
+//! default. Any invalid value, unreadable file or unresolvable placeholder stops the binary
+//! with one line naming the key and its source, exit code 2, before it binds.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `settings` | the table: every setting declared once (key, flag, env, parser, display) |
+//! | `source` | the sources: file flattening (YAML, properties), relaxed keys, env names, placeholders |
+//! | `resolve` | precedence, the values settings share, `--print-config` |
+//! | `cli` | the clap command built from the table |
+//! | `main` | startup: resolve, log, bind, serve, shut down |
+
+mod cli;
+mod resolve;
+mod settings;
+mod source;
+
+use std::process::ExitCode;
+use std::time::Duration;
+use tower_eureka::cluster::{Cluster, PeerUrl};
+use tower_eureka::server::{serve, EurekaService};
+use tracing_subscriber::EnvFilter;
+
+/// Exit code of a configuration error (as clap's own).
+const CONFIG_ERROR: u8 = 2;
+
+/// The process environment, as the sources read it.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Reads the matched command line, the environment and the file into the effective
+/// settings.
+fn configure(
+    matches: &clap::ArgMatches,
+    spring: Vec<(String, String)>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(cli::Cli, resolve::Resolved), String> {
+    let cli = cli::read(matches, spring)?;
+    let file = match &cli.config {
+        Some(path) => Some(source::load(path, env)?),
+        None => None,
+    };
+    let mut resolved = resolve::resolve(&cli.flags, env, file)?;
+    resolved.notes.extend(cli.notes.iter().cloned());
+    Ok((cli, resolved))
+}
+
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, so
+/// call it before announcing the listening address.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let ctrl_c = tokio::signal::ctrl_c();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            r = ctrl_c => {
+                if r.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            () = term => {}
+        }
+        tracing::info!("shutdown signal received");
+    }
+}
+
+/// Configuration is read (files included) before the runtime starts, so nothing blocks
+/// on it; then the server runs on a multi-threaded runtime.
+fn main() -> ExitCode {
+    // help, version and clap's own errors exit here (code 2 on errors)
+    let (args, spring) = cli::split_spring_args(std::env::args_os());
+    let matches = cli::command().get_matches_from(args);
+    let (cli, resolved) = match configure(&matches, spring, &process_env) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("eureka-server: {e}");
+            return ExitCode::from(CONFIG_ERROR);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    for w in &resolved.warnings {
+        tracing::warn!("{w}");
+    }
+    for n in &resolved.notes {
+        tracing::info!("{n}");
+    }
+    if cli.print_config {
+        print!("{}", resolved.print());
+        return ExitCode::SUCCESS;
+    }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run(resolved)),
+        Err(e) => {
+            eprintln!("eureka-server: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Binds, serves until a shutdown signal, and drains.
+async fn run(resolved: resolve::Resolved) -> ExitCode {
+    let resolve::Resolved {
+        server: config,
+        cluster,
+        listen,
+        ..
+    } = resolved;
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("eureka-server: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(listen);
+    let prefix = config.prefix.clone();
+    let service = if cluster.peers.is_empty() {
+        EurekaService::new(config)
+    } else {
+        tracing::info!(peers = ?cluster.peers.iter().map(PeerUrl::base).collect::<Vec<_>>(), "peer replication on");
+        EurekaService::with_replicator(config, |registry| Cluster::start(cluster, registry))
+    };
+    let shutdown = shutdown_signal();
+    println!("eureka-server listening on http://{addr}{prefix}");
+    tracing::info!(%addr, %prefix, "eureka-server started");
+    match serve(listener, service, shutdown, Duration::from_secs(5)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("eureka-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower_eureka::registry::SelfPreservationMode;
+    use tower_eureka::server::ServerConfig;
+
+    /// The flags alone, with an empty environment and no file.
+    fn parse(args: &[&str]) -> Result<resolve::Resolved, String> {
+        let (args, spring) = cli::split_spring_args(
+            std::iter::once("eureka-server")
+                .chain(args.iter().copied())
+                .map(std::ffi::OsString::from),
+        );
+        let m = cli::command()
+            .try_get_matches_from(args)
+            .map_err(|e| e.to_string())?;
+        configure(&m, spring, &|_| None).map(|(_, r)| r)
+    }
+
+    fn ok(args: &[&str]) -> resolve::Resolved {
+        match parse(args) {
+            Ok(r) => r,
+            Err(e) => panic!("{args:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_flags_are_well_formed() {
+        cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_flags_is_the_library_default_under_eureka() {
+        let r = ok(&[]);
+        let expected = ServerConfig {
+            prefix: "/eureka".into(),
+            ..ServerConfig::default()
+        };
+        assert_eq!(format!("{:?}", r.server), format!("{expected:?}"));
+        assert_eq!(r.listen.to_string(), "127.0.0.1:8761");
+    }
+
+    #[test]
+    fn flags_override_their_setting() {
+        let c = ok(&[
+            "--prefix=/x/",
+            "--eviction-interval-timer-in-ms=0",
+            "--enable-self-preservation=false",
+            "--renewal-percent-threshold=0.5",
+            "--expected-client-renewal-interval-seconds=10",
+            "--renewal-threshold-update-interval-ms=1000",
+            "--retention-time-in-m-s-in-delta-queue=2000",
+            "--response-cache-update-interval-ms=0",
+            "--disable-delta",
+            "--sync-when-timestamp-differs=false",
+            "--legacy-lease-expiry",
+            "true",
+            "--max-body-bytes=10",
+        ])
+        .server;
+        assert_eq!(c.prefix, "/x");
+        assert_eq!(c.max_body_bytes, 10);
+        assert!(c.disable_delta);
+        let r = &c.registry;
+        assert_eq!(r.eviction_interval, Duration::from_millis(1));
+        assert_eq!(r.self_preservation, SelfPreservationMode::Disabled);
+        assert_eq!(r.renewal_percent_threshold, 0.5);
+        assert_eq!(r.expected_client_renewal_interval_secs, 10);
+        assert_eq!(r.renewal_threshold_update_interval, Duration::from_secs(1));
+        assert_eq!(r.delta_retention, Duration::from_secs(2));
+        assert_eq!(r.publish_interval, Duration::ZERO);
+        assert!(!r.sync_when_timestamp_differs);
+        assert!(r.legacy_lease_expiry);
+        assert_eq!(
+            ok(&["--self-preservation-mode", "legacy"])
+                .server
+                .registry
+                .self_preservation,
+            SelfPreservationMode::Legacy
+        );
+    }
+
+    // P-01: repeatable and comma-separated, the Spring variable, self skipped.
+    #[test]
+    fn p01_peers_from_flags_and_the_spring_variable() {
+        let r = ok(&[
+            "--peer=http://127.0.0.1:1/eureka,http://127.0.0.1:2/eureka/",
+            "--peer",
+            "http://127.0.0.1:3/eureka",
+            "--default-zone=http://127.0.0.1:4/eureka/",
+            "--my-url=http://127.0.0.1:2/eureka",
+            "--peer-batch-delay-ms=5",
+        ]);
+        let bases: Vec<String> = r.cluster.peers.iter().map(PeerUrl::base).collect();
+        assert_eq!(
+            bases,
+            [
+                "http://127.0.0.1:1/eureka/",
+                "http://127.0.0.1:3/eureka/",
+                "http://127.0.0.1:4/eureka/"
+            ]
+        );
+        assert_eq!(r.cluster.batch_delay, Duration::from_millis(5));
+        for (flag, v) in [("--peer", "ftp://x/"), ("--my-url", "nope")] {
+            match parse(&[flag, v]) {
+                Ok(_) => panic!("{flag} {v} accepted"),
+                Err(e) => assert!(e.contains(flag), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bad_value_names_its_flag() {
+        for (flag, value) in [
+            ("--max-body-bytes", "x"),
+            ("--renewal-percent-threshold", "abc"),
+            ("--enable-self-preservation", "maybe"),
+            ("--self-preservation-mode", "foo"),
+            ("--listen", "nope"),
+        ] {
+            match parse(&[flag, value]) {
+                Ok(_) => panic!("{flag} {value} parsed"),
+                Err(e) => assert!(e.contains(flag), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn spring_command_line_properties_are_flags() {
+        let r = ok(&[
+            "--server.port=8762",
+            "--eureka.instance.hostname=peer2",
+            "--eureka.server.enableSelfPreservation=false",
+            "--spring.application.name=eureka",
+            "--peer=http://a.b:1/eureka",
+        ]);
+        assert_eq!(r.listen.port(), 8762);
+        assert_eq!(
+            r.cluster.my_url.as_ref().map(PeerUrl::base).as_deref(),
+            Some("http://peer2:8762/eureka/")
+        );
+        assert_eq!(
+            r.server.registry.self_preservation,
+            SelfPreservationMode::Disabled
+        );
+        assert_eq!(r.cluster.peers.len(), 1);
+        assert_eq!(r.notes.len(), 1, "{:?}", r.notes);
+        let line = r
+            .print()
+            .lines()
+            .find(|l| l.starts_with("server.port "))
+            .map(str::to_owned)
+            .unwrap_or_default();
+        assert!(line.ends_with("# flag --server.port"), "{line}");
+        for bad in ["--server.port=x", "--no.such.key=1"] {
+            match parse(&[bad]) {
+                Ok(_) => panic!("{bad} accepted"),
+                Err(e) => assert!(e.contains(bad.split('=').next().unwrap_or(bad)), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_config_file_is_read_under_the_flags() {
+        let dir = std::env::temp_dir().join(format!("eureka-main-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("application.yml");
+        if let Err(e) = std::fs::write(
+            &path,
+            "eureka:\n  server:\n    disable-delta: true\n    renewalPercentThreshold: 0.5\n",
+        ) {
+            panic!("{e}");
+        }
+        let Some(p) = path.to_str() else {
+            panic!("temp path is not UTF-8");
+        };
+        let r = ok(&["--config", p, "--renewal-percent-threshold=0.6"]);
+        assert!(r.server.disable_delta);
+        assert_eq!(r.server.registry.renewal_percent_threshold, 0.6);
+        let missing = dir.join("missing.yml");
+        let Some(m) = missing.to_str() else {
+            panic!("temp path is not UTF-8");
+        };
+        match parse(&["--config", m]) {
+            Ok(_) => panic!("a missing file is accepted"),
+            Err(e) => assert!(e.contains("--config") && e.contains("missing.yml"), "{e}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

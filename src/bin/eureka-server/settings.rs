@@ -1,0 +1,734 @@
+//! The table of settings: every setting of the binary, declared once.
+//!
+//! A [`Setting`] names its key (Spring's property name where Spring has one, in kebab
+//! case; the binary's own extras under `tower-eureka.*` or non-clashing `eureka.server.*`
+//! names), its flag, any environment variable beyond the two Spring derives from the key
+//! ([`env_names`](super::source::env_names)), a help line, how to parse and validate a
+//! value into [`Settings`], and how to show the value back. Defaults are never written
+//! here: [`Settings::default`] starts from [`ServerConfig::default`] and
+//! [`ClusterConfig::default`], and `--help` and `--print-config` show them through `show`.
+//!
+//! Adding a setting is one entry in [`SETTINGS`]:
+//!
+//! ```text
+//! Setting::new(
+//!     "eureka.server.my-new-knob",                  // file key; env EUREKA_SERVER_MY_NEW_KNOB
+//!     "What it does, in one line.",                 // --help
+//!     |s, v| { s.server.my_knob = number(v)?; Ok(()) },
+//!     |s| s.server.my_knob.to_string(),
+//! )
+//! .flag("my-new-knob"),                             // --my-new-knob (optional)
+//! ```
+//!
+//! plus a field in [`Settings`] when the value has no home in the library config types.
+//! `.bool()` makes `--flag` alone mean true, `.list()` lets a flag repeat, `.secret()`
+//! masks the value in `--print-config`, `.env(&[..])` adds variable names, `.alias(&[..])`
+//! adds file keys. Keys Spring users write that mean nothing here go in [`NO_OPS`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use tower_eureka::cluster::{ClusterConfig, PeerUrl};
+use tower_eureka::registry::SelfPreservationMode;
+use tower_eureka::server::ServerConfig;
+
+/// How a flag takes its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// `--flag VALUE`.
+    Value,
+    /// `--flag` (true) or `--flag=false`.
+    Bool,
+    /// `--flag A --flag B,C`: the values are joined with commas.
+    List,
+}
+
+/// One setting: its names in every source, its parser and its display.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Setting {
+    /// The file key, in Spring's kebab case; also the id in `--print-config`.
+    pub(crate) key: &'static str,
+    /// Other file keys for the same setting.
+    pub(crate) aliases: &'static [&'static str],
+    /// The long flag, without dashes.
+    pub(crate) flag: Option<&'static str>,
+    /// Environment variables read before the two Spring derives from the key.
+    pub(crate) env: &'static [&'static str],
+    /// One line for `--help`.
+    pub(crate) help: &'static str,
+    /// How the flag takes its value.
+    pub(crate) kind: Kind,
+    /// Masked in `--print-config`.
+    pub(crate) secret: bool,
+    /// Parses and validates `value`, and stores it.
+    pub(crate) apply: fn(&mut Settings, &str) -> Result<(), String>,
+    /// The value as `--print-config` and `--help` show it.
+    pub(crate) show: fn(&Settings) -> String,
+}
+
+impl Setting {
+    const fn new(
+        key: &'static str,
+        help: &'static str,
+        apply: fn(&mut Settings, &str) -> Result<(), String>,
+        show: fn(&Settings) -> String,
+    ) -> Setting {
+        Setting {
+            key,
+            aliases: &[],
+            flag: None,
+            env: &[],
+            help,
+            kind: Kind::Value,
+            secret: false,
+            apply,
+            show,
+        }
+    }
+
+    const fn flag(mut self, flag: &'static str) -> Setting {
+        self.flag = Some(flag);
+        self
+    }
+
+    const fn env(mut self, names: &'static [&'static str]) -> Setting {
+        self.env = names;
+        self
+    }
+
+    #[allow(dead_code)] // kept for settings with a second file key
+    const fn alias(mut self, keys: &'static [&'static str]) -> Setting {
+        self.aliases = keys;
+        self
+    }
+
+    const fn bool(mut self) -> Setting {
+        self.kind = Kind::Bool;
+        self
+    }
+
+    const fn list(mut self) -> Setting {
+        self.kind = Kind::List;
+        self
+    }
+
+    #[allow(dead_code)] // for settings that hold passwords
+    const fn secret(mut self) -> Setting {
+        self.secret = true;
+        self
+    }
+
+    /// The value as shown to people: `****` for a secret that is set.
+    pub(crate) fn display(&self, settings: &Settings) -> String {
+        let v = (self.show)(settings);
+        if self.secret && !v.is_empty() {
+            "****".to_owned()
+        } else {
+            v
+        }
+    }
+
+    /// A value from a source as it may appear in a message: `****` for a secret,
+    /// passwords masked in URLs otherwise.
+    pub(crate) fn display_raw(&self, value: &str) -> String {
+        if self.secret {
+            "****".to_owned()
+        } else {
+            mask_userinfo(value)
+        }
+    }
+}
+
+/// Which self-preservation arithmetic to use when it is enabled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Sliding-window renew rate against live leases (default).
+    Improved,
+    /// Java's exact arithmetic.
+    Legacy,
+}
+
+/// What the settings write into: the library config types plus the few values the
+/// binary combines after all sources are read (see `resolve::finish`).
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    /// The server's settings (prefix and self-preservation are set by `finish`).
+    pub(crate) server: ServerConfig,
+    /// The cluster's knobs (peers and own URL are set by `finish`).
+    pub(crate) cluster: ClusterConfig,
+    /// `tower-eureka.listen`.
+    pub(crate) listen: SocketAddr,
+    /// `server.address`, refining `listen`.
+    pub(crate) address: Option<IpAddr>,
+    /// `server.port`, refining `listen`.
+    pub(crate) port: Option<u16>,
+    /// `tower-eureka.prefix`.
+    pub(crate) prefix: String,
+    /// `server.servlet.context-path`: Spring serves the API at `{context-path}/eureka`.
+    pub(crate) context_path: Option<String>,
+    /// `eureka.server.enable-self-preservation`.
+    pub(crate) self_preservation: bool,
+    /// `eureka.server.self-preservation-mode`.
+    pub(crate) mode: Mode,
+    /// `tower-eureka.peers` (`--peer`).
+    pub(crate) peers: Vec<PeerUrl>,
+    /// `eureka.client.service-url.defaultZone`.
+    pub(crate) default_zone: Vec<PeerUrl>,
+    /// `eureka.server.my-url`.
+    pub(crate) my_url: Option<PeerUrl>,
+    /// `eureka.instance.hostname`: with the port and prefix, this server's own URL when
+    /// `my-url` is not set.
+    pub(crate) hostname: Option<String>,
+    /// Values accepted with a caveat worth a warning line.
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Default for Settings {
+    /// The library's defaults; only the address (the library has none) and the prefix
+    /// (the library mounts at the root) are the binary's own.
+    fn default() -> Self {
+        let server = ServerConfig::default();
+        let (self_preservation, mode) = match server.registry.self_preservation {
+            SelfPreservationMode::Improved => (true, Mode::Improved),
+            SelfPreservationMode::Legacy => (true, Mode::Legacy),
+            SelfPreservationMode::Disabled => (false, Mode::Improved),
+        };
+        Settings {
+            server,
+            cluster: ClusterConfig::default(),
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8761),
+            address: None,
+            port: None,
+            prefix: "/eureka".to_owned(),
+            context_path: None,
+            self_preservation,
+            mode,
+            peers: Vec::new(),
+            default_zone: Vec::new(),
+            my_url: None,
+            hostname: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Every setting, in `--help` and `--print-config` order. Within one source, later entries
+/// are applied after earlier ones (`server.port` refines `tower-eureka.listen`).
+pub(crate) static SETTINGS: &[Setting] = &[
+    // === where it listens ===
+    Setting::new(
+        "tower-eureka.listen",
+        "Address to listen on (server.address and server.port refine it).",
+        |s, v| {
+            s.listen = v.trim().parse().map_err(|_| "expected ip:port, e.g. 127.0.0.1:8761".to_owned())?;
+            Ok(())
+        },
+        |s| s.listen.to_string(),
+    )
+    .flag("listen")
+    .env(&["EUREKA_LISTEN"]),
+    Setting::new(
+        "server.address",
+        "IP address to listen on (Spring's server.address).",
+        |s, v| {
+            s.address = Some(v.trim().parse().map_err(|_| "expected an IP address".to_owned())?);
+            Ok(())
+        },
+        |s| s.address.unwrap_or(s.listen.ip()).to_string(),
+    ),
+    Setting::new(
+        "server.port",
+        "Port to listen on (Spring's server.port; 0 picks a free one).",
+        |s, v| {
+            s.port = Some(number(v)?);
+            Ok(())
+        },
+        |s| s.port.unwrap_or(s.listen.port()).to_string(),
+    ),
+    Setting::new(
+        "tower-eureka.prefix",
+        "Path prefix of the REST API (`/eureka` serves `/eureka/apps` and `/eureka/v2/apps`).",
+        |s, v| {
+            s.prefix = path(v)?;
+            Ok(())
+        },
+        |s| s.prefix.clone(),
+    )
+    .flag("prefix")
+    .env(&["EUREKA_PREFIX"]),
+    Setting::new(
+        "server.servlet.context-path",
+        "Spring's context path: the API is served at {context-path}/eureka.",
+        |s, v| {
+            s.context_path = Some(path(v)?);
+            Ok(())
+        },
+        |s| s.context_path.clone().unwrap_or_default(),
+    ),
+    // === registry ===
+    Setting::new(
+        "eureka.server.eviction-interval-timer-in-ms",
+        "How often expired leases are evicted, in ms (Java: 60000; 0 means 1).",
+        |s, v| {
+            s.server.registry.eviction_interval = millis(v)?.max(Duration::from_millis(1));
+            Ok(())
+        },
+        |s| ms(s.server.registry.eviction_interval),
+    )
+    .flag("eviction-interval-timer-in-ms"),
+    Setting::new(
+        "eureka.server.enable-self-preservation",
+        "Self-preservation: stop expiring leases when too few heartbeats arrive.",
+        |s, v| {
+            s.self_preservation = boolean(v)?;
+            Ok(())
+        },
+        |s| s.self_preservation.to_string(),
+    )
+    .flag("enable-self-preservation")
+    .bool(),
+    Setting::new(
+        "eureka.server.self-preservation-mode",
+        "Which self-preservation arithmetic to use: improved, or legacy (Java's).",
+        |s, v| {
+            s.mode = match v.trim().to_ascii_lowercase().as_str() {
+                "improved" => Mode::Improved,
+                "legacy" => Mode::Legacy,
+                _ => return Err("expected improved or legacy".into()),
+            };
+            Ok(())
+        },
+        |s| match s.mode {
+            Mode::Improved => "improved".into(),
+            Mode::Legacy => "legacy".into(),
+        },
+    )
+    .flag("self-preservation-mode"),
+    Setting::new(
+        "eureka.server.renewal-percent-threshold",
+        "Fraction of expected renewals below which self-preservation engages (0 to 1).",
+        |s, v| {
+            let p: f64 = number(v)?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err("out of range: expected a number from 0 to 1".into());
+            }
+            s.server.registry.renewal_percent_threshold = p;
+            Ok(())
+        },
+        |s| s.server.registry.renewal_percent_threshold.to_string(),
+    )
+    .flag("renewal-percent-threshold"),
+    Setting::new(
+        "eureka.server.expected-client-renewal-interval-seconds",
+        "Heartbeat interval clients are expected to use, in seconds (0 means 30).",
+        |s, v| {
+            s.server.registry.expected_client_renewal_interval_secs = number(v)?;
+            Ok(())
+        },
+        |s| s.server.registry.expected_client_renewal_interval_secs.to_string(),
+    )
+    .flag("expected-client-renewal-interval-seconds"),
+    Setting::new(
+        "eureka.server.renewal-threshold-update-interval-ms",
+        "Legacy mode only: how often the expected renew count is recomputed, in ms.",
+        |s, v| {
+            s.server.registry.renewal_threshold_update_interval = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.server.registry.renewal_threshold_update_interval),
+    )
+    .flag("renewal-threshold-update-interval-ms"),
+    Setting::new(
+        "eureka.server.retention-time-in-m-s-in-delta-queue",
+        "How long changes stay in /apps/delta, in ms (at least 180000 is recommended).",
+        |s, v| {
+            s.server.registry.delta_retention = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.server.registry.delta_retention),
+    )
+    .flag("retention-time-in-m-s-in-delta-queue"),
+    Setting::new(
+        "eureka.server.response-cache-update-interval-ms",
+        "Longest delay between a change and its visibility in GET responses, in ms (Java: 30000).",
+        |s, v| {
+            s.server.registry.publish_interval = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.server.registry.publish_interval),
+    )
+    .flag("response-cache-update-interval-ms"),
+    Setting::new(
+        "eureka.server.disable-delta",
+        "Answer /apps/delta with 403 so that clients always fetch the full registry.",
+        |s, v| {
+            s.server.disable_delta = boolean(v)?;
+            Ok(())
+        },
+        |s| s.server.disable_delta.to_string(),
+    )
+    .flag("disable-delta")
+    .bool(),
+    Setting::new(
+        "eureka.server.sync-when-timestamp-differs",
+        "Compare lastDirtyTimestamp on heartbeats (404 when the client is newer).",
+        |s, v| {
+            s.server.registry.sync_when_timestamp_differs = boolean(v)?;
+            Ok(())
+        },
+        |s| s.server.registry.sync_when_timestamp_differs.to_string(),
+    )
+    .flag("sync-when-timestamp-differs")
+    .bool(),
+    Setting::new(
+        "eureka.server.legacy-lease-expiry",
+        "Reproduce Java's lease expiry (2x the duration after the first renewal).",
+        |s, v| {
+            s.server.registry.legacy_lease_expiry = boolean(v)?;
+            Ok(())
+        },
+        |s| s.server.registry.legacy_lease_expiry.to_string(),
+    )
+    .flag("legacy-lease-expiry")
+    .bool(),
+    Setting::new(
+        "eureka.server.max-body-bytes",
+        "Largest accepted request body in bytes (at least 1).",
+        |s, v| {
+            let n: usize = number(v)?;
+            if n == 0 {
+                return Err("out of range: expected at least 1".into());
+            }
+            s.server.max_body_bytes = n;
+            Ok(())
+        },
+        |s| s.server.max_body_bytes.to_string(),
+    )
+    .flag("max-body-bytes"),
+    // === cluster ===
+    Setting::new(
+        "tower-eureka.peers",
+        "A peer's service URL (http://host:port/eureka); repeat or separate with commas. \
+         This server's own URL is skipped, so every node can be given the same list.",
+        |s, v| {
+            s.peers.extend(urls(v)?);
+            credentials(s, v);
+            Ok(())
+        },
+        |s| join_urls(&s.peers),
+    )
+    .flag("peer")
+    .list(),
+    Setting::new(
+        "eureka.client.service-url.defaultZone",
+        "Peers as Spring users set them: comma-separated service URLs, added to --peer.",
+        |s, v| {
+            s.default_zone.extend(urls(v)?);
+            credentials(s, v);
+            Ok(())
+        },
+        |s| join_urls(&s.default_zone),
+    )
+    .flag("default-zone")
+    .list(),
+    Setting::new(
+        "eureka.server.my-url",
+        "This server's own service URL, skipped among the peers (scheme, host, port, path).",
+        |s, v| {
+            s.my_url = Some(PeerUrl::parse(v).map_err(|e| e.reason)?);
+            Ok(())
+        },
+        |s| s.my_url.as_ref().map(PeerUrl::base).unwrap_or_default(),
+    )
+    .flag("my-url"),
+    Setting::new(
+        "eureka.instance.hostname",
+        "This server's host name: without my-url, its own URL is http://{hostname}:{port}{prefix}/ (the port as configured).",
+        |s, v| {
+            let h = v.trim();
+            if h.is_empty() || h.contains(['/', ':', '@', ' ']) {
+                return Err("expected a host name".into());
+            }
+            s.hostname = Some(h.to_owned());
+            Ok(())
+        },
+        |s| s.hostname.clone().unwrap_or_default(),
+    ),
+    Setting::new(
+        "eureka.server.peer-batch-delay-ms",
+        "How long replication waits to fill a batch, in ms (Java: 500).",
+        |s, v| {
+            s.cluster.batch_delay = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.cluster.batch_delay),
+    )
+    .flag("peer-batch-delay-ms"),
+    Setting::new(
+        "eureka.server.peer-node-read-timeout-ms",
+        "Timeout of one request to a peer, in ms (Spring: 200; 0 means 1).",
+        |s, v| {
+            s.cluster.timeout = millis(v)?.max(Duration::from_millis(1));
+            Ok(())
+        },
+        |s| ms(s.cluster.timeout),
+    )
+    .flag("peer-timeout-ms"),
+    Setting::new(
+        "eureka.server.peer-healthy-window-ms",
+        "A peer counts as healthy in /status while its last success is at most this old, in ms.",
+        |s, v| {
+            s.cluster.healthy_window = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.cluster.healthy_window),
+    )
+    .flag("peer-healthy-window-ms"),
+    Setting::new(
+        "eureka.server.peer-anti-entropy-interval-ms",
+        "Period of the anti-entropy comparison with each peer (GET /apps), in ms; 0 turns it off.",
+        |s, v| {
+            s.cluster.anti_entropy_interval = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.cluster.anti_entropy_interval),
+    )
+    .flag("peer-anti-entropy-interval-ms"),
+    Setting::new(
+        "eureka.server.peer-sync-budget-ms",
+        "How long the startup sync tries the peers before opening anyway, in ms.",
+        |s, v| {
+            s.cluster.sync_budget = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.cluster.sync_budget),
+    )
+    .flag("peer-sync-budget-ms"),
+];
+
+/// Keys real Spring Eureka server files set that mean nothing here: accepted, with a note.
+pub(crate) static NO_OPS: &[(&str, &str)] = &[
+    (
+        "eureka.client.register-with-eureka",
+        "this server never registers with itself",
+    ),
+    (
+        "eureka.client.fetch-registry",
+        "the startup copy from the peers is always on (eureka.server.peer-sync-budget-ms)",
+    ),
+    ("spring.application.name", "the registry has no application name"),
+    (
+        "eureka.server.use-read-only-response-cache",
+        "there is no read-only cache: GETs are at most eureka.server.response-cache-update-interval-ms old",
+    ),
+    (
+        "eureka.server.wait-time-in-ms-when-sync-empty",
+        "reads open when the startup sync ends (eureka.server.peer-sync-budget-ms)",
+    ),
+    ("eureka.server.batch-replication", "replication is always batched"),
+    (
+        "eureka.server.response-cache-auto-expiration-in-seconds",
+        "there is no read/write cache: payloads are encoded once per change",
+    ),
+    (
+        "eureka.server.registry-sync-retries",
+        "the startup sync is bounded by eureka.server.peer-sync-budget-ms",
+    ),
+    (
+        "eureka.server.registry-sync-retry-wait-ms",
+        "the startup sync is bounded by eureka.server.peer-sync-budget-ms",
+    ),
+    (
+        "eureka.server.peer-node-connect-timeout-ms",
+        "eureka.server.peer-node-read-timeout-ms bounds the whole request, connect included",
+    ),
+    (
+        "eureka.server.peer-eureka-nodes-update-interval-ms",
+        "the peer list is read once, at start",
+    ),
+    (
+        "eureka.server.max-threads-for-peer-replication",
+        "replication runs on the async runtime, without a thread pool",
+    ),
+];
+
+// === parsers ===
+
+/// A number of type `T`.
+pub(crate) fn number<T: std::str::FromStr>(v: &str) -> Result<T, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("not a number in range of {}", short_type::<T>()))
+}
+
+fn short_type<T>() -> &'static str {
+    let name = std::any::type_name::<T>();
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+/// Milliseconds.
+pub(crate) fn millis(v: &str) -> Result<Duration, String> {
+    Ok(Duration::from_millis(number::<u64>(v)?))
+}
+
+/// Spring's booleans: true/false, on/off, yes/no, 1/0, any case.
+pub(crate) fn boolean(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Ok(true),
+        "false" | "off" | "no" | "0" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+/// A URL path prefix: empty or starting with `/`, without a trailing `/`.
+fn path(v: &str) -> Result<String, String> {
+    let p = v.trim().trim_end_matches('/');
+    if !p.is_empty() && !p.starts_with('/') {
+        return Err("expected a path starting with /".into());
+    }
+    if p.contains(['?', '#', ' ']) {
+        return Err("expected a plain path".into());
+    }
+    Ok(p.to_owned())
+}
+
+/// Comma-separated peer URLs; empty items are skipped.
+fn urls(v: &str) -> Result<Vec<PeerUrl>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| PeerUrl::parse(s).map_err(|e| format!("{}: {}", mask_userinfo(&e.url), e.reason)))
+        .collect()
+}
+
+/// Peer URLs with `user:password@` (secured Spring servers): the peer client sends no
+/// credentials, so say so.
+fn credentials(s: &mut Settings, v: &str) {
+    if v.split(',').any(|u| u.contains('@')) {
+        s.warnings.push(format!(
+            "peer URLs {} carry credentials: they are not sent, peers are called without authentication",
+            mask_userinfo(v.trim())
+        ));
+    }
+}
+
+fn join_urls(list: &[PeerUrl]) -> String {
+    list.iter().map(PeerUrl::base).collect::<Vec<_>>().join(",")
+}
+
+/// A duration as whole milliseconds (saturating).
+pub(crate) fn ms(d: Duration) -> String {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).to_string()
+}
+
+/// `scheme://user:password@host` with the password masked, for messages.
+pub(crate) fn mask_userinfo(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for (i, part) in v.split(',').enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        match (part.find("://"), part.find('@')) {
+            (Some(s), Some(at)) if at > s => {
+                let user_end = part[s + 3..at].find(':').map_or(at, |c| s + 3 + c);
+                out.push_str(&part[..user_end]);
+                out.push_str(":****");
+                out.push_str(&part[at..]);
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::canonical;
+
+    #[test]
+    fn keys_flags_and_env_names_are_unique() {
+        let mut keys = std::collections::HashSet::new();
+        let mut flags = std::collections::HashSet::new();
+        let mut envs = std::collections::HashSet::new();
+        for s in SETTINGS {
+            let derived = crate::source::env_names(s.key);
+            // a key's two Spring forms coincide when it has no dash
+            let own: std::collections::BTreeSet<String> = s
+                .env
+                .iter()
+                .map(|e| (*e).to_owned())
+                .chain(derived)
+                .collect();
+            for e in own {
+                assert!(envs.insert(e.clone()), "env {e} twice");
+            }
+            for k in std::iter::once(s.key).chain(s.aliases.iter().copied()) {
+                assert!(keys.insert(canonical(k)), "key {k} twice");
+            }
+            if let Some(f) = s.flag {
+                assert!(flags.insert(f), "flag {f} twice");
+            }
+        }
+        for (k, _) in NO_OPS {
+            assert!(!keys.contains(&canonical(k)), "no-op {k} is a setting");
+        }
+    }
+
+    #[test]
+    fn every_default_shown_is_accepted_back() {
+        let d = Settings::default();
+        for s in SETTINGS {
+            let shown = (s.show)(&d);
+            if shown.is_empty() {
+                continue;
+            }
+            let mut t = Settings::default();
+            if let Err(e) = (s.apply)(&mut t, &shown) {
+                panic!("{}: default {shown:?} refused: {e}", s.key);
+            }
+            assert_eq!((s.show)(&t), shown, "{}", s.key);
+        }
+    }
+
+    #[test]
+    fn a_secret_is_masked_wherever_it_is_shown() {
+        let secret = Setting::new(
+            "tower-eureka.test-secret",
+            "",
+            |s, v| {
+                s.hostname = Some(v.to_owned());
+                Ok(())
+            },
+            |s| s.hostname.clone().unwrap_or_default(),
+        )
+        .secret();
+        let mut s = Settings::default();
+        assert_eq!(secret.display(&s), "", "an unset secret shows as unset");
+        let _ = (secret.apply)(&mut s, "hunter2");
+        assert_eq!(secret.display(&s), "****");
+        assert_eq!(secret.display_raw("hunter2"), "****");
+        let plain = Setting {
+            secret: false,
+            ..secret
+        };
+        assert_eq!(plain.display(&s), "hunter2");
+        assert_eq!(plain.display_raw("http://u:pw@h/"), "http://u:****@h/");
+    }
+
+    #[test]
+    fn parsers_refuse_what_they_cannot_use() {
+        assert_eq!(boolean(" ON "), Ok(true));
+        assert_eq!(boolean("no"), Ok(false));
+        assert!(boolean("maybe").is_err());
+        assert!(number::<u16>("70000").is_err());
+        assert!(millis("-1").is_err());
+        assert_eq!(path("/x/"), Ok("/x".to_owned()));
+        assert!(path("x").is_err());
+        assert!(urls("http://a:1/eureka/,ftp://b/").is_err());
+        assert_eq!(
+            mask_userinfo("http://u:secret@h:1/eureka/,http://h2/"),
+            "http://u:****@h:1/eureka/,http://h2/"
+        );
+        assert_eq!(mask_userinfo("http://u@h/"), "http://u:****@h/");
+    }
+}
