@@ -6,43 +6,56 @@
 //! C-22) and fetch rounds that failed; the lifecycle task counts heartbeats by outcome,
 //! registrations and re-registrations (a heartbeat answered 404, C-12). Each counter is a
 //! relaxed atomic bumped once per network call.
-//!
-//! Export them in any format: read a [`ClientMetricsSnapshot`] at scrape time.
-//!
-//! ```no_run
-//! use tower_eureka::client::EurekaClient;
-//!
-//! # async fn doc() -> Result<(), tower_eureka::client::Error> {
-//! let client = EurekaClient::builder(["http://eureka:8761/eureka"]).fetch_only().start()?;
-//! let metrics = client.metrics();
-//!
-//! // In a /metrics handler: one line per counter, in the Prometheus text format.
-//! let s = metrics.snapshot();
-//! let text = format!(
-//!     "# TYPE eureka_client_fetches_total counter\n\
-//!      eureka_client_fetches_total{{kind=\"full\"}} {}\n\
-//!      eureka_client_fetches_total{{kind=\"delta\"}} {}\n",
-//!     s.full_fetches, s.delta_fetches,
-//! );
-//! # let _ = text;
-//! # Ok(())
-//! # }
-//! ```
-//!
-//! The counters start at zero and only count up:
-//!
-//! ```
-//! use tower_eureka::client::ClientMetrics;
-//! let m = ClientMetrics::default();
-//! let s = m.snapshot();
-//! assert_eq!((s.full_fetches, s.delta_fetches, s.reregistrations), (0, 0, 0));
-//! ```
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// A handle on one client's counters; clones share them. See the [module docs](self).
+/// A handle on one client's counters ([`EurekaClient::metrics`](super::EurekaClient::metrics));
+/// clones share them.
+///
+/// Export them in any format: read a [`ClientMetricsSnapshot`] at scrape time.
+///
+/// ```
+/// use std::fmt::Write as _;
+/// use tower_eureka::client::{ClientMetricsSnapshot, EurekaClient};
+///
+/// /// The counters in the Prometheus text format, for an application's `/metrics`.
+/// fn export(s: &ClientMetricsSnapshot) -> String {
+///     let mut out = String::new();
+///     let mut counter = |name: &str, rows: &[(&str, u64)]| {
+///         let _ = writeln!(out, "# TYPE eureka_client_{name}_total counter");
+///         for (labels, v) in rows {
+///             let _ = writeln!(out, "eureka_client_{name}_total{labels} {v}");
+///         }
+///     };
+///     counter("fetches", &[(r#"{kind="full"}"#, s.full_fetches), (r#"{kind="delta"}"#, s.delta_fetches)]);
+///     counter("reconcile_mismatches", &[("", s.reconcile_mismatches)]);
+///     counter("fetch_errors", &[("", s.fetch_errors)]);
+///     counter("heartbeats", &[(r#"{result="ok"}"#, s.heartbeats_ok), (r#"{result="failed"}"#, s.heartbeats_failed)]);
+///     counter("registrations", &[("", s.registrations)]);
+///     counter("reregistrations", &[("", s.reregistrations)]);
+///     out
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower_eureka::client::Error> {
+/// let client = EurekaClient::builder(["http://127.0.0.1:1/eureka"]).fetch_only().start()?;
+/// let metrics = client.metrics(); // keep it where the /metrics handler can reach it
+/// let text = export(&metrics.snapshot());
+/// assert!(text.contains("eureka_client_fetches_total{kind=\"full\"} 0\n"));
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The counters start at zero and only count up:
+///
+/// ```
+/// use tower_eureka::client::ClientMetrics;
+/// let m = ClientMetrics::default();
+/// let s = m.snapshot();
+/// assert_eq!((s.full_fetches, s.delta_fetches, s.reregistrations), (0, 0, 0));
+/// ```
 #[derive(Clone, Default)]
 pub struct ClientMetrics {
     inner: Arc<Counters>,
