@@ -126,7 +126,9 @@ fn heartbeats(c: &mut Criterion) {
     let mut g = c.benchmark_group("scrape");
     g.measurement_time(Duration::from_secs(3));
     let metrics = variants[1].1 .0.metrics();
-    g.bench_function("render_10k_instances", |b| b.iter(|| black_box(metrics.render())));
+    g.bench_function("render_10k_instances", |b| {
+        b.iter(|| black_box(metrics.render()))
+    });
     g.finish();
 }
 

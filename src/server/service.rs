@@ -169,7 +169,8 @@ where
         }
         let route = match inner.resolve(req.method(), path) {
             Ok(r) => r,
-            Err(res) => {
+            Err(e) => {
+                let res = no_route(e);
                 inner.record(RouteName::Unmatched, &res, start);
                 return ResponseFuture::ready(res);
             }
@@ -259,22 +260,13 @@ impl Inner {
         })
     }
 
-    /// Strips the prefix and resolves the route; a path that names none is answered here.
-    fn resolve(&self, method: &Method, path: &str) -> Result<Route, Response<ResponseBody>> {
-        let Some(rest) = path.strip_prefix(self.config.prefix.as_str()) else {
-            return Err(error(StatusCode::NOT_FOUND, "no such route"));
-        };
-        if !(rest.is_empty() || rest.starts_with('/')) {
-            return Err(error(StatusCode::NOT_FOUND, "no such route"));
-        }
-        Route::resolve(method, rest).map_err(|e| match e {
-            NoRoute::NotFound => error(StatusCode::NOT_FOUND, "no such route"),
-            NoRoute::BadEncoding => error(
-                StatusCode::BAD_REQUEST,
-                "path segment is not valid percent-encoded UTF-8",
-            ),
-            NoRoute::MethodNotAllowed(allow) => method_not_allowed(allow),
-        })
+    /// Strips the prefix and resolves the route.
+    fn resolve(&self, method: &Method, path: &str) -> Result<Route, NoRoute> {
+        let rest = path
+            .strip_prefix(self.config.prefix.as_str())
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .ok_or(NoRoute::NotFound)?;
+        Route::resolve(method, rest)
     }
 
     /// Counts an answered request (three atomic adds), when metrics are on.
@@ -378,6 +370,18 @@ impl Inner {
             return r;
         }
         fetch::entity(&self.registry, &self.cache, ctx, entity)
+    }
+}
+
+/// The answer to a path that names no route: 404, 400 or 405.
+fn no_route(e: NoRoute) -> Response<ResponseBody> {
+    match e {
+        NoRoute::NotFound => error(StatusCode::NOT_FOUND, "no such route"),
+        NoRoute::BadEncoding => error(
+            StatusCode::BAD_REQUEST,
+            "path segment is not valid percent-encoded UTF-8",
+        ),
+        NoRoute::MethodNotAllowed(allow) => method_not_allowed(allow),
     }
 }
 

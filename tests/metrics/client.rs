@@ -47,7 +47,10 @@ async fn wait_for(what: &str, client: &EurekaClient, ok: impl Fn(&ClientMetricsS
         if ok(&s) {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{what} within 15 s: {s:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within 15 s: {s:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -85,7 +88,10 @@ async fn c12_c22_counters_move_with_deltas_a_restart_and_its_reregistration() {
         .expect("register");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while client.instances(&Target::app("OTHER")).is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "the change within 15 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the change within 15 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let after = client.metrics().snapshot();
@@ -101,7 +107,10 @@ async fn c12_c22_counters_move_with_deltas_a_restart_and_its_reregistration() {
     wait_for("a re-registration", &client, |s| s.reregistrations == 1).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while s2.svc.registry().instance("CLI", "cli-1").is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "registered again within 15 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "registered again within 15 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The copy still holds OTHER, which the new server never had: the next delta does not
@@ -112,7 +121,10 @@ async fn c12_c22_counters_move_with_deltas_a_restart_and_its_reregistration() {
     .await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while !client.instances(&Target::app("OTHER")).is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "OTHER gone within 15 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "OTHER gone within 15 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let s = client.metrics().snapshot();

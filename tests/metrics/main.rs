@@ -31,7 +31,12 @@ fn config() -> ServerConfig {
     c
 }
 
-async fn call(svc: &EurekaService, method: Method, path: &str, body: String) -> (StatusCode, String) {
+async fn call(
+    svc: &EurekaService,
+    method: Method,
+    path: &str,
+    body: String,
+) -> (StatusCode, String) {
     let mut req = Request::builder().method(method).uri(path);
     if !body.is_empty() {
         req = req.header("content-type", "application/json");
@@ -48,7 +53,10 @@ async fn call(svc: &EurekaService, method: Method, path: &str, body: String) -> 
         .map(|v| v.to_str().unwrap_or_default().to_owned());
     let body = res.into_body().collect().await.expect("body").to_bytes();
     if path.ends_with("/metrics") && status == StatusCode::OK {
-        assert_eq!(ct.as_deref(), Some("text/plain; version=0.0.4; charset=utf-8"));
+        assert_eq!(
+            ct.as_deref(),
+            Some("text/plain; version=0.0.4; charset=utf-8")
+        );
     }
     (status, String::from_utf8(body.to_vec()).expect("UTF-8"))
 }
@@ -67,20 +75,39 @@ where
         ("payments", "p1", "STARTING"),
     ] {
         let path = format!("/eureka/apps/{app}");
-        assert_eq!(send(Method::POST, path, register_body(app, id, status)).await, 204);
+        assert_eq!(
+            send(Method::POST, path, register_body(app, id, status)).await,
+            204
+        );
     }
     for _ in 0..5 {
         let s = send(Method::PUT, "/eureka/apps/ORDERS/o1".into(), String::new()).await;
         assert_eq!(s, 200);
     }
-    let s = send(Method::PUT, "/eureka/apps/ORDERS/ghost".into(), String::new()).await;
+    let s = send(
+        Method::PUT,
+        "/eureka/apps/ORDERS/ghost".into(),
+        String::new(),
+    )
+    .await;
     assert_eq!(s, 404);
-    let s = send(Method::DELETE, "/eureka/apps/ORDERS/o2".into(), String::new()).await;
+    let s = send(
+        Method::DELETE,
+        "/eureka/apps/ORDERS/o2".into(),
+        String::new(),
+    )
+    .await;
     assert_eq!(s, 200);
     for _ in 0..2 {
-        assert_eq!(send(Method::GET, "/eureka/apps".into(), String::new()).await, 200);
+        assert_eq!(
+            send(Method::GET, "/eureka/apps".into(), String::new()).await,
+            200
+        );
     }
-    assert_eq!(send(Method::GET, "/eureka/nope".into(), String::new()).await, 404);
+    assert_eq!(
+        send(Method::GET, "/eureka/nope".into(), String::new()).await,
+        404
+    );
 }
 
 /// What both scrape tests assert after [`known_traffic`].
@@ -88,15 +115,24 @@ fn assert_known_values(m: &Exposition) {
     // E-10, E-11, E-12: the registry's own counters, read at scrape time.
     assert_eq!(m.value("eureka_registrations_total", &[]), 3.0);
     assert_eq!(m.value("eureka_renews_total", &[("result", "ok")]), 5.0);
-    assert_eq!(m.value("eureka_renews_total", &[("result", "not_found")]), 1.0);
+    assert_eq!(
+        m.value("eureka_renews_total", &[("result", "not_found")]),
+        1.0
+    );
     assert_eq!(m.value("eureka_cancels_total", &[]), 1.0);
     assert_eq!(m.value("eureka_evictions_total", &[]), 0.0);
     assert_eq!(m.value("eureka_expired_leases", &[]), 0.0);
     // Instances by app and status, from the snapshot.
     assert_eq!(m.all("eureka_instances").len(), 2);
-    assert_eq!(m.value("eureka_instances", &[("app", "ORDERS"), ("status", "UP")]), 1.0);
     assert_eq!(
-        m.value("eureka_instances", &[("app", "PAYMENTS"), ("status", "STARTING")]),
+        m.value("eureka_instances", &[("app", "ORDERS"), ("status", "UP")]),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "eureka_instances",
+            &[("app", "PAYMENTS"), ("status", "STARTING")]
+        ),
         1.0
     );
     // the second identical read is served from the encoded payload.
@@ -105,7 +141,10 @@ fn assert_known_values(m: &Exposition) {
     assert_eq!(m.value("eureka_payload_encode_seconds_count", &[]), 1.0);
     // Requests by route name and status, never by raw path.
     let req = |route: &str, status: &str| {
-        m.value("eureka_http_requests_total", &[("route", route), ("status", status)])
+        m.value(
+            "eureka_http_requests_total",
+            &[("route", route), ("status", status)],
+        )
     };
     assert_eq!(req("register", "204"), 3.0);
     assert_eq!(req("heartbeat", "200"), 5.0);
@@ -114,19 +153,35 @@ fn assert_known_values(m: &Exposition) {
     assert_eq!(req("apps", "200"), 2.0);
     assert_eq!(req("unmatched", "404"), 1.0);
     for s in m.all("eureka_http_requests_total") {
-        assert!(!s.labels["route"].contains('/'), "a raw path as label: {s:?}");
+        assert!(
+            !s.labels["route"].contains('/'),
+            "a raw path as label: {s:?}"
+        );
     }
-    let sum: f64 = m.all("eureka_http_requests_total").iter().map(|s| s.value).sum();
+    let sum: f64 = m
+        .all("eureka_http_requests_total")
+        .iter()
+        .map(|s| s.value)
+        .sum();
     assert_eq!(sum, 13.0, "one count per request");
     // Latency histograms: one observation per request of the route.
     let h = "eureka_http_request_duration_seconds";
-    assert_eq!(m.value(&format!("{h}_count"), &[("route", "heartbeat")]), 6.0);
     assert_eq!(
-        m.value(&format!("{h}_bucket"), &[("route", "heartbeat"), ("le", "+Inf")]),
+        m.value(&format!("{h}_count"), &[("route", "heartbeat")]),
+        6.0
+    );
+    assert_eq!(
+        m.value(
+            &format!("{h}_bucket"),
+            &[("route", "heartbeat"), ("le", "+Inf")]
+        ),
         6.0
     );
     assert!(m.value(&format!("{h}_sum"), &[("route", "heartbeat")]) > 0.0);
-    assert_eq!(m.value(&format!("{h}_count"), &[("route", "register")]), 3.0);
+    assert_eq!(
+        m.value(&format!("{h}_count"), &[("route", "register")]),
+        3.0
+    );
     for (family, ty) in [
         ("eureka_instances", "gauge"),
         ("eureka_registrations_total", "counter"),
@@ -162,7 +217,10 @@ async fn service_metrics_after_known_traffic_are_exact() {
     assert_known_values(&m);
     // the self-preservation state and its inputs, as the registry reports them.
     let sp = svc.registry().self_preservation();
-    assert_eq!(m.value("eureka_renews_last_minute", &[]), sp.renews_last_min as f64);
+    assert_eq!(
+        m.value("eureka_renews_last_minute", &[]),
+        sp.renews_last_min as f64
+    );
     assert_eq!(m.value("eureka_renew_threshold", &[]), sp.threshold);
     assert_eq!(
         m.value("eureka_expected_renews_per_minute", &[]),
@@ -178,7 +236,10 @@ async fn service_metrics_after_known_traffic_are_exact() {
     let (_, text) = call(&svc, Method::GET, "/metrics/", String::new()).await;
     let m = prom::parse(&text).expect("valid");
     assert_eq!(
-        m.value("eureka_http_requests_total", &[("route", "metrics"), ("status", "200")]),
+        m.value(
+            "eureka_http_requests_total",
+            &[("route", "metrics"), ("status", "200")]
+        ),
         1.0
     );
 }
@@ -187,7 +248,12 @@ async fn service_metrics_after_known_traffic_are_exact() {
 async fn metrics_is_a_root_route_and_answers_get_only() {
     let svc = EurekaService::new(config());
     // Outside the REST prefix: `/eureka/metrics` is no route.
-    assert_eq!(call(&svc, Method::GET, "/eureka/metrics", String::new()).await.0, 404);
+    assert_eq!(
+        call(&svc, Method::GET, "/eureka/metrics", String::new())
+            .await
+            .0,
+        404
+    );
     let (status, body) = call(&svc, Method::POST, "/metrics", "x".into()).await;
     assert_eq!(status, 405, "{body}");
     // A bad request changes nothing: no registration was counted.
@@ -195,11 +261,17 @@ async fn metrics_is_a_root_route_and_answers_get_only() {
     let m = prom::parse(&text).expect("valid");
     assert_eq!(m.value("eureka_registrations_total", &[]), 0.0);
     assert_eq!(
-        m.value("eureka_http_requests_total", &[("route", "metrics"), ("status", "405")]),
+        m.value(
+            "eureka_http_requests_total",
+            &[("route", "metrics"), ("status", "405")]
+        ),
         1.0
     );
     assert_eq!(
-        m.value("eureka_http_requests_total", &[("route", "unmatched"), ("status", "404")]),
+        m.value(
+            "eureka_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
         1.0
     );
 }
@@ -210,9 +282,17 @@ async fn metrics_off_is_no_route_and_no_request_counting() {
         metrics: false,
         ..config()
     });
-    assert_eq!(call(&svc, Method::GET, "/metrics", String::new()).await.0, 404);
+    assert_eq!(
+        call(&svc, Method::GET, "/metrics", String::new()).await.0,
+        404
+    );
     let body = register_body("orders", "o1", "UP");
-    assert_eq!(call(&svc, Method::POST, "/eureka/apps/orders", body).await.0, 204);
+    assert_eq!(
+        call(&svc, Method::POST, "/eureka/apps/orders", body)
+            .await
+            .0,
+        204
+    );
     // The registry's counters are still there for an application's own registry.
     let m = prom::parse(&svc.metrics().render()).expect("valid");
     assert_eq!(m.value("eureka_registrations_total", &[]), 1.0);
@@ -261,11 +341,17 @@ async fn p35_peer_figures_come_from_the_replicator_at_scrape_time() {
     assert_eq!(m.value("eureka_peer_dropped_total", &a), 1.0);
     assert_eq!(m.value("eureka_peer_sent_items_total", &a), 40.0);
     assert_eq!(m.value("eureka_peer_circuit_open", &a), 1.0);
-    assert_eq!(m.value("eureka_peer_last_success_timestamp_seconds", &a), 1_700_000_000.5);
+    assert_eq!(
+        m.value("eureka_peer_last_success_timestamp_seconds", &a),
+        1_700_000_000.5
+    );
     assert_eq!(m.value("eureka_peer_dropped_total", &b), 0.0);
     assert_eq!(m.value("eureka_peer_circuit_open", &b), 0.0);
     // Never reached: no timestamp rather than a zero.
-    assert_eq!(m.get("eureka_peer_last_success_timestamp_seconds", &b), None);
+    assert_eq!(
+        m.get("eureka_peer_last_success_timestamp_seconds", &b),
+        None
+    );
     assert_eq!(m.type_of("eureka_peer_queue_length"), Some("gauge"));
     assert_eq!(m.type_of("eureka_peer_dropped_total"), Some("counter"));
 }
@@ -281,13 +367,20 @@ async fn p32_a_down_peer_shows_queued_tasks_and_retries() {
         l.local_addr().expect("addr").port()
     };
     let peer = PeerUrl::parse(&format!("http://127.0.0.1:{port}/eureka/")).expect("peer url");
-    let mut cluster = ClusterConfig::default();
-    cluster.peers = vec![peer];
-    cluster.batch_delay = Duration::from_millis(1);
-    cluster.sync_budget = Duration::ZERO;
+    let cluster = ClusterConfig {
+        peers: vec![peer],
+        batch_delay: Duration::from_millis(1),
+        sync_budget: Duration::ZERO,
+        ..ClusterConfig::default()
+    };
     let svc = EurekaService::with_replicator(config(), |r| Cluster::start(cluster, r));
     let body = register_body("orders", "o1", "UP");
-    assert_eq!(call(&svc, Method::POST, "/eureka/apps/orders", body).await.0, 204);
+    assert_eq!(
+        call(&svc, Method::POST, "/eureka/apps/orders", body)
+            .await
+            .0,
+        204
+    );
     let label = [("peer", format!("http://127.0.0.1:{port}/eureka/"))];
     let label = [(label[0].0, label[0].1.as_str())];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -296,13 +389,19 @@ async fn p32_a_down_peer_shows_queued_tasks_and_retries() {
         if m.get("eureka_peer_retries_total", &label).unwrap_or(0.0) >= 1.0 {
             break m;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no retry counted in 10 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no retry counted in 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     // The register task is kept for the next attempt (P-35: never dropped for waiting).
     assert_eq!(m.value("eureka_peer_queue_length", &label), 1.0);
     assert_eq!(m.value("eureka_peer_dropped_total", &label), 0.0);
-    assert_eq!(m.get("eureka_peer_last_success_timestamp_seconds", &label), None);
+    assert_eq!(
+        m.get("eureka_peer_last_success_timestamp_seconds", &label),
+        None
+    );
 }
 
 // === the real binary ===

@@ -195,7 +195,8 @@ impl Exposition {
 
 #[test]
 fn the_parser_refuses_what_breaks_the_conventions() {
-    let ok = "# HELP eureka_x_total x\n# TYPE eureka_x_total counter\neureka_x_total{a=\"b\\\"c\"} 3\n";
+    let ok =
+        "# HELP eureka_x_total x\n# TYPE eureka_x_total counter\neureka_x_total{a=\"b\\\"c\"} 3\n";
     let e = parse(ok).expect("valid");
     assert_eq!(e.value("eureka_x_total", &[("a", "b\"c")]), 3.0);
     for bad in [
