@@ -441,3 +441,62 @@ async fn the_binary_serves_metrics_at_its_root() {
     let m = prom::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_known_values(&m);
 }
+
+// === request spans ===
+
+#[derive(Clone, Default)]
+struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_spans_carry_route_app_and_status() {
+    let logs = Capture::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let svc = EurekaService::new(config());
+    let body = register_body("orders", "o1", "UP");
+    assert_eq!(
+        call(&svc, Method::POST, "/eureka/apps/orders", body)
+            .await
+            .0,
+        204
+    );
+    let s = call(
+        &svc,
+        Method::PUT,
+        "/eureka/apps/orders/ghost",
+        String::new(),
+    )
+    .await;
+    assert_eq!(s.0, 404);
+    let text = String::from_utf8(logs.0.lock().expect("lock").clone()).expect("UTF-8");
+    let spans: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "close" && v["span"]["name"] == "request")
+        .map(|v| v["span"].clone())
+        .collect();
+    assert_eq!(spans.len(), 2, "{text}");
+    // The register's span is closed by its boxed future, after the body was read.
+    assert_eq!(spans[0]["route"], "register");
+    assert_eq!(spans[0]["app"], "ORDERS");
+    assert_eq!(spans[0]["status"], 204);
+    assert_eq!(spans[1]["route"], "heartbeat");
+    assert_eq!(spans[1]["app"], "ORDERS");
+    assert_eq!(spans[1]["status"], 404);
+}
