@@ -24,7 +24,13 @@ pub enum WriteKind {
     DeleteStatusOverride,
 }
 
-/// The cluster layer as the server sees it. See the [module docs](self).
+/// The cluster layer as the server sees it.
+///
+/// Installed with [`EurekaService::with_replicator`](super::EurekaService::with_replicator),
+/// it hears of every client write that succeeded (P-02; never a peer's, P-03), says
+/// whether registry reads may be served yet (P-40), and adds its section to `/status`
+/// (P-45) and its per-peer figures to `/metrics` ([`PeerMetrics`]). Each call must return
+/// at once: it runs on the request path (the metrics one at scrape time).
 pub trait Replicator: Send + Sync + 'static {
     /// A client's write of `kind` on `(app, id)` succeeded (`app` upper-case). Must not
     /// block: enqueue and return.
