@@ -126,6 +126,10 @@ fn heartbeats(c: &mut Criterion) {
         })
     });
     g.bench_function("none", |b| b.iter(|| black_box(200u16)));
+    // What timing a request costs: the two clock reads around it.
+    g.bench_function("clock_pair", |b| {
+        b.iter(|| black_box(std::time::Instant::now()).elapsed())
+    });
     g.finish();
 
     let mut g = c.benchmark_group("scrape");
