@@ -211,6 +211,12 @@ impl Collector for EurekaMetrics {
         )?;
         single(
             e,
+            "eureka_protected_leases",
+            "Expired leases self-preservation held back from eviction in the last pass.",
+            Sample::Gauge(sp.protected_count as f64),
+        )?;
+        single(
+            e,
             "eureka_renews_last_minute",
             "Renewals in the last minute, as the self-preservation gate counts them.",
             Sample::Gauge(sp.renews_last_min as f64),

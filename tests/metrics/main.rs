@@ -189,6 +189,7 @@ fn assert_known_values(m: &Exposition) {
         ("eureka_cancels_total", "counter"),
         ("eureka_evictions_total", "counter"),
         ("eureka_expired_leases", "gauge"),
+        ("eureka_protected_leases", "gauge"),
         ("eureka_renews_last_minute", "gauge"),
         ("eureka_renew_threshold", "gauge"),
         ("eureka_expected_renews_per_minute", "gauge"),
@@ -225,6 +226,10 @@ async fn service_metrics_after_known_traffic_are_exact() {
     assert_eq!(
         m.value("eureka_expected_renews_per_minute", &[]),
         sp.expected_renews_per_min
+    );
+    assert_eq!(
+        m.value("eureka_protected_leases", &[]),
+        sp.protected_count as f64
     );
     assert_eq!(
         m.value("eureka_self_preservation_active", &[]),
@@ -499,4 +504,49 @@ async fn request_spans_carry_route_app_and_status() {
     assert_eq!(spans[1]["route"], "heartbeat");
     assert_eq!(spans[1]["app"], "ORDERS");
     assert_eq!(spans[1]["status"], 404);
+}
+
+// === eviction and self-preservation, on paused time ===
+
+async fn register_n(svc: &EurekaService, n: usize) {
+    for i in 0..n {
+        let body = register_body("orders", &format!("o{i}"), "UP");
+        assert_eq!(
+            call(svc, Method::POST, "/eureka/apps/orders", body).await.0,
+            204
+        );
+    }
+}
+
+// leases that stop renewing are evicted, and counted.
+#[tokio::test(start_paused = true)]
+async fn r42_evictions_are_counted_and_evicted_instances_leave_the_gauge() {
+    let mut c = config();
+    c.registry.self_preservation = tower_eureka::registry::SelfPreservationMode::Disabled;
+    let svc = EurekaService::new(c);
+    register_n(&svc, 3).await;
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let m = prom::parse(&svc.metrics().render()).expect("valid");
+    assert_eq!(m.value("eureka_evictions_total", &[]), 3.0);
+    assert_eq!(m.value("eureka_expired_leases", &[]), 0.0);
+    assert_eq!(m.value("eureka_self_preservation_active", &[]), 0.0);
+    assert!(m.all("eureka_instances").is_empty());
+}
+
+// the self-preservation state, its inputs and the protected leases are exposed.
+#[tokio::test(start_paused = true)]
+async fn r104_self_preservation_on_shows_protected_and_expired_leases() {
+    let svc = EurekaService::new(config());
+    register_n(&svc, 10).await;
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let m = prom::parse(&svc.metrics().render()).expect("valid");
+    assert_eq!(m.value("eureka_self_preservation_active", &[]), 1.0);
+    assert_eq!(m.value("eureka_evictions_total", &[]), 0.0);
+    assert_eq!(m.value("eureka_protected_leases", &[]), 10.0);
+    assert_eq!(m.value("eureka_expired_leases", &[]), 10.0);
+    assert_eq!(m.value("eureka_renews_last_minute", &[]), 0.0);
+    assert_eq!(
+        m.value("eureka_instances", &[("app", "ORDERS"), ("status", "UP")]),
+        10.0
+    );
 }
