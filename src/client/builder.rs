@@ -265,7 +265,6 @@ impl EurekaClientBuilder {
             registered: AtomicBool::new(false),
             snapshot_tx,
             own_status_tx,
-            last_fetch: Mutex::new(None),
             metrics: ClientMetrics::default(),
         });
         let start = Instant::now();

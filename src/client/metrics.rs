@@ -5,11 +5,15 @@
 //! (the merged copy's `apps__hashcode` differs from the server's, so a full fetch follows,
 //! C-22) and fetch rounds that failed; the lifecycle task counts heartbeats by outcome,
 //! registrations and re-registrations (a heartbeat answered 404, C-12). Each counter is a
-//! relaxed atomic bumped once per network call.
+//! relaxed atomic bumped once per network call. The age of the registry copy (C-25) is
+//! here too: the time since the last fetch that was adopted.
 
+use crate::sync::lock;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// A handle on one client's counters ([`EurekaClient::metrics`](super::EurekaClient::metrics));
 /// clones share them.
@@ -55,6 +59,7 @@ use std::sync::Arc;
 /// let m = ClientMetrics::default();
 /// let s = m.snapshot();
 /// assert_eq!((s.full_fetches, s.delta_fetches, s.reregistrations), (0, 0, 0));
+/// assert_eq!(s.registry_age, None); // no copy adopted yet
 /// ```
 #[derive(Clone, Default)]
 pub struct ClientMetrics {
@@ -72,6 +77,8 @@ struct Counters {
     registrations: AtomicU64,
     registration_errors: AtomicU64,
     reregistrations: AtomicU64,
+    /// When a fetched copy was last adopted (tokio time).
+    last_fetch: Mutex<Option<Instant>>,
 }
 
 /// The counters at one moment, as plain numbers.
@@ -98,6 +105,9 @@ pub struct ClientMetricsSnapshot {
     /// Heartbeats answered 404 (the server does not know the instance), each followed by
     /// a registration (C-12).
     pub reregistrations: u64,
+    /// Time since a fetched copy was last adopted, `None` before the first (C-25); the
+    /// same as [`EurekaClient::registry_age`](super::EurekaClient::registry_age).
+    pub registry_age: Option<Duration>,
 }
 
 /// What the client's tasks count.
@@ -129,7 +139,18 @@ impl ClientMetrics {
             registrations: get(&c.registrations),
             registration_errors: get(&c.registration_errors),
             reregistrations: get(&c.reregistrations),
+            registry_age: self.registry_age(),
         }
+    }
+
+    /// Time since a fetched copy was last adopted (C-25).
+    pub(crate) fn registry_age(&self) -> Option<Duration> {
+        lock(&self.inner.last_fetch).map(|t| t.elapsed())
+    }
+
+    /// A fetched copy was adopted at `now`.
+    pub(crate) fn fetched_at(&self, now: Instant) {
+        *lock(&self.inner.last_fetch) = Some(now);
     }
 
     pub(crate) fn count(&self, event: Event) {
@@ -190,6 +211,7 @@ mod tests {
                 registrations: 1,
                 registration_errors: 1,
                 reregistrations: 1,
+                registry_age: None,
             }
         );
     }

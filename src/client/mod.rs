@@ -100,7 +100,7 @@ pub(crate) struct ClientState {
     /// (read with `borrow`) and wakes receivers on publication.
     snapshot_tx: watch::Sender<Arc<ClientSnapshot>>,
     own_status_tx: watch::Sender<Option<Status>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// The counters, and the time of the last adopted fetch (C-25).
     metrics: ClientMetrics,
 }
 
@@ -120,11 +120,11 @@ impl ClientState {
     }
 
     fn fetched_now(&self, now: Instant) {
-        *lock(&self.last_fetch) = Some(now);
+        self.metrics.fetched_at(now);
     }
 
     fn registry_age(&self) -> Option<Duration> {
-        lock(&self.last_fetch).map(|t| t.elapsed())
+        self.metrics.registry_age()
     }
 
     /// C-28: the server-side status of our own instance, after each fetch.

@@ -128,6 +128,8 @@ async fn c12_c22_counters_move_with_deltas_a_restart_and_its_reregistration() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let s = client.metrics().snapshot();
+    // C-25: the copy's age is exposed once a copy was adopted.
+    assert!(s.registry_age.is_some(), "{s:?}");
     assert!(s.registrations >= 2, "{s:?}");
     assert_eq!(s.reregistrations, 1, "{s:?}");
     let _ = s2.stop.send(());
