@@ -550,3 +550,69 @@ async fn r104_self_preservation_on_shows_protected_and_expired_leases() {
         10.0
     );
 }
+
+// P-45: a peer that answers: the batch, the delivered item and the last success show up.
+#[tokio::test]
+async fn p45_a_live_peer_shows_batches_items_and_its_last_success() {
+    use tower_eureka::cluster::{Cluster, ClusterConfig, PeerUrl};
+    let b = EurekaService::new(config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(tower_eureka::server::serve(
+        listener,
+        b.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+        Duration::from_millis(200),
+    ));
+    let url = format!("http://{addr}/eureka/");
+    let cluster = ClusterConfig {
+        peers: vec![PeerUrl::parse(&url).expect("peer url")],
+        batch_delay: Duration::from_millis(1),
+        ..ClusterConfig::default()
+    };
+    let a = EurekaService::with_replicator(config(), |r| Cluster::start(cluster, r));
+    let body = register_body("orders", "o1", "UP");
+    assert_eq!(
+        call(&a, Method::POST, "/eureka/apps/orders", body).await.0,
+        204
+    );
+    let label = [("peer", url.as_str())];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let m = loop {
+        let m = prom::parse(&a.metrics().render()).expect("valid");
+        if m.get("eureka_peer_sent_items_total", &label) == Some(1.0) {
+            break m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing delivered in 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(b.registry().instance("ORDERS", "o1").is_some());
+    assert!(m.value("eureka_peer_batches_total", &label) >= 1.0);
+    assert_eq!(m.value("eureka_peer_queue_length", &label), 0.0);
+    assert_eq!(m.value("eureka_peer_retries_total", &label), 0.0);
+    assert_eq!(m.value("eureka_peer_dropped_total", &label), 0.0);
+    assert_eq!(m.value("eureka_peer_circuit_open", &label), 0.0);
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let last = m.value("eureka_peer_last_success_timestamp_seconds", &label);
+    assert!(last > 1.6e9 && last <= since_epoch + 1.0, "{last}");
+    // The peer counted the replicated register as a request of its own.
+    let pm = prom::parse(&b.metrics().render()).expect("valid");
+    assert!(
+        pm.get(
+            "eureka_http_requests_total",
+            &[("route", "replication_batch"), ("status", "200")]
+        ) >= Some(1.0)
+    );
+    let _ = stop.send(());
+}
