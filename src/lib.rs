@@ -5,10 +5,12 @@
 //! * **Server** (feature `server`): [`server::EurekaService`] is a tower `Service` that is a
 //!   whole Eureka registry (the REST API of Netflix Eureka 1.x and Spring Cloud Netflix, JSON
 //!   and XML, gzip, deltas, overrides, leases, eviction, self-preservation). Serve it alone
-//!   (the `eureka-server` binary, or [`server::serve`]) or mount it into an axum app.
+//!   (the `eureka-server` binary, or [`server::serve`]) or mount it into an axum app. It
+//!   serves Prometheus metrics at `/metrics` ([`server::EurekaMetrics`]).
 //! * **Client** (feature `client`): [`client::EurekaClient`] registers, heartbeats and keeps
 //!   a local copy of the registry; [`discover`] turns an app name or a VIP address into a
-//!   live endpoint set for tower's p2c balancer and wraps your HTTP client with it.
+//!   live endpoint set for tower's p2c balancer and wraps your HTTP client with it. Its
+//!   counters are a [`client::ClientMetrics`].
 //!
 //! The wire layer ([`model`], [`codec`]) is shared by both sides and always compiled.
 //!
@@ -21,7 +23,7 @@
 //! | [`model`] | the Eureka records, the hash, what text the wire can carry, the VIP index |
 //! | [`codec`] | JSON and XML on the wire: one field table for both readers, writers byte-compatible with Java |
 //! | `registry` | the state machine without HTTP: leases, overrides, deltas, eviction, self-preservation, snapshots; writes carry an `Origin` (client, peer, startup sync) |
-//! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache |
+//! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache, `/metrics` |
 //! | `client` | the background client and its copy-on-write registry copy |
 //! | `discover` | `Discover` streams and the balanced, retrying outbound stack |
 //!

@@ -4,7 +4,7 @@ use super::config::Config;
 use super::lifecycle::{self, InstancePaths, LocalRecord};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
-use super::{fetcher, ClientSnapshot, ClientState, Error, EurekaClient, Inner};
+use super::{fetcher, ClientMetrics, ClientSnapshot, ClientState, Error, EurekaClient, Inner};
 use crate::codec::{self, Format, RegisterError};
 use crate::model::InstanceInfo;
 use rand::rngs::StdRng;
@@ -265,7 +265,7 @@ impl EurekaClientBuilder {
             registered: AtomicBool::new(false),
             snapshot_tx,
             own_status_tx,
-            last_fetch: Mutex::new(None),
+            metrics: ClientMetrics::default(),
         });
         let start = Instant::now();
         let lifecycle_task = period.map(|period| {

@@ -8,6 +8,7 @@
 //! publishes.
 
 use super::error::{Chain, Error};
+use super::metrics::Event;
 use super::schedule::RetryBackoff;
 use super::snapshot::ClientSnapshot;
 use super::transport::CallKind;
@@ -81,6 +82,7 @@ impl Fetcher {
                     self.shared.config.registry_fetch_interval
                 }
                 Err(e) => {
+                    self.shared.metrics.count(Event::FetchError);
                     let delay = self.backoff.fail(&mut self.rng);
                     self.on_failure(&e, delay);
                     delay
@@ -118,15 +120,20 @@ impl Fetcher {
         if !self.wants_full() {
             match self.fetch_delta().await {
                 Ok(next) => {
+                    self.shared.metrics.count(Event::DeltaFetch);
                     self.install(next);
                     return Ok(());
                 }
                 Err(why) => {
+                    if matches!(why, NeedFull::Mismatch { .. }) {
+                        self.shared.metrics.count(Event::ReconcileMismatch);
+                    }
                     tracing::debug!(reason = %why, "delta not applied, fetching the full registry")
                 }
             }
         }
         let full = self.fetch_full().await?;
+        self.shared.metrics.count(Event::FullFetch);
         self.install(full);
         Ok(())
     }

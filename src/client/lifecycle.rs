@@ -6,6 +6,7 @@
 //! flag only if nothing changed since the body was taken (compare-and-clear).
 
 use super::error::{Chain, Error};
+use super::metrics::Event;
 use super::schedule::{FixedRate, RetryBackoff, TokenBucket};
 use super::transport::{encode_segment, CallKind};
 use super::ClientState;
@@ -298,9 +299,10 @@ impl Lifecycle {
             return;
         }
         match renew_once(&self.shared).await {
-            Beat::Renewed => {}
-            Beat::Failed => {}
+            Beat::Renewed => self.shared.metrics.count(Event::HeartbeatOk),
+            Beat::Failed => self.shared.metrics.count(Event::HeartbeatFailed),
             Beat::Unknown => {
+                self.shared.metrics.count(Event::Reregistration);
                 // C-12: a 404 (whatever its body) means "register again", with a fresh
                 // timestamp so that the server takes our record.
                 self.shared.registered.store(false, Ordering::Release);
@@ -321,6 +323,7 @@ impl Lifecycle {
         }
         match register_once(&self.shared).await {
             Ok(()) => {
+                self.shared.metrics.count(Event::Registration);
                 self.backoff.reset();
                 self.next_register = None;
                 self.failing = false;
@@ -329,6 +332,7 @@ impl Lifecycle {
                 self.on_local_change(Instant::now());
             }
             Err(e) => {
+                self.shared.metrics.count(Event::RegistrationError);
                 let delay = self.backoff.fail(&mut self.rng);
                 self.next_register = Some(Instant::now() + delay);
                 if !self.failing {

@@ -12,6 +12,8 @@
 //!   doubt (C-20..C-24). Through outages the last copy stays (C-25).
 //! * **Failover** between servers in random order, sticky, with quarantine (C-40..C-43).
 //! * **Shutdown**: optional `DOWN` + drain, then cancel (C-50, C-51).
+//! * **Counters** of fetches, heartbeats and registrations for an application's metrics
+//!   ([`EurekaClient::metrics`], [`ClientMetrics`]).
 //!
 //! Every reconciled copy that changed is published once, as an immutable, copy-on-write
 //! [`ClientSnapshot`], in a `tokio::sync::watch` channel: [`EurekaClient::snapshots`] hands
@@ -54,6 +56,7 @@ mod fetcher;
 mod lifecycle;
 mod local;
 mod merge;
+mod metrics;
 mod schedule;
 mod selector;
 mod snapshot;
@@ -64,6 +67,7 @@ pub use self::builder::EurekaClientBuilder;
 pub use self::error::Error;
 pub use self::local::{detect_host_name, detect_ip_addr, local_instance};
 pub use self::merge::apply_delta;
+pub use self::metrics::{ClientMetrics, ClientMetricsSnapshot};
 pub use self::snapshot::{ClientSnapshot, Target};
 
 use self::config::Config;
@@ -96,7 +100,8 @@ pub(crate) struct ClientState {
     /// (read with `borrow`) and wakes receivers on publication.
     snapshot_tx: watch::Sender<Arc<ClientSnapshot>>,
     own_status_tx: watch::Sender<Option<Status>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// The counters, and the time of the last adopted fetch (C-25).
+    metrics: ClientMetrics,
 }
 
 impl ClientState {
@@ -115,11 +120,11 @@ impl ClientState {
     }
 
     fn fetched_now(&self, now: Instant) {
-        *lock(&self.last_fetch) = Some(now);
+        self.metrics.fetched_at(now);
     }
 
     fn registry_age(&self) -> Option<Duration> {
-        lock(&self.last_fetch).map(|t| t.elapsed())
+        self.metrics.registry_age()
     }
 
     /// C-28: the server-side status of our own instance, after each fetch.
@@ -207,6 +212,12 @@ impl EurekaClient {
     /// it is [`ClientSnapshot::empty`] (not fetched) until the first fetch succeeds.
     pub fn snapshots(&self) -> watch::Receiver<Arc<ClientSnapshot>> {
         self.shared().snapshot_tx.subscribe()
+    }
+
+    /// This client's counters (fetches, heartbeats, registrations), to export as metrics.
+    /// The handle is shared: read [`ClientMetrics::snapshot`] whenever needed.
+    pub fn metrics(&self) -> ClientMetrics {
+        self.shared().metrics.clone()
     }
 
     /// Every instance of `target`, whatever its status.

@@ -46,7 +46,7 @@ use self::peer::Peer;
 use self::queue::TaskKey;
 use self::sync::SyncReport;
 use crate::registry::Registry;
-use crate::server::{Replicator, WriteKind};
+use crate::server::{PeerMetrics, Replicator, WriteKind};
 use serde_json::{json, Value};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -179,5 +179,9 @@ impl Replicator for Cluster {
             "startupSync": sync,
             "openForTraffic": self.is_ready(),
         }))
+    }
+
+    fn peer_metrics(&self) -> Vec<PeerMetrics> {
+        self.peers.iter().map(|p| p.metrics()).collect()
     }
 }

@@ -25,7 +25,7 @@ use super::ClusterConfig;
 use super::PeerUrl;
 use crate::model::Status;
 use crate::registry::{Origin, Registry};
-use crate::server::WriteKind;
+use crate::server::{PeerMetrics, WriteKind};
 use bytes::Bytes;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -206,6 +206,25 @@ impl Peer {
             "repairs": self.repairs.load(Ordering::Relaxed),
             "repairRounds": self.repair_rounds.load(Ordering::Relaxed),
         })
+    }
+
+    /// The `/metrics` figures, read at scrape time.
+    pub(crate) fn metrics(&self) -> PeerMetrics {
+        let (queued, dropped) = {
+            let q = crate::sync::lock(&self.queue);
+            (q.len(), q.dropped)
+        };
+        let last = self.last_success.load(Ordering::Relaxed);
+        let mut m = PeerMetrics::new(self.url.base());
+        m.queued = queued as u64;
+        m.in_flight = self.in_flight.load(Ordering::Relaxed) as u64;
+        m.sent_items = self.sent_items.load(Ordering::Relaxed);
+        m.batches = self.batches.load(Ordering::Relaxed);
+        m.retries = self.retries.load(Ordering::Relaxed);
+        m.dropped = dropped + self.rejected.load(Ordering::Relaxed);
+        m.circuit_open = self.is_open();
+        m.last_success_epoch_ms = (last != 0).then_some(last);
+        m
     }
 
     fn record_success(&self, registry: &Registry) {

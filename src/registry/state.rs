@@ -186,11 +186,13 @@ impl State {
         // The common path is one lookup, a timestamp write and at most one wheel push.
         let (status_change, verdict, key) = {
             let Some(lease) = self.index.get_mut(app, id) else {
+                self.counters.renewals_not_found += 1;
                 return RenewOutcome::NotFound;
             };
             let stored = lease.record.status;
             let effective = effective_status(stored, lease.override_status, Some(stored), origin);
             if effective == Status::Unknown {
+                self.counters.renewals_not_found += 1;
                 return RenewOutcome::NotFound;
             }
             lease.touch(now);
@@ -480,6 +482,7 @@ impl State {
             revision: self.delta.version(),
             registrations: self.counters.registrations,
             renewals: self.counters.renewals,
+            renewals_not_found: self.counters.renewals_not_found,
             cancellations: self.counters.cancellations,
             evictions: self.counters.evictions,
             expired_pending: self.eviction.pending(),

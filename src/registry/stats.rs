@@ -36,6 +36,8 @@ pub struct RegistryStats {
     pub registrations: u64,
     /// Successful renewals since start.
     pub renewals: u64,
+    /// Heartbeats for a lease this registry does not know (answered 404) since start.
+    pub renewals_not_found: u64,
     /// Cancels of known instances since start.
     pub cancellations: u64,
     /// Evictions since start.
@@ -54,6 +56,7 @@ pub struct RegistryStats {
 pub(crate) struct Counters {
     pub(crate) registrations: u64,
     pub(crate) renewals: u64,
+    pub(crate) renewals_not_found: u64,
     pub(crate) cancellations: u64,
     pub(crate) evictions: u64,
 }

@@ -5,7 +5,10 @@
 //! (keyed by its revision and delta version); the first request for a variant encodes it,
 //! every later request clones the `Bytes`. A newer snapshot starts a new generation, so a
 //! payload is encoded at most once per change and variant.
+//!
+//! Hits, misses (each miss is one encode) and encode times are counted for `/metrics`.
 
+use super::metrics::{Histogram, ENCODE_BOUNDS};
 use crate::codec::{self, Accept, Format};
 use crate::model::{InstanceInfo, StatusCounts};
 use crate::registry::RegistrySnapshot;
@@ -14,7 +17,9 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
 
 /// Which registry entity a payload encodes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -73,6 +78,9 @@ impl Generation {
 #[derive(Debug)]
 pub(super) struct PayloadCache {
     current: ArcSwap<Generation>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    encode: Histogram,
 }
 
 impl PayloadCache {
@@ -80,6 +88,9 @@ impl PayloadCache {
     pub(super) fn new(snap: &RegistrySnapshot) -> Self {
         PayloadCache {
             current: ArcSwap::from_pointee(Generation::new(snap)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            encode: Histogram::new(ENCODE_BOUNDS),
         }
     }
 
@@ -106,12 +117,48 @@ impl PayloadCache {
     /// The payload for `key` in `snap`; `None` when the entity does not exist (404).
     pub(super) fn get(&self, snap: &RegistrySnapshot, key: &Key) -> Option<Bytes> {
         match self.generation(snap) {
-            Some(gen) => gen
-                .slot(key)
-                .get_or_init(|| self.build(snap, key, Some(&gen)))
-                .clone(),
-            None => self.build(snap, key, None),
+            Some(gen) => {
+                let mut built = false;
+                let bytes = gen
+                    .slot(key)
+                    .get_or_init(|| {
+                        built = true;
+                        self.build_timed(snap, key, Some(&gen))
+                    })
+                    .clone();
+                if !built {
+                    self.hits.fetch_add(1, Ordering::Relaxed);
+                }
+                bytes
+            }
+            None => self.build_timed(snap, key, None),
         }
+    }
+
+    /// Requests answered from an encoded payload, and requests that encoded one.
+    pub(super) fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The time each miss took to encode (and compress).
+    pub(super) fn encode_times(&self) -> &Histogram {
+        &self.encode
+    }
+
+    fn build_timed(
+        &self,
+        snap: &RegistrySnapshot,
+        key: &Key,
+        gen: Option<&Generation>,
+    ) -> Option<Bytes> {
+        let start = Instant::now();
+        let bytes = self.build(snap, key, gen);
+        self.encode.observe(start.elapsed());
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        bytes
     }
 
     fn build(&self, snap: &RegistrySnapshot, key: &Key, gen: Option<&Generation>) -> Option<Bytes> {

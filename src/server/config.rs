@@ -19,6 +19,12 @@ pub struct ServerConfig {
     /// Path prefix the service strips before routing (default empty: paths are relative to
     /// where the service is mounted). The standalone binary uses `/eureka`.
     pub prefix: String,
+    /// Serve Prometheus metrics at `/metrics` on the service root (outside
+    /// [`prefix`](Self::prefix)) and count every request by route and status for them
+    /// (default **true**). Off: `/metrics` is not a route and requests are not timed;
+    /// [`EurekaService::metrics`](super::EurekaService::metrics) still reads the
+    /// registry's counters.
+    pub metrics: bool,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +34,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             disable_delta: false,
             prefix: String::new(),
+            metrics: true,
         }
     }
 }

@@ -46,13 +46,15 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `config` | [`ServerConfig`] |
-//! | `hook` | [`Replicator`]: what the server reports to the cluster layer |
+//! | `hook` | [`Replicator`]: what the server reports to the cluster layer, [`PeerMetrics`] |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
+//! | `metrics` | the recording side of `/metrics`: route names, request counters, atomic histograms |
 //! | `body` | request bodies: size limit, gzip (E-08) |
 //! | `request` | the request head: negotiation (E-05, E-07, E-30), replication flag (E-31), query |
 //! | `response` | [`ResponseBody`] and every response builder |
 //! | `future` | [`ResponseFuture`] |
-//! | `cache` | encoded payloads, once per change and variant (R-90..R-92) |
+//! | `cache` | encoded payloads, once per change and variant (R-90..R-92), hits and misses |
+//! | `exposition` | [`EurekaMetrics`]: the Prometheus text of `/metrics`, read at scrape time |
 //! | `fetch` | `GET` handlers (E-16..E-21) |
 //! | `register` | `POST /apps/{app}` (E-10) |
 //! | `instance` | heartbeat, cancel, status overrides, metadata (E-11..E-15) |
@@ -65,6 +67,8 @@ mod config;
 mod hook;
 mod route;
 
+mod metrics;
+
 mod body;
 mod request;
 mod response;
@@ -72,6 +76,7 @@ mod response;
 mod future;
 
 mod cache;
+mod exposition;
 
 mod fetch;
 mod instance;
@@ -84,8 +89,9 @@ mod service;
 mod serve;
 
 pub use self::config::ServerConfig;
+pub use self::exposition::EurekaMetrics;
 pub use self::future::ResponseFuture;
-pub use self::hook::{Replicator, WriteKind};
+pub use self::hook::{PeerMetrics, Replicator, WriteKind};
 pub use self::response::ResponseBody;
 pub use self::serve::serve;
 pub use self::service::EurekaService;

@@ -48,6 +48,17 @@ pub(super) enum NoRoute {
 }
 
 impl Route {
+    /// The app the route names, if any (for spans).
+    pub(super) fn app(&self) -> Option<&str> {
+        match self {
+            Route::App(a)
+            | Route::Instance(a, _)
+            | Route::InstanceStatus(a, _)
+            | Route::InstanceMetadata(a, _) => Some(a),
+            _ => None,
+        }
+    }
+
     /// Resolves `path` (already stripped of the service's mount prefix) for `method`.
     ///
     /// Accepts an optional `/v2` (or `/v1`) version segment (E-01) and one trailing slash

@@ -7,14 +7,21 @@
 //! ([`replication`](super::replication)) and the informational endpoints
 //! ([`status`](super::status)). Handlers answer synchronously; only the two routes with a
 //! body (register, replication batch) box a future that reads the body first.
+//!
+//! Routes at the service root, outside the prefix (`/metrics`), are answered by
+//! `Inner::root` before the prefix is stripped. Every request runs in a `request` span
+//! (debug level: `route`, `app`, `status`) and, with [`ServerConfig::metrics`], is counted
+//! by route and status with its latency.
 
 use super::body::read_body;
 use super::cache::{Entity, PayloadCache};
 use super::config::ServerConfig;
+use super::exposition::{self, EurekaMetrics};
 use super::future::ResponseFuture;
 use super::hook::{Replicator, WriteKind};
+use super::metrics::{HttpMetrics, RouteName};
 use super::request::RequestCtx;
-use super::response::{body_error, error, ResponseBody};
+use super::response::{body_error, bytes_response, error, ResponseBody};
 use super::route::{NoRoute, Route};
 use super::{fetch, instance, register, replication, status};
 use crate::registry::Registry;
@@ -25,6 +32,8 @@ use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
+use tracing::Instrument as _;
 
 /// The Eureka registry as a tower [`Service`](tower::Service).
 ///
@@ -42,7 +51,9 @@ pub struct EurekaService {
 
 struct Inner {
     registry: Registry,
-    cache: PayloadCache,
+    cache: Arc<PayloadCache>,
+    /// Request counters and latencies; `None` when metrics are off.
+    http: Option<Arc<HttpMetrics>>,
     config: ServerConfig,
     replicator: Option<Arc<dyn Replicator>>,
     _stop: tokio::sync::watch::Sender<()>,
@@ -102,12 +113,14 @@ impl EurekaService {
                  create it inside the runtime"
             ),
         }
-        let cache = PayloadCache::new(&registry.snapshot());
+        let cache = Arc::new(PayloadCache::new(&registry.snapshot()));
         let replicator = make(&registry);
+        let http = config.metrics.then(Arc::default);
         EurekaService {
             inner: Arc::new(Inner {
                 registry,
                 cache,
+                http,
                 config,
                 replicator,
                 _stop: stop,
@@ -123,6 +136,12 @@ impl EurekaService {
     /// The configuration this service runs with.
     pub fn config(&self) -> &ServerConfig {
         &self.inner.config
+    }
+
+    /// This server's metrics: what `GET /metrics` answers, as a `prometheus-client`
+    /// collector an application can register in its own registry. See [`EurekaMetrics`].
+    pub fn metrics(&self) -> EurekaMetrics {
+        self.inner.metrics()
     }
 }
 
@@ -142,35 +161,35 @@ where
 
     fn call(&mut self, req: Request<B>) -> ResponseFuture {
         let inner = self.inner.clone();
+        let start = inner.http.is_some().then(Instant::now);
         let path = req.uri().path();
-        let Some(rest) = path.strip_prefix(inner.config.prefix.as_str()) else {
-            return ResponseFuture::ready(error(StatusCode::NOT_FOUND, "no such route"));
-        };
-        if !(rest.is_empty() || rest.starts_with('/')) {
-            return ResponseFuture::ready(error(StatusCode::NOT_FOUND, "no such route"));
+        if let Some(res) = inner.root(req.method(), path) {
+            inner.record(RouteName::Metrics, &res, start);
+            return ResponseFuture::ready(res);
         }
-        let route = match Route::resolve(req.method(), rest) {
+        let route = match inner.resolve(req.method(), path) {
             Ok(r) => r,
-            Err(NoRoute::NotFound) => {
-                return ResponseFuture::ready(error(StatusCode::NOT_FOUND, "no such route"))
-            }
-            Err(NoRoute::BadEncoding) => {
-                return ResponseFuture::ready(error(
-                    StatusCode::BAD_REQUEST,
-                    "path segment is not valid percent-encoded UTF-8",
-                ))
-            }
-            Err(NoRoute::MethodNotAllowed(allow)) => {
-                let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
-                r.headers_mut()
-                    .insert(ALLOW, HeaderValue::from_static(allow));
-                return ResponseFuture::ready(r);
+            Err(e) => {
+                let res = no_route(e);
+                inner.record(RouteName::Unmatched, &res, start);
+                return ResponseFuture::ready(res);
             }
         };
+        let name = RouteName::of(&route, req.method());
+        let span = tracing::debug_span!(
+            "request",
+            route = name.as_str(),
+            app = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        if let Some(app) = route.app().filter(|_| !span.is_disabled()) {
+            span.record("app", app);
+        }
         let ctx = RequestCtx::new(&req);
+        let timing = (name, start, span);
         match route {
             Route::App(app) if req.method() == Method::POST => {
-                with_body(req, inner, move |inner, headers, bytes| {
+                with_body(req, inner, timing, move |inner, headers, bytes| {
                     let want_key = inner.replicator.is_some() && !ctx.replication;
                     let (res, key) =
                         register::register(&inner.registry, &ctx, headers, &app, bytes, want_key);
@@ -180,17 +199,27 @@ where
                     res
                 })
             }
-            Route::ReplicationBatch => with_body(req, inner, |inner, _, bytes| {
+            Route::ReplicationBatch => with_body(req, inner, timing, |inner, _, bytes| {
                 replication::batch(&inner.registry, bytes)
             }),
-            route => ResponseFuture::ready(inner.handle(&ctx, req.method(), route)),
+            route => {
+                let (name, start, span) = timing;
+                let res = span.in_scope(|| inner.handle(&ctx, req.method(), route));
+                span.record("status", res.status().as_u16());
+                inner.record(name, &res, start);
+                ResponseFuture::ready(res)
+            }
         }
     }
 }
 
+/// What a request is counted and traced under: its route, when it started (`None`: metrics
+/// off) and its span.
+type Timing = (RouteName, Option<Instant>, tracing::Span);
+
 /// Reads the (size-limited, possibly gzip-encoded) body, then answers with `handle`; body
 /// problems are answered with 413 / 400 / 415 without calling it.
-fn with_body<B, F>(req: Request<B>, inner: Arc<Inner>, handle: F) -> ResponseFuture
+fn with_body<B, F>(req: Request<B>, inner: Arc<Inner>, timing: Timing, handle: F) -> ResponseFuture
 where
     B: Body + Send + 'static,
     B::Data: Send,
@@ -198,17 +227,64 @@ where
     F: FnOnce(&Inner, &http::HeaderMap, &[u8]) -> Response<ResponseBody> + Send + 'static,
 {
     let (parts, body) = req.into_parts();
-    ResponseFuture::boxed(async move {
-        match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
-            Ok(bytes) => Ok(handle(&inner, &parts.headers, &bytes)),
-            Err(e) => Ok(body_error(e)),
+    let (name, start, span) = timing;
+    let record = span.clone();
+    ResponseFuture::boxed(
+        async move {
+            let res = match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
+                Ok(bytes) => handle(&inner, &parts.headers, &bytes),
+                Err(e) => body_error(e),
+            };
+            record.record("status", res.status().as_u16());
+            inner.record(name, &res, start);
+            Ok(res)
         }
-    })
+        .instrument(span),
+    )
 }
 
 // === impl Inner ===
 
 impl Inner {
+    /// The routes at the service root, outside the prefix: `/metrics` (when metrics are
+    /// on). `None`: not a root route.
+    fn root(&self, method: &Method, path: &str) -> Option<Response<ResponseBody>> {
+        if !self.config.metrics || path.strip_suffix('/').unwrap_or(path) != "/metrics" {
+            return None;
+        }
+        Some(if method == Method::GET || method == Method::HEAD {
+            let text = self.metrics().render();
+            bytes_response(StatusCode::OK, exposition::CONTENT_TYPE, text.into())
+        } else {
+            method_not_allowed("GET")
+        })
+    }
+
+    /// Strips the prefix and resolves the route.
+    fn resolve(&self, method: &Method, path: &str) -> Result<Route, NoRoute> {
+        let rest = path
+            .strip_prefix(self.config.prefix.as_str())
+            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+            .ok_or(NoRoute::NotFound)?;
+        Route::resolve(method, rest)
+    }
+
+    /// Counts an answered request (three atomic adds), when metrics are on.
+    fn record(&self, route: RouteName, res: &Response<ResponseBody>, start: Option<Instant>) {
+        if let (Some(http), Some(start)) = (&self.http, start) {
+            http.record(route, res.status(), start.elapsed());
+        }
+    }
+
+    fn metrics(&self) -> EurekaMetrics {
+        EurekaMetrics {
+            registry: self.registry.clone(),
+            cache: self.cache.clone(),
+            http: self.http.clone(),
+            replicator: self.replicator.clone(),
+        }
+    }
+
     /// Reports a client write that succeeded to the replicator, if there is one.
     fn replicate(&self, kind: WriteKind, app: &str, id: &str) {
         if let Some(r) = &self.replicator {
@@ -295,4 +371,24 @@ impl Inner {
         }
         fetch::entity(&self.registry, &self.cache, ctx, entity)
     }
+}
+
+/// The answer to a path that names no route: 404, 400 or 405.
+fn no_route(e: NoRoute) -> Response<ResponseBody> {
+    match e {
+        NoRoute::NotFound => error(StatusCode::NOT_FOUND, "no such route"),
+        NoRoute::BadEncoding => error(
+            StatusCode::BAD_REQUEST,
+            "path segment is not valid percent-encoded UTF-8",
+        ),
+        NoRoute::MethodNotAllowed(allow) => method_not_allowed(allow),
+    }
+}
+
+/// 405 with the allowed methods.
+fn method_not_allowed(allow: &'static str) -> Response<ResponseBody> {
+    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    r
 }

@@ -11,7 +11,10 @@
 //! `server.port`, `eureka.client.service-url.defaultZone`, ...) and read, per setting, from
 //! the first of: a flag, an environment variable (Spring's forms of the key, e.g.
 //! `EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS`), the `--config` file, the library's
-//! default. Any invalid value, unreadable file or unresolvable placeholder stops the binary
+//! default. Logs go to stderr, filtered by `RUST_LOG` (default `info`), as text or JSON
+//! lines (`--log-format`); at `debug` every request logs its `request` span (route, app,
+//! status, time) when it closes. Prometheus metrics are served at `/metrics`, outside the
+//! prefix. Any invalid value, unreadable file or unresolvable placeholder stops the binary
 //! with one line naming the key and its source, exit code 2, before it binds.
 //!
 //! | module | what it holds |
@@ -31,6 +34,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tower_eureka::cluster::{Cluster, PeerUrl};
 use tower_eureka::server::{serve, EurekaService};
+use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
 /// Exit code of a configuration error (as clap's own).
@@ -88,6 +92,21 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), in `format`; request spans
+/// log a line when they close (they are at `debug`).
+fn init_logging(format: settings::LogFormat) {
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_span_events(FmtSpan::CLOSE)
+        .with_writer(std::io::stderr);
+    match format {
+        settings::LogFormat::Text => logs.init(),
+        settings::LogFormat::Json => logs.json().init(),
+    }
+}
+
 /// Configuration is read (files included) before the runtime starts, so nothing blocks
 /// on it; then the server runs on a multi-threaded runtime.
 fn main() -> ExitCode {
@@ -101,12 +120,7 @@ fn main() -> ExitCode {
             return ExitCode::from(CONFIG_ERROR);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging(resolved.binary.log_format);
     for w in &resolved.warnings {
         tracing::warn!("{w}");
     }
@@ -187,6 +201,23 @@ mod tests {
         match parse(args) {
             Ok(r) => r,
             Err(e) => panic!("{args:?}: {e}"),
+        }
+    }
+
+    #[test]
+    fn log_format_is_text_json_or_refused_naming_the_flag() {
+        assert_eq!(ok(&[]).binary.log_format, settings::LogFormat::Text);
+        assert_eq!(
+            ok(&["--log-format", "json"]).binary.log_format,
+            settings::LogFormat::Json
+        );
+        assert_eq!(
+            ok(&["--log-format=text"]).binary.log_format,
+            settings::LogFormat::Text
+        );
+        match parse(&["--log-format", "xml"]) {
+            Ok(_) => panic!("xml accepted"),
+            Err(e) => assert!(e.contains("log-format"), "{e}"),
         }
     }
 

@@ -2,7 +2,7 @@
 //! several settings share (listen address, prefix, own URL, peers) are combined, and
 //! everything is validated before the binary binds its port.
 
-use crate::settings::{Mode, Setting, Settings, NO_OPS, SETTINGS};
+use crate::settings::{Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
 use crate::source::{canonical, env_names, FileValues, Origin};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -32,6 +32,8 @@ pub(crate) struct Resolved {
     pub(crate) warnings: Vec<String>,
     /// Keys accepted without effect, with why.
     pub(crate) notes: Vec<String>,
+    /// The binary's own settings.
+    pub(crate) binary: Binary,
 }
 
 /// Reads every source and combines them. An error is one line naming the setting and its
@@ -194,6 +196,7 @@ fn finish(
         values,
         warnings,
         notes,
+        binary: s.binary,
     })
 }
 

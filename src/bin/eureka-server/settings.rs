@@ -147,6 +147,31 @@ pub(crate) enum Mode {
     Legacy,
 }
 
+/// How log lines look (`logging.format`, `--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines (default).
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Settings of the binary itself that no library config type holds; passed through
+/// `resolve::finish` unchanged.
+#[derive(Clone, Debug)]
+pub(crate) struct Binary {
+    /// `tower-eureka.log-format`.
+    pub(crate) log_format: LogFormat,
+}
+
+impl Default for Binary {
+    fn default() -> Self {
+        Binary {
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
 /// What the settings write into: the library config types plus the few values the
 /// binary combines after all sources are read (see `resolve::finish`).
 #[derive(Clone, Debug)]
@@ -180,6 +205,8 @@ pub(crate) struct Settings {
     pub(crate) hostname: Option<String>,
     /// Values accepted with a caveat worth a warning line.
     pub(crate) warnings: Vec<String>,
+    /// The binary's own settings.
+    pub(crate) binary: Binary,
 }
 
 impl Default for Settings {
@@ -207,6 +234,7 @@ impl Default for Settings {
             my_url: None,
             hostname: None,
             warnings: Vec::new(),
+            binary: Binary::default(),
         }
     }
 }
@@ -255,6 +283,25 @@ pub(crate) static SETTINGS: &[Setting] = &[
     )
     .flag("prefix")
     .env(&["EUREKA_PREFIX"]),
+    // === logs ===
+    Setting::new(
+        "tower-eureka.log-format",
+        "Log line format: text, or json (one object per line); the level filter is RUST_LOG.",
+        |s, v| {
+            s.binary.log_format = match v.trim().to_ascii_lowercase().as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err("expected text or json".into()),
+            };
+            Ok(())
+        },
+        |s| match s.binary.log_format {
+            LogFormat::Text => "text".into(),
+            LogFormat::Json => "json".into(),
+        },
+    )
+    .flag("log-format")
+    .env(&["EUREKA_LOG_FORMAT"]),
     Setting::new(
         "server.servlet.context-path",
         "Spring's context path: the API is served at {context-path}/eureka.",
