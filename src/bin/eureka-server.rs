@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tower_eureka::cluster::{Cluster, ClusterConfig, PeerUrl};
 use tower_eureka::registry::SelfPreservationMode;
-use tower_eureka::server::{serve, EurekaService, ServerConfig};
+use tower_eureka::server::{serve, DashboardConfig, EurekaService, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -41,6 +41,16 @@ struct Args {
     /// Path prefix of the REST API (`/eureka` serves `/eureka/apps` and `/eureka/v2/apps`).
     #[arg(long, env = "EUREKA_PREFIX", default_value = "/eureka")]
     prefix: String,
+
+    /// Path of the dashboard, outside the REST prefix (Spring's `eureka.dashboard.path`);
+    /// its JSON twin is `{path}/dashboard.json`.
+    #[arg(long, env = "EUREKA_DASHBOARD_PATH", default_value_t = defaults().dashboard.path)]
+    dashboard_path: String,
+
+    /// Serve the dashboard (Spring's `eureka.dashboard.enabled`); when false its paths
+    /// answer 404.
+    #[arg(long, env = "EUREKA_DASHBOARD_ENABLED", default_value_t = defaults().dashboard.enabled, action = clap::ArgAction::Set)]
+    dashboard_enabled: bool,
 
     /// How often expired leases are evicted, in ms (Java: 60000).
     #[arg(
@@ -166,6 +176,10 @@ impl Args {
         config.max_body_bytes = self.max_body_bytes;
         config.disable_delta = self.disable_delta;
         config.prefix = self.prefix.trim_end_matches('/').to_owned();
+        config.dashboard = DashboardConfig {
+            enabled: self.dashboard_enabled,
+            path: self.dashboard_path.clone(),
+        };
         let registry = &mut config.registry;
         registry.eviction_interval =
             Duration::from_millis(self.eviction_interval_timer_in_ms.max(1));
@@ -185,6 +199,50 @@ impl Args {
         registry.sync_when_timestamp_differs = self.sync_when_timestamp_differs;
         registry.legacy_lease_expiry = self.legacy_lease_expiry;
         config
+    }
+
+    /// A dashboard path that cannot work is an error naming `--dashboard-path`: it must be
+    /// an absolute path, and must not shadow `/health`, `/ready` or the REST API.
+    fn check_dashboard(&self) -> Result<(), String> {
+        let path = &self.dashboard_path;
+        let bad = |why: &str| Err(format!("--dashboard-path {path:?}: {why}"));
+        if !path.starts_with('/') {
+            return bad("must start with '/'");
+        }
+        if path
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#' || c == '%')
+        {
+            return bad("must be a plain path, without spaces, '?', '#' or '%'");
+        }
+        let base = path.trim_end_matches('/');
+        if base == "/health" || base == "/ready" {
+            return bad("is taken by the health and readiness probes");
+        }
+        let prefix = self.prefix.trim_end_matches('/');
+        // With the REST API at the root, its first path segments are taken.
+        const REST_ROOTS: [&str; 10] = [
+            "apps",
+            "v1",
+            "v2",
+            "instances",
+            "vips",
+            "svips",
+            "peerreplication",
+            "asg",
+            "status",
+            "serverinfo",
+        ];
+        let first = base.trim_start_matches('/').split('/').next().unwrap_or("");
+        if prefix.is_empty() && REST_ROOTS.contains(&first) {
+            return bad("shadows a REST route: the REST API is at the root");
+        }
+        if !prefix.is_empty() && base.starts_with(&format!("{prefix}/")) {
+            return bad(&format!(
+                "lies inside the REST prefix {prefix:?}, where it would shadow API routes"
+            ));
+        }
+        Ok(())
     }
 
     /// The peers and cluster settings; an unusable URL is an error naming its flag.
@@ -287,6 +345,10 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Err(e) = args.check_dashboard() {
+        eprintln!("eureka-server: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
     let config = args.config();
     let cluster = match args.cluster() {
         Ok(c) => c,
@@ -363,10 +425,20 @@ mod tests {
             "--sync-when-timestamp-differs=false",
             "--legacy-lease-expiry=true",
             "--max-body-bytes=10",
+            "--dashboard-path=/ops/eureka/",
+            "--dashboard-enabled=false",
         ]) else {
             panic!("flags parse");
         };
         let c = args.config();
+        assert_eq!(
+            c.dashboard,
+            DashboardConfig {
+                enabled: false,
+                path: "/ops/eureka/".into()
+            }
+        );
+        assert_eq!(args.check_dashboard(), Ok(()));
         assert_eq!(c.prefix, "/x");
         assert_eq!(c.max_body_bytes, 10);
         assert!(c.disable_delta);
@@ -387,6 +459,39 @@ mod tests {
             args.config().registry.self_preservation,
             SelfPreservationMode::Legacy
         );
+    }
+
+    #[test]
+    fn bad_dashboard_paths_name_the_flag() {
+        for bad in [
+            "ops",
+            "/a b",
+            "/x?y",
+            "/health",
+            "/ready/",
+            "/eureka/apps",
+            "/eureka/x/",
+        ] {
+            let Ok(args) = parse(&["--dashboard-path", bad]) else {
+                panic!("{bad} parses as a string");
+            };
+            let e = args.check_dashboard().err().unwrap_or_default();
+            assert!(e.starts_with("--dashboard-path"), "{bad}: {e:?}");
+        }
+        for good in ["/", "/ops/eureka", "/eureka", "/eurekadash"] {
+            let Ok(args) = parse(&["--dashboard-path", good]) else {
+                panic!("{good} parses");
+            };
+            assert_eq!(args.check_dashboard(), Ok(()), "{good}");
+        }
+        let Ok(args) = parse(&["--prefix=/", "--dashboard-path=/apps"]) else {
+            panic!("parses");
+        };
+        assert!(args.check_dashboard().is_err());
+        let Ok(args) = parse(&["--prefix=/", "--dashboard-path=/ops"]) else {
+            panic!("parses");
+        };
+        assert_eq!(args.check_dashboard(), Ok(()));
     }
 
     // P-01: repeatable and comma-separated, the Spring variable, self skipped.

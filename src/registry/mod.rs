@@ -379,6 +379,17 @@ impl Registry {
         self.with_state(|st, now| st.protected_leases(now))
     }
 
+    /// When each `(app, id)` of `keys` last renewed its lease (epoch ms; `None` when not
+    /// registered), for views that show a page of instances: the published snapshot
+    /// carries the record as of its last visible change, not its heartbeats. One short
+    /// lock for the whole batch, one lookup per key: keep the batch to what is shown.
+    pub fn last_renewals<'a>(
+        &self,
+        keys: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<Option<u64>> {
+        self.with_state(|st, _| st.last_renewals(keys))
+    }
+
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of
     /// instances the startup bootstrap copied from peers (its [`Origin::Sync`]
     /// registrations, P-41; 0 means

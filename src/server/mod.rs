@@ -45,7 +45,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | `config` | [`ServerConfig`] |
+//! | `config` | [`ServerConfig`], [`DashboardConfig`] |
 //! | `hook` | [`Replicator`]: what the server reports to the cluster layer |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
 //! | `body` | request bodies: size limit, gzip (E-08) |
@@ -58,6 +58,8 @@
 //! | `instance` | heartbeat, cancel, status overrides, metadata (E-11..E-15) |
 //! | `replication` | the peer-replication batch receiver (E-22) |
 //! | `status` | `/status`, `/serverinfo/statusoverrides` (E-24, E-25) |
+//! | `operator` | the routes outside the prefix: `/health` (liveness), `/ready` (readiness, P-40), the dashboard's paths |
+//! | `dashboard` | the dashboard page and its JSON twin (`{path}/dashboard.json`) |
 //! | `service` | [`EurekaService`]: the tower Service and the dispatch of routes to handlers |
 //! | `serve` | [`serve`]: the accept loop of the standalone binary |
 
@@ -79,11 +81,14 @@ mod register;
 mod replication;
 mod status;
 
+mod dashboard;
+mod operator;
+
 mod service;
 
 mod serve;
 
-pub use self::config::ServerConfig;
+pub use self::config::{DashboardConfig, ServerConfig};
 pub use self::future::ResponseFuture;
 pub use self::hook::{Replicator, WriteKind};
 pub use self::response::ResponseBody;

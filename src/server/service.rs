@@ -13,10 +13,11 @@ use super::cache::{Entity, PayloadCache};
 use super::config::ServerConfig;
 use super::future::ResponseFuture;
 use super::hook::{Replicator, WriteKind};
+use super::operator::{self, OpPaths, OpRoute};
 use super::request::RequestCtx;
 use super::response::{body_error, error, ResponseBody};
 use super::route::{NoRoute, Route};
-use super::{fetch, instance, register, replication, status};
+use super::{dashboard, fetch, instance, register, replication, status};
 use crate::registry::Registry;
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, Request, Response, StatusCode};
@@ -45,6 +46,10 @@ struct Inner {
     cache: PayloadCache,
     config: ServerConfig,
     replicator: Option<Arc<dyn Replicator>>,
+    /// `/health`, `/ready` and the dashboard's paths.
+    ops: OpPaths,
+    /// When the service was created (epoch ms), for the dashboard's uptime.
+    start_time: u64,
     _stop: tokio::sync::watch::Sender<()>,
 }
 
@@ -104,12 +109,15 @@ impl EurekaService {
         }
         let cache = PayloadCache::new(&registry.snapshot());
         let replicator = make(&registry);
+        let start_time = registry.clock().epoch_ms();
         EurekaService {
             inner: Arc::new(Inner {
                 registry,
                 cache,
+                ops: OpPaths::new(&config.dashboard),
                 config,
                 replicator,
+                start_time,
                 _stop: stop,
             }),
         }
@@ -143,6 +151,9 @@ where
     fn call(&mut self, req: Request<B>) -> ResponseFuture {
         let inner = self.inner.clone();
         let path = req.uri().path();
+        if let Some(op) = inner.ops.resolve(path) {
+            return operator_route(inner, &req, op);
+        }
         let Some(rest) = path.strip_prefix(inner.config.prefix.as_str()) else {
             return ResponseFuture::ready(error(StatusCode::NOT_FOUND, "no such route"));
         };
@@ -186,6 +197,43 @@ where
             route => ResponseFuture::ready(inner.handle(&ctx, req.method(), route)),
         }
     }
+}
+
+/// Answers an operator route: `/health` and `/ready` at once, the dashboard on the
+/// blocking pool (it renders, and reads `/proc`).
+fn operator_route<B>(inner: Arc<Inner>, req: &Request<B>, op: OpRoute) -> ResponseFuture {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return ResponseFuture::ready(r);
+    }
+    let format = match op {
+        OpRoute::Health => return ResponseFuture::ready(operator::health()),
+        OpRoute::Ready => {
+            return ResponseFuture::ready(operator::ready(inner.replicator.as_deref()))
+        }
+        OpRoute::Dashboard => dashboard::Format::Html,
+        OpRoute::DashboardJson => dashboard::Format::Json,
+    };
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    ResponseFuture::boxed(async move {
+        let render = tokio::task::spawn_blocking(move || {
+            let src = dashboard::Sources {
+                registry: &inner.registry,
+                replicator: inner.replicator.as_deref(),
+                start_time: inner.start_time,
+            };
+            dashboard::answer(&src, format, &path, query.as_deref())
+        });
+        Ok(render.await.unwrap_or_else(|_| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "dashboard rendering failed",
+            )
+        }))
+    })
 }
 
 /// Reads the (size-limited, possibly gzip-encoded) body, then answers with `handle`; body
