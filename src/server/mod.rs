@@ -3,9 +3,11 @@
 //! [`EurekaService`] implements the whole Eureka REST API (spec section 3) over a
 //! [`Registry`](crate::registry::Registry): register, heartbeat, cancel, status overrides,
 //! metadata, full and delta fetches, single apps and instances, VIP and secure-VIP queries,
-//! the peer-replication batch receiver, and `/status`. JSON or XML by `Accept` (E-05),
-//! compact by `X-Eureka-Accept` (E-30), gzip by `Accept-Encoding` (E-07). Registry payloads
-//! are encoded once per registry change and served as shared bytes.
+//! the peer-replication batch receiver, and `/status`; outside the REST prefix, the
+//! operator's dashboard (`/`, [`DashboardConfig`]) with its JSON twin, `/health` and
+//! `/ready`. JSON or XML by `Accept` (E-05), compact by `X-Eureka-Accept` (E-30), gzip by
+//! `Accept-Encoding` (E-07). Registry payloads are encoded once per registry change and
+//! served as shared bytes.
 //!
 //! Mount it into an axum app (axum strips the prefix; the service applies its own body
 //! limit):

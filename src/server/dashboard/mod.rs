@@ -10,11 +10,11 @@
 //!
 //! Both take `?app=` (application names containing it, case-insensitive), `page`, `size`
 //! (applications per page, default 50, at most 500) and `instances` (instances listed per
-//! application, default 100); a bad value is a 400 naming the parameter.
+//! application, default 10, at most 10000); a bad value is a 400 naming the parameter.
 //!
 //! A request reads the published snapshot (an `arc-swap` load), the self-preservation
-//! state and the listed instances' last renewals (two short registry locks, bounded by the
-//! page), then renders on tokio's blocking pool with no lock held.
+//! state and the listed instances' last renewals (short registry locks of at most 256
+//! lookups each), then renders on tokio's blocking pool with no lock held.
 //!
 //! ```
 //! use tower::ServiceExt;
@@ -89,7 +89,7 @@ pub(super) fn answer(
         rss_bytes: rss_bytes(),
     };
     let mut view = View::build(&snap, &query, inputs);
-    let renewals = src.registry.last_renewals(view.keys());
+    let renewals = src.registry.last_renewals(&view.keys());
     view.set_last_renewals(renewals);
     let res = match format {
         Format::Json => match serde_json::to_vec(&view) {

@@ -9,7 +9,7 @@ pub(super) const DEFAULT_SIZE: usize = 50;
 /// The largest `size`.
 pub(super) const MAX_SIZE: usize = 500;
 /// Instances listed per application unless `instances` says otherwise.
-pub(super) const DEFAULT_PER_APP: usize = 100;
+pub(super) const DEFAULT_PER_APP: usize = 10;
 /// The largest `instances`.
 pub(super) const MAX_PER_APP: usize = 10_000;
 /// The longest `app` filter, in characters.
@@ -54,7 +54,7 @@ impl Query {
                             "app: the filter is longer than {MAX_FILTER_CHARS} characters"
                         ));
                     }
-                    if v.chars().any(char::is_control) {
+                    if value.chars().any(char::is_control) {
                         return Err("app: the filter contains a control character".to_owned());
                     }
                     q.app = (!v.is_empty()).then(|| crate::model::normalize_app_name(v));
