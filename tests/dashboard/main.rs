@@ -344,3 +344,23 @@ async fn dashboard_in_chromium_shows_self_preservation_turned_off() {
     assert_eq!(s.get(&format!("{}/", s.root())).await.0, 404);
     assert_eq!(s.get(&format!("{}/health", s.root())).await.0, 200);
 }
+
+/// A dashboard path that cannot work stops the binary with a message naming the flag.
+#[tokio::test]
+async fn a_bad_dashboard_path_stops_the_binary_naming_the_flag() {
+    for bad in ["ops", "/eureka/apps", "/health"] {
+        let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_eureka-server"))
+            .args(["--listen", "127.0.0.1:0", "--dashboard-path", bad])
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(Duration::from_secs(30), run)
+            .await
+            .expect("the binary exits within 30 s")
+            .expect("the binary runs");
+        assert!(!out.status.success(), "{bad}: exits unsuccessfully");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--dashboard-path"), "{bad}: {err}");
+        assert!(out.stdout.is_empty(), "{bad}: never listened");
+    }
+}
