@@ -318,6 +318,8 @@ async fn r104_dashboard_in_chromium_shows_the_emergency_banner() {
         .next()
         .map(text);
     assert!(why.is_some_and(|w| w.starts_with("on:")));
+    let png = target_dir().join("dashboard-emergency.png");
+    chromium::screenshot(&format!("{}/", s.root()), &png).await;
 }
 
 #[tokio::test]
