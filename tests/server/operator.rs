@@ -227,6 +227,10 @@ async fn dashboard_json_twin_has_counts_zones_and_instances() {
     let v = get_json(&svc, "/dashboard.json?size=1&page=2").await;
     assert_eq!(v["filter"]["pages"], 2);
     assert_eq!(v["apps"][0]["name"], "PAYMENTS");
+    // A page past the last shows the last.
+    let v = get_json(&svc, "/dashboard.json?size=1&page=99").await;
+    assert_eq!(v["filter"]["page"], 2);
+    assert_eq!(v["apps"][0]["name"], "PAYMENTS");
     let v = get_json(&svc, "/dashboard.json?instances=1").await;
     assert_eq!(v["apps"][0]["instances"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["apps"][0]["notListed"], 2);
