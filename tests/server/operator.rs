@@ -118,6 +118,7 @@ async fn health_is_up_and_outside_the_prefix() {
     assert_eq!(h["content-type"], "application/json");
     assert_eq!(body.as_ref(), br#"{"status":"UP"}"#);
     assert_eq!(get(&svc, "/eureka/health").await.0, 404);
+    assert_eq!(send(&svc, "HEAD", "/health", String::new()).await.0, 200);
     let (code, h, _) = send(&svc, "POST", "/health", String::new()).await;
     assert_eq!(code, 405);
     assert_eq!(h["allow"], "GET, HEAD");
