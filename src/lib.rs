@@ -23,7 +23,7 @@
 //! | [`model`] | the Eureka records, the hash, what text the wire can carry, the VIP index |
 //! | [`codec`] | JSON and XML on the wire: one field table for both readers, writers byte-compatible with Java |
 //! | `registry` | the state machine without HTTP: leases, overrides, deltas, eviction, self-preservation, snapshots; writes carry an `Origin` (client, peer, startup sync) |
-//! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache, `/metrics` |
+//! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache, `/metrics`, the dashboard and the health and readiness probes |
 //! | `client` | the background client and its copy-on-write registry copy |
 //! | `discover` | `Discover` streams and the balanced, retrying outbound stack |
 //!

@@ -406,6 +406,20 @@ impl Registry {
         self.with_state(|st, now| st.protected_leases(now))
     }
 
+    /// When each `(app, id)` of `keys` last renewed its lease (epoch ms; `None` when not
+    /// registered), for views that show a page of instances: the published snapshot
+    /// carries the record as of its last visible change, not its heartbeats. One lookup
+    /// per key, under short locks of at most 256 lookups each, so that heartbeats never
+    /// wait for a whole page.
+    pub fn last_renewals(&self, keys: &[(&str, &str)]) -> Vec<Option<u64>> {
+        const CHUNK: usize = 256;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            out.extend(self.with_state(|st, _| st.last_renewals(chunk.iter().copied())));
+        }
+        out
+    }
+
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of
     /// instances the startup bootstrap copied from peers (its [`Origin::Sync`]
     /// registrations, P-41; 0 means

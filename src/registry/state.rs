@@ -438,6 +438,21 @@ impl State {
         self.eviction.protected(now, &gate, &self.index)
     }
 
+    /// The wall-clock time (epoch ms) of each lease's last renewal, `None` for an unknown
+    /// `(app, id)`: one lookup per key.
+    pub(crate) fn last_renewals<'a>(
+        &self,
+        keys: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<Option<u64>> {
+        keys.into_iter()
+            .map(|(app, id)| {
+                self.index
+                    .get(app, id)
+                    .map(|l| self.clock.epoch_at(l.last_renewal_ms))
+            })
+            .collect()
+    }
+
     /// Legacy mode, R-101 first row.
     pub(crate) fn open_for_traffic(&mut self, copied: usize) {
         self.preservation.open_for_traffic(copied);

@@ -1,4 +1,5 @@
-//! [`ServerConfig`]: the settings of the registry server.
+//! [`ServerConfig`]: the settings of the registry server, and [`DashboardConfig`], those of
+//! its dashboard.
 
 use crate::registry::RegistryConfig;
 
@@ -25,6 +26,57 @@ pub struct ServerConfig {
     /// [`EurekaService::metrics`](super::EurekaService::metrics) still reads the
     /// registry's counters.
     pub metrics: bool,
+    /// The operator dashboard, served outside [`prefix`](Self::prefix) (Spring's
+    /// `eureka.dashboard.*`).
+    pub dashboard: DashboardConfig,
+}
+
+/// Where the dashboard is served, and whether (Spring's `eureka.dashboard.enabled` and
+/// `eureka.dashboard.path`).
+///
+/// The path is relative to where the service is mounted and does not include
+/// [`ServerConfig::prefix`]: the standalone binary serves the REST API at `/eureka` and the
+/// dashboard at `/`. Its JSON twin is at `{path}/dashboard.json` (`/dashboard.json` for
+/// the root).
+///
+/// ```
+/// use tower_eureka::server::{DashboardConfig, ServerConfig};
+///
+/// let config = ServerConfig {
+///     dashboard: DashboardConfig { path: "/ops/eureka".into(), ..DashboardConfig::default() },
+///     ..ServerConfig::default()
+/// };
+/// assert!(config.dashboard.enabled);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DashboardConfig {
+    /// Serve the dashboard (default true); when false its paths answer 404.
+    pub enabled: bool,
+    /// Its path (default `/`). A trailing slash does not matter; a missing leading one is
+    /// assumed.
+    pub path: String,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            enabled: true,
+            path: "/".to_owned(),
+        }
+    }
+}
+
+impl DashboardConfig {
+    /// The path without its trailing slashes and with a leading one, or empty for the
+    /// root: what request paths are compared with.
+    pub(super) fn base(&self) -> String {
+        let p = self.path.trim_matches('/');
+        if p.is_empty() {
+            String::new()
+        } else {
+            format!("/{p}")
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -35,6 +87,7 @@ impl Default for ServerConfig {
             disable_delta: false,
             prefix: String::new(),
             metrics: true,
+            dashboard: DashboardConfig::default(),
         }
     }
 }

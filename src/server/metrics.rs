@@ -37,13 +37,19 @@ pub(super) enum RouteName {
     Status,
     StatusOverrides,
     Metrics,
+    /// `/health`.
+    Health,
+    /// `/ready`.
+    Ready,
+    /// The dashboard and its JSON twin.
+    Dashboard,
     /// No route: 404, 405 or a badly encoded path.
     Unmatched,
 }
 
 impl RouteName {
     /// Every route name, in label order.
-    pub(super) const ALL: [RouteName; 19] = [
+    pub(super) const ALL: [RouteName; 22] = [
         RouteName::Apps,
         RouteName::Delta,
         RouteName::App,
@@ -62,6 +68,9 @@ impl RouteName {
         RouteName::Status,
         RouteName::StatusOverrides,
         RouteName::Metrics,
+        RouteName::Health,
+        RouteName::Ready,
+        RouteName::Dashboard,
         RouteName::Unmatched,
     ];
 
@@ -111,6 +120,9 @@ impl RouteName {
             RouteName::Status => "status",
             RouteName::StatusOverrides => "status_overrides",
             RouteName::Metrics => "metrics",
+            RouteName::Health => "health",
+            RouteName::Ready => "ready",
+            RouteName::Dashboard => "dashboard",
             RouteName::Unmatched => "unmatched",
         }
     }

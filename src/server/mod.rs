@@ -3,9 +3,11 @@
 //! [`EurekaService`] implements the whole Eureka REST API (spec section 3) over a
 //! [`Registry`](crate::registry::Registry): register, heartbeat, cancel, status overrides,
 //! metadata, full and delta fetches, single apps and instances, VIP and secure-VIP queries,
-//! the peer-replication batch receiver, and `/status`. JSON or XML by `Accept` (E-05),
-//! compact by `X-Eureka-Accept` (E-30), gzip by `Accept-Encoding` (E-07). Registry payloads
-//! are encoded once per registry change and served as shared bytes.
+//! the peer-replication batch receiver, and `/status`; outside the REST prefix, the
+//! operator's dashboard (`/`, [`DashboardConfig`]) with its JSON twin, `/health` and
+//! `/ready`. JSON or XML by `Accept` (E-05), compact by `X-Eureka-Accept` (E-30), gzip by
+//! `Accept-Encoding` (E-07). Registry payloads are encoded once per registry change and
+//! served as shared bytes.
 //!
 //! Mount it into an axum app (axum strips the prefix; the service applies its own body
 //! limit):
@@ -45,7 +47,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | `config` | [`ServerConfig`] |
+//! | `config` | [`ServerConfig`], [`DashboardConfig`] |
 //! | `hook` | [`Replicator`]: what the server reports to the cluster layer, [`PeerMetrics`] |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
 //! | `metrics` | the recording side of `/metrics`: route names, request counters, atomic histograms |
@@ -60,6 +62,8 @@
 //! | `instance` | heartbeat, cancel, status overrides, metadata (E-11..E-15) |
 //! | `replication` | the peer-replication batch receiver (E-22) |
 //! | `status` | `/status`, `/serverinfo/statusoverrides` (E-24, E-25) |
+//! | `operator` | the routes outside the prefix: `/health` (liveness), `/ready` (readiness, P-40), the dashboard's paths |
+//! | `dashboard` | the dashboard page and its JSON twin (`{path}/dashboard.json`) |
 //! | `service` | [`EurekaService`]: the tower Service and the dispatch of routes to handlers |
 //! | `serve` | [`serve`]: the accept loop of the standalone binary |
 
@@ -84,11 +88,14 @@ mod register;
 mod replication;
 mod status;
 
+mod dashboard;
+mod operator;
+
 mod service;
 
 mod serve;
 
-pub use self::config::ServerConfig;
+pub use self::config::{DashboardConfig, ServerConfig};
 pub use self::exposition::EurekaMetrics;
 pub use self::future::ResponseFuture;
 pub use self::hook::{PeerMetrics, Replicator, WriteKind};

@@ -20,10 +20,11 @@ use super::exposition::{self, EurekaMetrics};
 use super::future::ResponseFuture;
 use super::hook::{Replicator, WriteKind};
 use super::metrics::{HttpMetrics, RouteName};
+use super::operator::{self, OpPaths, OpRoute};
 use super::request::RequestCtx;
 use super::response::{body_error, bytes_response, error, ResponseBody};
 use super::route::{NoRoute, Route};
-use super::{fetch, instance, register, replication, status};
+use super::{dashboard, fetch, instance, register, replication, status};
 use crate::registry::Registry;
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, Request, Response, StatusCode};
@@ -56,6 +57,10 @@ struct Inner {
     http: Option<Arc<HttpMetrics>>,
     config: ServerConfig,
     replicator: Option<Arc<dyn Replicator>>,
+    /// `/health`, `/ready` and the dashboard's paths.
+    ops: OpPaths,
+    /// When the service was created (epoch ms), for the dashboard's uptime.
+    start_time: u64,
     _stop: tokio::sync::watch::Sender<()>,
 }
 
@@ -116,13 +121,16 @@ impl EurekaService {
         let cache = Arc::new(PayloadCache::new(&registry.snapshot()));
         let replicator = make(&registry);
         let http = config.metrics.then(Arc::default);
+        let start_time = registry.clock().epoch_ms();
         EurekaService {
             inner: Arc::new(Inner {
                 registry,
                 cache,
                 http,
+                ops: OpPaths::new(&config.dashboard),
                 config,
                 replicator,
+                start_time,
                 _stop: stop,
             }),
         }
@@ -166,6 +174,9 @@ where
         if let Some(res) = inner.root(req.method(), path) {
             inner.record(RouteName::Metrics, &res, start);
             return ResponseFuture::ready(res);
+        }
+        if let Some(op) = inner.ops.resolve(path) {
+            return operator_route(inner, &req, op, start);
         }
         let route = match inner.resolve(req.method(), path) {
             Ok(r) => r,
@@ -216,6 +227,58 @@ where
 /// What a request is counted and traced under: its route, when it started (`None`: metrics
 /// off) and its span.
 type Timing = (RouteName, Option<Instant>, tracing::Span);
+
+/// Answers an operator route: `/health` and `/ready` at once, the dashboard on the
+/// blocking pool (it renders, and reads `/proc`).
+fn operator_route<B>(
+    inner: Arc<Inner>,
+    req: &Request<B>,
+    op: OpRoute,
+    start: Option<Instant>,
+) -> ResponseFuture {
+    let name = match op {
+        OpRoute::Health => RouteName::Health,
+        OpRoute::Ready => RouteName::Ready,
+        OpRoute::Dashboard | OpRoute::DashboardJson => RouteName::Dashboard,
+    };
+    let ready = |res: Response<ResponseBody>| {
+        inner.record(name, &res, start);
+        ResponseFuture::ready(res)
+    };
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here");
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return ready(r);
+    }
+    let format = match op {
+        OpRoute::Health => return ready(operator::health()),
+        OpRoute::Ready => return ready(operator::ready(inner.replicator.as_deref())),
+        OpRoute::Dashboard => dashboard::Format::Html,
+        OpRoute::DashboardJson => dashboard::Format::Json,
+    };
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().map(str::to_owned);
+    ResponseFuture::boxed(async move {
+        let for_render = inner.clone();
+        let render = tokio::task::spawn_blocking(move || {
+            let src = dashboard::Sources {
+                registry: &for_render.registry,
+                replicator: for_render.replicator.as_deref(),
+                start_time: for_render.start_time,
+            };
+            dashboard::answer(&src, format, &path, query.as_deref())
+        });
+        let res = render.await.unwrap_or_else(|_| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "dashboard rendering failed",
+            )
+        });
+        inner.record(name, &res, start);
+        Ok(res)
+    })
+}
 
 /// Reads the (size-limited, possibly gzip-encoded) body, then answers with `handle`; body
 /// problems are answered with 413 / 400 / 415 without calling it.

@@ -86,6 +86,10 @@ async fn axum_nest_service_mount() {
         ("/eureka/apps", 200),
         ("/eureka/v2/apps/", 200),
         ("/eureka/nope", 404),
+        // The dashboard and the probes are relative to the mount point.
+        ("/eureka/", 200),
+        ("/eureka/dashboard.json", 200),
+        ("/eureka/health", 200),
     ] {
         let res = app
             .clone()

@@ -222,6 +222,38 @@ mod tests {
     }
 
     #[test]
+    fn dashboard_flags_and_bad_paths_name_the_key_and_flag() {
+        let d = ok(&["--dashboard-path=/ops/eureka/", "--dashboard-enabled=false"])
+            .server
+            .dashboard;
+        assert_eq!(d.path, "/ops/eureka/");
+        assert!(!d.enabled);
+        for bad in [
+            "ops",
+            "/a b",
+            "/x?y",
+            "/health",
+            "/ready/",
+            "/metrics",
+            "/eureka/apps",
+            "/eureka/x/",
+        ] {
+            match parse(&["--dashboard-path", bad]) {
+                Ok(_) => panic!("{bad} accepted"),
+                Err(e) => assert!(
+                    e.contains("eureka.dashboard.path") && e.contains("--dashboard-path"),
+                    "{bad}: {e}"
+                ),
+            }
+        }
+        for good in ["/", "/ops/eureka", "/eureka", "/eurekadash"] {
+            assert_eq!(ok(&["--dashboard-path", good]).server.dashboard.path, good);
+        }
+        assert!(parse(&["--prefix=/", "--dashboard-path=/apps"]).is_err());
+        assert!(parse(&["--prefix=/", "--dashboard-path=/ops"]).is_ok());
+    }
+
+    #[test]
     fn the_flags_are_well_formed() {
         cli::command().debug_assert();
     }

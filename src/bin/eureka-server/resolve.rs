@@ -2,7 +2,7 @@
 //! several settings share (listen address, prefix, own URL, peers) are combined, and
 //! everything is validated before the binary binds its port.
 
-use crate::settings::{Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
+use crate::settings::{check_dashboard_path, Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
 use crate::source::{canonical, env_names, FileValues, Origin};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -128,23 +128,24 @@ pub(crate) fn resolve(
         .zip(&origins)
         .map(|(s, o)| (s, s.display(&settings), o.clone()))
         .collect();
-    let rank = |key: &str| {
+    let origin = |key: &str| {
         SETTINGS
             .iter()
             .position(|s| s.key == key)
-            .map_or(0, |i| origins[i].rank())
+            .map_or(Origin::Default, |i| origins[i].clone())
     };
-    finish(settings, &rank, values, warnings, notes)
+    finish(settings, &origin, values, warnings, notes)
 }
 
 /// Combines what several settings share.
 fn finish(
     s: Settings,
-    rank: &dyn Fn(&str) -> u8,
+    origin: &dyn Fn(&str) -> Origin,
     values: Vec<(&'static Setting, String, Origin)>,
     warnings: Vec<String>,
     notes: Vec<String>,
 ) -> Result<Resolved, String> {
+    let rank = |key: &str| origin(key).rank();
     // server.address / server.port refine tower-eureka.listen unless it came from a
     // higher source.
     let listen_rank = rank("tower-eureka.listen");
@@ -167,6 +168,13 @@ fn finish(
         (true, Mode::Improved) => SelfPreservationMode::Improved,
         (true, Mode::Legacy) => SelfPreservationMode::Legacy,
     };
+    if let Err(why) = check_dashboard_path(&server.dashboard.path, &server.prefix) {
+        return Err(format!(
+            "eureka.dashboard.path: invalid value {:?} from {}: {why}",
+            server.dashboard.path,
+            origin("eureka.dashboard.path")
+        ));
+    }
     let mut derived_my_url = None;
     let my_url = match (&s.my_url, &s.hostname) {
         (Some(u), _) => Some(u.clone()),

@@ -283,6 +283,28 @@ pub(crate) static SETTINGS: &[Setting] = &[
     )
     .flag("prefix")
     .env(&["EUREKA_PREFIX"]),
+    // === dashboard ===
+    Setting::new(
+        "eureka.dashboard.path",
+        "Path of the dashboard, outside the REST prefix; its JSON twin is {path}/dashboard.json.",
+        |s, v| {
+            s.server.dashboard.path = v.trim().to_owned();
+            Ok(())
+        },
+        |s| s.server.dashboard.path.clone(),
+    )
+    .flag("dashboard-path"),
+    Setting::new(
+        "eureka.dashboard.enabled",
+        "Serve the dashboard; when false its paths answer 404.",
+        |s, v| {
+            s.server.dashboard.enabled = boolean(v)?;
+            Ok(())
+        },
+        |s| s.server.dashboard.enabled.to_string(),
+    )
+    .flag("dashboard-enabled")
+    .bool(),
     // === logs ===
     Setting::new(
         "tower-eureka.log-format",
@@ -778,4 +800,46 @@ mod tests {
         );
         assert_eq!(mask_userinfo("http://u@h/"), "http://u:****@h/");
     }
+}
+
+/// Why a dashboard path cannot work with the REST API at `prefix`, if it cannot: it must be
+/// a plain absolute path and must not shadow `/health`, `/ready` or the REST API.
+pub(crate) fn check_dashboard_path(path: &str, prefix: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err("must start with '/'".into());
+    }
+    if path
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#' || c == '%')
+    {
+        return Err("must be a plain path, without spaces, '?', '#' or '%'".into());
+    }
+    let base = path.trim_end_matches('/');
+    if base == "/health" || base == "/ready" || base == "/metrics" {
+        return Err("is taken by the health, readiness or metrics routes".into());
+    }
+    let prefix = prefix.trim_end_matches('/');
+    // With the REST API at the root, its first path segments are taken.
+    const REST_ROOTS: [&str; 10] = [
+        "apps",
+        "v1",
+        "v2",
+        "instances",
+        "vips",
+        "svips",
+        "peerreplication",
+        "asg",
+        "status",
+        "serverinfo",
+    ];
+    let first = base.trim_start_matches('/').split('/').next().unwrap_or("");
+    if prefix.is_empty() && REST_ROOTS.contains(&first) {
+        return Err("shadows a REST route: the REST API is at the root".into());
+    }
+    if !prefix.is_empty() && base.starts_with(&format!("{prefix}/")) {
+        return Err(format!(
+            "lies inside the REST prefix {prefix:?}, where it would shadow API routes"
+        ));
+    }
+    Ok(())
 }
