@@ -8,13 +8,18 @@
 //! Settings are named after Spring Cloud Netflix's `eureka.server.*` properties; each flag
 //! also reads the environment variable Spring's relaxed binding would use
 //! (`EUREKA_SERVER_EVICTION_INTERVAL_TIMER_IN_MS`, ...).
+//!
+//! Basic authentication takes Spring Security's user (`--auth-user` / `--auth-password`,
+//! or `SPRING_SECURITY_USER_NAME` / `SPRING_SECURITY_USER_PASSWORD`) and more users with
+//! `--user NAME:PASSWORD`; `--tls-cert` / `--tls-key` serve HTTPS; `--peer-ca` is the CA
+//! of `https://` peers.
 
 use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tower_eureka::cluster::{Cluster, ClusterConfig, PeerUrl};
 use tower_eureka::registry::SelfPreservationMode;
-use tower_eureka::server::{serve, EurekaService, ServerConfig};
+use tower_eureka::server::{serve, BasicAuth, EurekaService, OperatorRoutes, ServerConfig};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -24,6 +29,32 @@ enum Mode {
     Improved,
     /// Java's exact arithmetic (fixed minute buckets, 15-minute threshold updates).
     Legacy,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OperatorAccess {
+    /// `/health`, `/ready` and the dashboard need no credentials (default).
+    Open,
+    /// They need the same credentials as the REST API.
+    Protected,
+}
+
+/// A password (or `NAME:PASSWORD`) from the command line or the environment; never shown
+/// by `Debug`.
+#[derive(Clone)]
+struct Secret(String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A fast, wire-compatible Netflix Eureka registry.
@@ -156,6 +187,40 @@ struct Args {
     /// How long the startup sync tries the peers before opening anyway, in ms.
     #[arg(long, env = "EUREKA_SERVER_PEER_SYNC_BUDGET_MS", default_value_t = ms(ClusterConfig::default().sync_budget))]
     peer_sync_budget_ms: u64,
+
+    /// HTTP Basic user (Spring's `spring.security.user.name`): with a user, every REST and
+    /// replication request needs its credentials (401 otherwise). Needs `--auth-password`.
+    #[arg(long, env = "SPRING_SECURITY_USER_NAME")]
+    auth_user: Option<String>,
+
+    /// Password of `--auth-user` (`spring.security.user.password`); prefer the
+    /// environment variable, which `ps` does not show.
+    #[arg(long, env = "SPRING_SECURITY_USER_PASSWORD", hide_env_values = true)]
+    auth_password: Option<Secret>,
+
+    /// A further Basic user as `NAME:PASSWORD`; repeat the flag for more.
+    #[arg(long = "user", value_name = "NAME:PASSWORD")]
+    users: Vec<Secret>,
+
+    /// Realm named in the `WWW-Authenticate` challenge.
+    #[arg(long, env = "EUREKA_AUTH_REALM", default_value = "Realm")]
+    auth_realm: String,
+
+    /// Whether `/health`, `/ready` and the dashboard need the credentials too.
+    #[arg(long, env = "EUREKA_AUTH_OPERATOR_ROUTES", value_enum, default_value_t = OperatorAccess::Open)]
+    auth_operator_routes: OperatorAccess,
+
+    /// Serve HTTPS with this PEM certificate chain (needs `--tls-key`).
+    #[arg(long, env = "EUREKA_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<std::path::PathBuf>,
+
+    /// The PEM private key of `--tls-cert` (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "EUREKA_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<std::path::PathBuf>,
+
+    /// PEM CA certificate(s) trusted for `https://` peers, besides the Mozilla roots.
+    #[arg(long, env = "EUREKA_PEER_CA", value_name = "FILE")]
+    peer_ca: Option<std::path::PathBuf>,
 }
 
 impl Args {
@@ -187,6 +252,40 @@ impl Args {
         config
     }
 
+    /// The Basic users; an incomplete or unusable user is an error naming its flag.
+    fn auth(&self) -> Result<BasicAuth, String> {
+        let mut auth = BasicAuth::new()
+            .realm(&self.auth_realm)
+            .operator_routes(match self.auth_operator_routes {
+                OperatorAccess::Open => OperatorRoutes::Open,
+                OperatorAccess::Protected => OperatorRoutes::Protected,
+            });
+        let check = |flag: &str, name: &str| {
+            if name.is_empty() || name.contains(':') {
+                Err(format!("{flag}: a user name is not empty and has no ':'"))
+            } else {
+                Ok(())
+            }
+        };
+        match (&self.auth_user, &self.auth_password) {
+            (Some(name), Some(Secret(pw))) => {
+                check("--auth-user", name)?;
+                auth = auth.user(name, pw);
+            }
+            (Some(_), None) => return Err("--auth-user needs --auth-password".into()),
+            (None, Some(_)) => return Err("--auth-password needs --auth-user".into()),
+            (None, None) => {}
+        }
+        for Secret(u) in &self.users {
+            let Some((name, pw)) = u.split_once(':') else {
+                return Err("--user: expected NAME:PASSWORD".into());
+            };
+            check("--user", name)?;
+            auth = auth.user(name, pw);
+        }
+        Ok(auth)
+    }
+
     /// The peers and cluster settings; an unusable URL is an error naming its flag.
     fn cluster(&self) -> Result<ClusterConfig, String> {
         let parse = |flag: &str, list: &[String]| -> Result<Vec<PeerUrl>, String> {
@@ -213,6 +312,44 @@ impl Args {
         c.anti_entropy_interval = Duration::from_millis(self.peer_anti_entropy_interval_ms);
         Ok(c)
     }
+
+    /// The TLS server configuration of `--tls-cert` / `--tls-key`, if given; a missing or
+    /// unusable file is an error naming its flag.
+    async fn tls(&self) -> Result<Option<std::sync::Arc<tower_eureka::tls::rustls::ServerConfig>>, String> {
+        let (cert, key) = match (&self.tls_cert, &self.tls_key) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(k)) => (c, k),
+            (Some(_), None) => return Err("--tls-cert needs --tls-key".into()),
+            (None, Some(_)) => return Err("--tls-key needs --tls-cert".into()),
+        };
+        let cert_pem = read("--tls-cert", cert).await?;
+        let key_pem = read("--tls-key", key).await?;
+        // Name the file whose content is at fault.
+        tower_eureka::tls::certificates(&cert_pem)
+            .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?;
+        tower_eureka::tls::server_config(&cert_pem, &key_pem)
+            .map(Some)
+            .map_err(|e| format!("--tls-key {}: {e}", key.display()))
+    }
+
+    /// The TLS client configuration for the peers with `--peer-ca`, if given.
+    async fn peer_tls(&self) -> Result<Option<std::sync::Arc<tower_eureka::tls::rustls::ClientConfig>>, String> {
+        let Some(path) = &self.peer_ca else {
+            return Ok(None);
+        };
+        let pem = read("--peer-ca", path).await?;
+        let flag = |e: tower_eureka::tls::TlsError| format!("--peer-ca {}: {e}", path.display());
+        let roots = tower_eureka::tls::certificates(&pem).map_err(flag)?;
+        let config = tower_eureka::tls::client_config(&roots).map_err(flag)?;
+        Ok(Some(std::sync::Arc::new(config)))
+    }
+}
+
+/// The content of the file given to `flag`.
+async fn read(flag: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
+    tokio::fs::read(path)
+        .await
+        .map_err(|e| format!("{flag} {}: {e}", path.display()))
 }
 
 // === defaults: the flags show the library's ===
@@ -287,9 +424,16 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let config = args.config();
-    let cluster = match args.cluster() {
-        Ok(c) => c,
+    let mut config = args.config();
+    let settings = async {
+        config.auth = args.auth()?;
+        let mut cluster = args.cluster()?;
+        cluster.peer_tls = args.peer_tls().await?;
+        let tls = args.tls().await?;
+        Ok::<_, String>((cluster, tls))
+    };
+    let (cluster, tls) = match settings.await {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("eureka-server: {e}");
             return std::process::ExitCode::FAILURE;
@@ -311,9 +455,15 @@ async fn main() -> std::process::ExitCode {
         EurekaService::with_replicator(config, |registry| Cluster::start(cluster, registry))
     };
     let shutdown = shutdown_signal();
-    println!("eureka-server listening on http://{addr}{prefix}");
-    tracing::info!(%addr, %prefix, "eureka-server started");
-    match serve(listener, service, shutdown, Duration::from_secs(5)).await {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("eureka-server listening on {scheme}://{addr}{prefix}");
+    tracing::info!(%addr, %prefix, tls = tls.is_some(), basic_auth = service.config().auth.is_enabled(), "eureka-server started");
+    let grace = Duration::from_secs(5);
+    let served = match tls {
+        Some(tls) => tower_eureka::server::serve_tls(listener, tls, service, shutdown, grace).await,
+        None => serve(listener, service, shutdown, grace).await,
+    };
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("eureka-server: {e}");

@@ -1,8 +1,9 @@
-//! The HTTP client peers are called with: hyper-util's pooled client, plain HTTP, one
-//! overall timeout per request, gzip answers accepted (P-10).
+//! The HTTP client peers are called with: hyper-util's pooled client, plain HTTP or (feature
+//! `tls`) HTTPS through hyper-rustls, Basic credentials from the peer URL, one overall
+//! timeout per request, gzip answers accepted (P-10).
 
 use bytes::Bytes;
-use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -40,17 +41,36 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
 #[derive(Clone, Debug)]
 pub(crate) struct PeerClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl PeerClient {
-    pub(crate) fn new(timeout: Duration) -> PeerClient {
+    /// A client for `http://` peers, and with the `tls` feature `https://` peers whose
+    /// certificates chain to `tls` roots.
+    pub(crate) fn new(
+        timeout: Duration,
+        #[cfg(feature = "tls")] tls: rustls::ClientConfig,
+    ) -> PeerClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
+        #[cfg(feature = "tls")]
+        let connector = {
+            connector.enforce_http(false);
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(connector)
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
@@ -58,8 +78,13 @@ impl PeerClient {
     }
 
     /// `POST url` with a JSON body, as a Java peer sends batches (P-10).
-    pub(crate) async fn post_json(&self, url: &str, body: Bytes) -> Result<Answer, CallError> {
-        let req = Request::builder()
+    pub(crate) async fn post_json(
+        &self,
+        url: &str,
+        auth: Option<&HeaderValue>,
+        body: Bytes,
+    ) -> Result<Answer, CallError> {
+        let mut req = Request::builder()
             .method(Method::POST)
             .uri(url)
             .header(CONTENT_TYPE, "application/json")
@@ -69,12 +94,17 @@ impl PeerClient {
             .header("DiscoveryIdentity-Name", "tower-eureka")
             .body(Full::new(body))
             .map_err(|e| CallError::Io(e.to_string()))?;
+        authorize(&mut req, auth);
         self.call(req).await
     }
 
     /// `GET url` for JSON, gzip accepted.
-    pub(crate) async fn get_json(&self, url: &str) -> Result<Answer, CallError> {
-        let req = Request::builder()
+    pub(crate) async fn get_json(
+        &self,
+        url: &str,
+        auth: Option<&HeaderValue>,
+    ) -> Result<Answer, CallError> {
+        let mut req = Request::builder()
             .method(Method::GET)
             .uri(url)
             .header(ACCEPT, "application/json")
@@ -82,6 +112,7 @@ impl PeerClient {
             .header("DiscoveryIdentity-Name", "tower-eureka")
             .body(Full::new(Bytes::new()))
             .map_err(|e| CallError::Io(e.to_string()))?;
+        authorize(&mut req, auth);
         self.call(req).await
     }
 
@@ -113,6 +144,12 @@ impl PeerClient {
             Ok(r) => r,
             Err(_) => Err(CallError::Timeout),
         }
+    }
+}
+
+fn authorize(req: &mut Request<Full<Bytes>>, auth: Option<&HeaderValue>) {
+    if let Some(v) = auth {
+        req.headers_mut().insert(AUTHORIZATION, v.clone());
     }
 }
 

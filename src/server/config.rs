@@ -1,5 +1,6 @@
 //! [`ServerConfig`]: the settings of the registry server.
 
+use super::auth::BasicAuth;
 use crate::registry::RegistryConfig;
 
 /// Settings of the registry server.
@@ -19,6 +20,9 @@ pub struct ServerConfig {
     /// Path prefix the service strips before routing (default empty: paths are relative to
     /// where the service is mounted). The standalone binary uses `/eureka`.
     pub prefix: String,
+    /// HTTP Basic users (default none: no authentication). With users, the whole REST API
+    /// answers 401 without their credentials; see [`BasicAuth`].
+    pub auth: BasicAuth,
 }
 
 impl Default for ServerConfig {
@@ -28,6 +32,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             disable_delta: false,
             prefix: String::new(),
+            auth: BasicAuth::new(),
         }
     }
 }

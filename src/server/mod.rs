@@ -45,6 +45,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | `auth` | [`BasicAuth`], [`BasicAuthLayer`]: HTTP Basic users, constant-time check |
 //! | `config` | [`ServerConfig`] |
 //! | `hook` | [`Replicator`]: what the server reports to the cluster layer |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
@@ -59,8 +60,9 @@
 //! | `replication` | the peer-replication batch receiver (E-22) |
 //! | `status` | `/status`, `/serverinfo/statusoverrides` (E-24, E-25) |
 //! | `service` | [`EurekaService`]: the tower Service and the dispatch of routes to handlers |
-//! | `serve` | [`serve`]: the accept loop of the standalone binary |
+//! | `serve` | [`serve`], [`serve_tls`]: the accept loop of the standalone binary |
 
+mod auth;
 mod config;
 mod hook;
 mod route;
@@ -83,9 +85,13 @@ mod service;
 
 mod serve;
 
+pub use self::auth::{AuthFuture, BasicAuth, BasicAuthLayer, OperatorRoutes, RequireBasicAuth};
+pub(crate) use self::auth::authorization as basic_authorization;
 pub use self::config::ServerConfig;
 pub use self::future::ResponseFuture;
 pub use self::hook::{Replicator, WriteKind};
 pub use self::response::ResponseBody;
 pub use self::serve::serve;
+#[cfg(feature = "tls")]
+pub use self::serve::serve_tls;
 pub use self::service::EurekaService;

@@ -14,7 +14,7 @@ use super::config::ServerConfig;
 use super::future::ResponseFuture;
 use super::hook::{Replicator, WriteKind};
 use super::request::RequestCtx;
-use super::response::{body_error, error, ResponseBody};
+use super::response::{body_error, error, unauthorized, ResponseBody};
 use super::route::{NoRoute, Route};
 use super::{fetch, instance, register, replication, status};
 use crate::registry::Registry;
@@ -143,6 +143,11 @@ where
     fn call(&mut self, req: Request<B>) -> ResponseFuture {
         let inner = self.inner.clone();
         let path = req.uri().path();
+        if inner.config.auth.guards(path, &inner.config.prefix)
+            && !inner.config.auth.verify(req.headers())
+        {
+            return ResponseFuture::ready(unauthorized(&inner.config.auth));
+        }
         let Some(rest) = path.strip_prefix(inner.config.prefix.as_str()) else {
             return ResponseFuture::ready(error(StatusCode::NOT_FOUND, "no such route"));
         };
