@@ -77,34 +77,47 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         if !self.auth.is_enabled() || self.auth.verify(req.headers()) {
-            return AuthFuture::Inner {
-                fut: self.inner.call(req),
-            };
+            return AuthFuture::inner(self.inner.call(req));
         }
         let mut res = Response::new(ResBody::default());
         *res.status_mut() = StatusCode::UNAUTHORIZED;
         res.headers_mut()
             .insert(WWW_AUTHENTICATE, self.auth.challenge().clone());
-        AuthFuture::Refused { res: Some(res) }
+        AuthFuture::refused(res)
     }
 }
 
 pin_project! {
     /// The future of [`RequireBasicAuth`]: the inner service's, or a ready 401.
-    #[project = AuthFutureProj]
     #[derive(Debug)]
-    pub enum AuthFuture<F, ResBody> {
-        /// Authenticated: the inner service answers.
-        Inner {
-            /// The inner service's future.
-            #[pin]
-            fut: F,
-        },
-        /// Refused: the 401, taken on the first poll.
-        Refused {
-            /// The 401 until it is returned.
-            res: Option<Response<ResBody>>,
-        },
+    pub struct AuthFuture<F, ResBody> {
+        #[pin]
+        kind: Kind<F, ResBody>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<F, ResBody> {
+        // Authenticated: the inner service answers.
+        Inner { #[pin] fut: F },
+        // Refused: the 401, taken on the first poll.
+        Refused { res: Option<Response<ResBody>> },
+    }
+}
+
+impl<F, ResBody> AuthFuture<F, ResBody> {
+    fn inner(fut: F) -> Self {
+        AuthFuture {
+            kind: Kind::Inner { fut },
+        }
+    }
+
+    fn refused(res: Response<ResBody>) -> Self {
+        AuthFuture {
+            kind: Kind::Refused { res: Some(res) },
+        }
     }
 }
 
@@ -115,9 +128,9 @@ where
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            AuthFutureProj::Inner { fut } => fut.poll(cx),
-            AuthFutureProj::Refused { res } => match res.take() {
+        match self.project().kind.project() {
+            KindProj::Inner { fut } => fut.poll(cx),
+            KindProj::Refused { res } => match res.take() {
                 Some(r) => Poll::Ready(Ok(r)),
                 // Polled after completion: never ready again, as futures may.
                 None => Poll::Pending,
