@@ -83,6 +83,7 @@
 
 pub mod codec;
 pub mod model;
+mod redact;
 mod sync;
 
 #[cfg(feature = "server")]

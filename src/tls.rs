@@ -80,7 +80,8 @@ pub fn server_config(
 }
 
 /// A rustls client configuration trusting the Mozilla roots and `extra_roots` (see
-/// [`certificates`]), HTTP/1.1 by ALPN: what `ClusterConfig::peer_tls` takes.
+/// [`certificates`]): what `ClusterConfig::peer_tls` takes (the peer client sets ALPN
+/// itself).
 pub fn client_config(
     extra_roots: &[CertificateDer<'static>],
 ) -> Result<rustls::ClientConfig, TlsError> {
@@ -92,12 +93,11 @@ pub fn client_config(
             .add(c.clone())
             .map_err(|e| TlsError::new(format!("unusable CA certificate: {e}")))?;
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+    let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::new(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 

@@ -69,7 +69,7 @@ impl PeerUrl {
     /// missing port is 80 (443 for https), a missing path is `/`.
     pub fn parse(url: &str) -> Result<PeerUrl, BadPeerUrl> {
         // The URL as reported in errors: never with its password.
-        let shown = redact(url.trim());
+        let shown = crate::redact::userinfo(url.trim());
         let bad = |reason: &str| BadPeerUrl {
             url: shown.clone(),
             reason: reason.to_owned(),
@@ -157,21 +157,6 @@ impl PeerUrl {
 impl fmt::Display for PeerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.base())
-    }
-}
-
-/// `url` with the password of its user info replaced by `***`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((userinfo, hostport)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{hostport}{}", &rest[end..])
-        }
-        None => url.to_owned(),
     }
 }
 

@@ -57,7 +57,7 @@ impl PeerClient {
     /// certificates chain to `tls` roots.
     pub(crate) fn new(
         timeout: Duration,
-        #[cfg(feature = "tls")] tls: rustls::ClientConfig,
+        #[cfg(feature = "tls")] mut tls: rustls::ClientConfig,
     ) -> PeerClient {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -65,6 +65,9 @@ impl PeerClient {
         #[cfg(feature = "tls")]
         let connector = {
             connector.enforce_http(false);
+            // The connector sets ALPN from the HTTP versions it enables (and panics when
+            // the configuration already has some).
+            tls.alpn_protocols.clear();
             hyper_rustls::HttpsConnectorBuilder::new()
                 .with_tls_config(tls)
                 .https_or_http()
