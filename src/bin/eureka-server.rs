@@ -578,6 +578,32 @@ mod tests {
     }
 
     #[test]
+    fn auth_users_from_the_spring_flags_and_user() {
+        let Ok(args) = parse(&[
+            "--auth-user=eureka",
+            "--auth-password=s3cret",
+            "--user=ops:p:w",
+            "--auth-realm=eureka",
+            "--auth-operator-routes=protected",
+        ]) else {
+            panic!("flags parse");
+        };
+        let auth = match args.auth() {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        };
+        let names: Vec<&[u8]> = auth.user_names().collect();
+        assert_eq!(names, [&b"eureka"[..], &b"ops"[..]]);
+        assert_eq!(auth.challenge(), "Basic realm=\"eureka\"");
+        let shown = format!("{args:?} {auth:?}");
+        assert!(!shown.contains("s3cret") && !shown.contains("p:w"), "{shown}");
+        let Ok(none) = parse(&[]) else {
+            panic!("no flags parse");
+        };
+        assert!(none.auth().is_ok_and(|a| !a.is_enabled()));
+    }
+
+    #[test]
     fn a_bad_value_names_its_flag() {
         for (flag, value) in [
             ("--max-body-bytes", "x"),
