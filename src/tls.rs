@@ -107,8 +107,10 @@ mod tests {
 
     #[test]
     fn garbage_and_mismatched_keys_are_refused_with_a_reason() {
-        let a = rcgen::generate_simple_self_signed(vec!["localhost".into()]).map_err(|e| e.to_string());
-        let b = rcgen::generate_simple_self_signed(vec!["localhost".into()]).map_err(|e| e.to_string());
+        let a =
+            rcgen::generate_simple_self_signed(vec!["localhost".into()]).map_err(|e| e.to_string());
+        let b =
+            rcgen::generate_simple_self_signed(vec!["localhost".into()]).map_err(|e| e.to_string());
         let (Ok(a), Ok(b)) = (a, b) else {
             panic!("rcgen");
         };

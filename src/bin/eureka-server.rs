@@ -254,12 +254,12 @@ impl Args {
 
     /// The Basic users; an incomplete or unusable user is an error naming its flag.
     fn auth(&self) -> Result<BasicAuth, String> {
-        let mut auth = BasicAuth::new()
-            .realm(&self.auth_realm)
-            .operator_routes(match self.auth_operator_routes {
+        let mut auth = BasicAuth::new().realm(&self.auth_realm).operator_routes(
+            match self.auth_operator_routes {
                 OperatorAccess::Open => OperatorRoutes::Open,
                 OperatorAccess::Protected => OperatorRoutes::Protected,
-            });
+            },
+        );
         let check = |flag: &str, name: &str| {
             if name.is_empty() || name.contains(':') {
                 Err(format!("{flag}: a user name is not empty and has no ':'"))
@@ -315,7 +315,9 @@ impl Args {
 
     /// The TLS server configuration of `--tls-cert` / `--tls-key`, if given; a missing or
     /// unusable file is an error naming its flag.
-    async fn tls(&self) -> Result<Option<std::sync::Arc<tower_eureka::tls::rustls::ServerConfig>>, String> {
+    async fn tls(
+        &self,
+    ) -> Result<Option<std::sync::Arc<tower_eureka::tls::rustls::ServerConfig>>, String> {
         let (cert, key) = match (&self.tls_cert, &self.tls_key) {
             (None, None) => return Ok(None),
             (Some(c), Some(k)) => (c, k),
@@ -333,7 +335,9 @@ impl Args {
     }
 
     /// The TLS client configuration for the peers with `--peer-ca`, if given.
-    async fn peer_tls(&self) -> Result<Option<std::sync::Arc<tower_eureka::tls::rustls::ClientConfig>>, String> {
+    async fn peer_tls(
+        &self,
+    ) -> Result<Option<std::sync::Arc<tower_eureka::tls::rustls::ClientConfig>>, String> {
         let Some(path) = &self.peer_ca else {
             return Ok(None);
         };
@@ -596,7 +600,10 @@ mod tests {
         assert_eq!(names, [&b"eureka"[..], &b"ops"[..]]);
         assert_eq!(auth.challenge(), "Basic realm=\"eureka\"");
         let shown = format!("{args:?} {auth:?}");
-        assert!(!shown.contains("s3cret") && !shown.contains("p:w"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("p:w"),
+            "{shown}"
+        );
         let Ok(none) = parse(&[]) else {
             panic!("no flags parse");
         };

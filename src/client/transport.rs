@@ -35,11 +35,10 @@ pub(crate) struct ServerUrl {
 impl ServerUrl {
     /// Normalises one configured service URL (C-01).
     pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
-        let mut url = reqwest::Url::parse(raw.trim())
-            .map_err(|e| {
-                let shown = crate::redact::userinfo(raw.trim());
-                Error::config(format!("invalid eureka server URL {shown:?}: {e}"))
-            })?;
+        let mut url = reqwest::Url::parse(raw.trim()).map_err(|e| {
+            let shown = crate::redact::userinfo(raw.trim());
+            Error::config(format!("invalid eureka server URL {shown:?}: {e}"))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Error::config(format!(
                 "eureka server URL {} must be an http(s) URL with a host",

@@ -282,7 +282,13 @@ mod tests {
 
     #[test]
     fn bad_urls_say_why() {
-        for s in ["nope", "ftp://h/x", "http://h/x?y=1", "", "http://u:%ff@h/x"] {
+        for s in [
+            "nope",
+            "ftp://h/x",
+            "http://h/x?y=1",
+            "",
+            "http://u:%ff@h/x",
+        ] {
             assert!(PeerUrl::parse(s).is_err(), "{s}");
         }
         match PeerUrl::parse("ftp://admin:hunter2@h/x") {
@@ -307,9 +313,15 @@ mod tests {
         );
         assert!(u.authorization().is_some_and(HeaderValue::is_sensitive));
         let shown = format!("{u:?} {u}");
-        assert!(!shown.contains("p%3Ass") && !shown.contains("p:ss"), "{shown}");
+        assert!(
+            !shown.contains("p%3Ass") && !shown.contains("p:ss"),
+            "{shown}"
+        );
         assert!(url("http://h/x").authorization().is_none());
-        let c = ClusterConfig::new(vec![u.clone()], Some(url("http://a:b@127.0.0.1:8761/eureka")));
+        let c = ClusterConfig::new(
+            vec![u.clone()],
+            Some(url("http://a:b@127.0.0.1:8761/eureka")),
+        );
         assert!(c.peers.is_empty());
     }
 

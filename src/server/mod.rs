@@ -5,7 +5,9 @@
 //! metadata, full and delta fetches, single apps and instances, VIP and secure-VIP queries,
 //! the peer-replication batch receiver, and `/status`. JSON or XML by `Accept` (E-05),
 //! compact by `X-Eureka-Accept` (E-30), gzip by `Accept-Encoding` (E-07). Registry payloads
-//! are encoded once per registry change and served as shared bytes.
+//! are encoded once per registry change and served as shared bytes. With users in
+//! [`ServerConfig::auth`] the REST API needs HTTP Basic credentials ([`BasicAuth`]);
+//! [`serve_tls`] serves it over HTTPS (feature `tls`).
 //!
 //! Mount it into an axum app (axum strips the prefix; the service applies its own body
 //! limit):
@@ -85,8 +87,8 @@ mod service;
 
 mod serve;
 
-pub use self::auth::{AuthFuture, BasicAuth, BasicAuthLayer, OperatorRoutes, RequireBasicAuth};
 pub(crate) use self::auth::authorization as basic_authorization;
+pub use self::auth::{AuthFuture, BasicAuth, BasicAuthLayer, OperatorRoutes, RequireBasicAuth};
 pub use self::config::ServerConfig;
 pub use self::future::ResponseFuture;
 pub use self::hook::{Replicator, WriteKind};

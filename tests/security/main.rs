@@ -142,7 +142,10 @@ async fn client_round_trip(url: &str, http: &reqwest::Client, ca: Option<&str>) 
     let client = builder.start().expect("client");
     // Register: the server lists it.
     let at = format!("{url}/apps/SECURE-APP/s1");
-    eventually("registration", || async { get_json(http, &at).await.map(|_| ()) }).await;
+    eventually("registration", || async {
+        get_json(http, &at).await.map(|_| ())
+    })
+    .await;
     // Heartbeat: the server counts renewals.
     let status = format!("{url}/status");
     eventually("a heartbeat", || async {
@@ -303,8 +306,14 @@ async fn p02_two_https_nodes_with_auth_replicate() {
     })
     .await;
     let shown = s.to_string();
-    assert!(shown.contains(&format!("127.0.0.1:{}", ports[1])), "{shown}");
-    assert!(!shown.contains(&format!("127.0.0.1:{}/", ports[0])), "{shown}");
+    assert!(
+        shown.contains(&format!("127.0.0.1:{}", ports[1])),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(&format!("127.0.0.1:{}/", ports[0])),
+        "{shown}"
+    );
 }
 
 /// A child process killed on drop.
@@ -346,7 +355,10 @@ fn refuses(args: &[String], flag: &str) {
     }
     assert!(!status.success(), "{args:?} exited with {status}");
     assert!(err.contains(flag), "{args:?}: {err:?} does not name {flag}");
-    assert!(!err.contains(PASSWORD), "{args:?}: {err:?} shows the password");
+    assert!(
+        !err.contains(PASSWORD),
+        "{args:?}: {err:?} shows the password"
+    );
 }
 
 #[test]
@@ -357,22 +369,42 @@ fn the_binary_refuses_unusable_tls_and_auth_settings_naming_the_flag() {
     let missing = pki.path("missing.pem");
     let garbage = pki.path("garbage.pem");
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec![format!("--tls-cert={missing}"), key.clone()], "--tls-cert"),
-        (vec![format!("--tls-cert={garbage}"), key.clone()], "--tls-cert"),
-        (vec![cert.clone(), format!("--tls-key={missing}")], "--tls-key"),
-        (vec![cert.clone(), format!("--tls-key={garbage}")], "--tls-key"),
+        (
+            vec![format!("--tls-cert={missing}"), key.clone()],
+            "--tls-cert",
+        ),
+        (
+            vec![format!("--tls-cert={garbage}"), key.clone()],
+            "--tls-cert",
+        ),
+        (
+            vec![cert.clone(), format!("--tls-key={missing}")],
+            "--tls-key",
+        ),
+        (
+            vec![cert.clone(), format!("--tls-key={garbage}")],
+            "--tls-key",
+        ),
         // The certificate given as its own key.
-        (vec![cert.clone(), format!("--tls-key={}", pki.path("cert.pem"))], "--tls-key"),
+        (
+            vec![cert.clone(), format!("--tls-key={}", pki.path("cert.pem"))],
+            "--tls-key",
+        ),
         (vec![cert.clone()], "--tls-cert"),
         (vec![key.clone()], "--tls-key"),
         (vec![format!("--peer-ca={garbage}")], "--peer-ca"),
         (vec![format!("--peer-ca={missing}")], "--peer-ca"),
         (vec![format!("--auth-user={USER}")], "--auth-user"),
-        (vec![format!("--auth-password={PASSWORD}")], "--auth-password"),
+        (
+            vec![format!("--auth-password={PASSWORD}")],
+            "--auth-password",
+        ),
         (vec![format!("--user={USER}")], "--user"),
         (vec![format!("--user=:{PASSWORD}")], "--user"),
         (
-            vec![format!("--peer=ftp://{USER}:{PASSWORD_ENC}@127.0.0.1:1/eureka")],
+            vec![format!(
+                "--peer=ftp://{USER}:{PASSWORD_ENC}@127.0.0.1:1/eureka"
+            )],
             "--peer",
         ),
     ];

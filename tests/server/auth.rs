@@ -96,7 +96,12 @@ fn routes() -> Vec<(&'static str, String, String, u16)> {
             batch("o3"),
             200,
         ),
-        ("DELETE", "/eureka/apps/ORDERS/o1".into(), String::new(), 200),
+        (
+            "DELETE",
+            "/eureka/apps/ORDERS/o1".into(),
+            String::new(),
+            200,
+        ),
         // Unknown paths too: nothing is learnt without credentials.
         ("GET", "/eureka/nope".into(), String::new(), 404),
     ]
@@ -111,7 +116,12 @@ async fn auth_every_route_family_needs_credentials_and_refusals_change_nothing()
     let before = svc.registry().instance("ORDERS", "o1").expect("registered");
 
     for (method, path, body, _) in routes() {
-        for auth in [None, Some(WRONG_PASSWORD), Some(UNKNOWN_USER), Some("Bearer x")] {
+        for auth in [
+            None,
+            Some(WRONG_PASSWORD),
+            Some(UNKNOWN_USER),
+            Some("Bearer x"),
+        ] {
             let r = call(&svc, method, &path, body.clone(), auth).await;
             assert_eq!(r.status(), 401, "{method} {path} with {auth:?}");
             assert_eq!(
@@ -119,10 +129,16 @@ async fn auth_every_route_family_needs_credentials_and_refusals_change_nothing()
                 "Basic realm=\"Realm\"",
                 "{method} {path}"
             );
-            assert!(r.headers().contains_key("x-eureka-error"), "{method} {path}");
+            assert!(
+                r.headers().contains_key("x-eureka-error"),
+                "{method} {path}"
+            );
         }
         // Refused writes changed nothing: o1 as it was, o2 and o3 never registered.
-        let now = svc.registry().instance("ORDERS", "o1").expect("still there");
+        let now = svc
+            .registry()
+            .instance("ORDERS", "o1")
+            .expect("still there");
         assert_eq!(now.status, before.status, "{method} {path}");
         assert_eq!(now.metadata, before.metadata, "{method} {path}");
         assert!(svc.registry().instance("ORDERS", "o2").is_none());
@@ -133,7 +149,10 @@ async fn auth_every_route_family_needs_credentials_and_refusals_change_nothing()
         let r = call(&svc, method, &path, body, Some(GOOD)).await;
         assert_eq!(r.status().as_u16(), ok, "{method} {path}");
     }
-    assert!(svc.registry().instance("ORDERS", "o1").is_none(), "cancelled");
+    assert!(
+        svc.registry().instance("ORDERS", "o1").is_none(),
+        "cancelled"
+    );
     assert!(svc.registry().instance("ORDERS", "o2").is_some());
     assert!(svc.registry().instance("ORDERS", "o3").is_some());
 }
@@ -143,7 +162,14 @@ async fn auth_without_users_nothing_is_checked() {
     let svc = service(BasicAuth::new());
     let r = call(&svc, "GET", "/eureka/apps", String::new(), None).await;
     assert_eq!(r.status(), 200);
-    let r = call(&svc, "GET", "/eureka/apps", String::new(), Some(WRONG_PASSWORD)).await;
+    let r = call(
+        &svc,
+        "GET",
+        "/eureka/apps",
+        String::new(),
+        Some(WRONG_PASSWORD),
+    )
+    .await;
     assert_eq!(r.status(), 200);
 }
 
@@ -173,5 +199,8 @@ async fn auth_the_realm_is_configurable_and_the_config_hides_passwords() {
     let r = call(&svc, "GET", "/eureka/apps", String::new(), None).await;
     assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"eureka\"");
     let shown = format!("{:?} {:?}", svc.config(), svc);
-    assert!(shown.contains("eureka") && !shown.contains("p@ss:word"), "{shown}");
+    assert!(
+        shown.contains("eureka") && !shown.contains("p@ss:word"),
+        "{shown}"
+    );
 }

@@ -159,8 +159,10 @@ mod tests {
         assert_eq!(res.body(), "");
         let mut req = Request::new(());
         // "u:p"
-        req.headers_mut()
-            .insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Basic dTpw"));
+        req.headers_mut().insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Basic dTpw"),
+        );
         let res = match svc.oneshot(req).await {
             Ok(r) => r,
             Err(e) => match e {},

@@ -305,7 +305,12 @@ mod tests {
     fn the_rest_api_is_guarded_and_operator_routes_follow_their_setting() {
         let open = BasicAuth::new().user("u", "p");
         let closed = open.clone().operator_routes(OperatorRoutes::Protected);
-        for path in ["/eureka/apps", "/eureka/status", "/eureka", "/eureka/health"] {
+        for path in [
+            "/eureka/apps",
+            "/eureka/status",
+            "/eureka",
+            "/eureka/health",
+        ] {
             assert!(open.guards(path, "/eureka"), "{path}");
             assert!(closed.guards(path, "/eureka"), "{path}");
         }
