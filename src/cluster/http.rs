@@ -1,7 +1,9 @@
 //! The HTTP client peers are called with: hyper-util's pooled client, plain HTTP or (feature
-//! `tls`) HTTPS through hyper-rustls, Basic credentials from the peer URL, one overall
-//! timeout per request, gzip answers accepted (P-10).
+//! `tls`) HTTPS through hyper-rustls, one overall timeout per request, gzip answers accepted
+//! (P-10). Requests to a peer whose URL had user info carry its `Authorization: Basic`
+//! header: the client keeps each peer's header by base URL, so callers pass plain URLs.
 
+use super::config::PeerUrl;
 use bytes::Bytes;
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
@@ -12,6 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::io::Read as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest answer read from a peer (a full registry).
@@ -52,15 +55,23 @@ type Connector = HttpConnector;
 pub(crate) struct PeerClient {
     client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
+    /// `(base URL, Authorization)` of every peer with credentials (a handful).
+    credentials: Arc<[(String, HeaderValue)]>,
 }
 
 impl PeerClient {
     /// A client for `http://` peers, and with the `tls` feature `https://` peers whose
-    /// certificates chain to `tls` roots.
+    /// certificates chain to `tls` roots; requests under a URL of `peers` carry its
+    /// credentials.
     pub(crate) fn new(
         timeout: Duration,
+        peers: &[PeerUrl],
         #[cfg(feature = "tls")] mut tls: rustls::ClientConfig,
     ) -> PeerClient {
+        let credentials = peers
+            .iter()
+            .filter_map(|p| Some((p.base(), p.authorization()?.clone())))
+            .collect();
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
@@ -79,17 +90,16 @@ impl PeerClient {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        PeerClient { client, timeout }
+        PeerClient {
+            client,
+            timeout,
+            credentials,
+        }
     }
 
     /// `POST url` with a JSON body, as a Java peer sends batches (P-10).
-    pub(crate) async fn post_json(
-        &self,
-        url: &str,
-        auth: Option<&HeaderValue>,
-        body: Bytes,
-    ) -> Result<Answer, CallError> {
-        let mut req = Request::builder()
+    pub(crate) async fn post_json(&self, url: &str, body: Bytes) -> Result<Answer, CallError> {
+        let req = Request::builder()
             .method(Method::POST)
             .uri(url)
             .header(CONTENT_TYPE, "application/json")
@@ -99,17 +109,12 @@ impl PeerClient {
             .header("DiscoveryIdentity-Name", "tower-eureka")
             .body(Full::new(body))
             .map_err(|e| CallError::Io(e.to_string()))?;
-        authorize(&mut req, auth);
         self.call(req).await
     }
 
     /// `GET url` for JSON, gzip accepted.
-    pub(crate) async fn get_json(
-        &self,
-        url: &str,
-        auth: Option<&HeaderValue>,
-    ) -> Result<Answer, CallError> {
-        let mut req = Request::builder()
+    pub(crate) async fn get_json(&self, url: &str) -> Result<Answer, CallError> {
+        let req = Request::builder()
             .method(Method::GET)
             .uri(url)
             .header(ACCEPT, "application/json")
@@ -117,11 +122,28 @@ impl PeerClient {
             .header("DiscoveryIdentity-Name", "tower-eureka")
             .body(Full::new(Bytes::new()))
             .map_err(|e| CallError::Io(e.to_string()))?;
-        authorize(&mut req, auth);
         self.call(req).await
     }
 
-    async fn call(&self, req: Request<Full<Bytes>>) -> Result<Answer, CallError> {
+    /// Adds the credentials of the peer whose base URL `req` is under (the longest such
+    /// base), if it has some.
+    fn authorize(&self, req: &mut Request<Full<Bytes>>) {
+        if self.credentials.is_empty() {
+            return;
+        }
+        let url = req.uri().to_string();
+        let peer = self
+            .credentials
+            .iter()
+            .filter(|(base, _)| url.starts_with(base.as_str()))
+            .max_by_key(|(base, _)| base.len());
+        if let Some((_, v)) = peer {
+            req.headers_mut().insert(AUTHORIZATION, v.clone());
+        }
+    }
+
+    async fn call(&self, mut req: Request<Full<Bytes>>) -> Result<Answer, CallError> {
+        self.authorize(&mut req);
         let fut = async {
             let res = self
                 .client
@@ -152,12 +174,6 @@ impl PeerClient {
     }
 }
 
-fn authorize(req: &mut Request<Full<Bytes>>, auth: Option<&HeaderValue>) {
-    if let Some(v) = auth {
-        req.headers_mut().insert(AUTHORIZATION, v.clone());
-    }
-}
-
 fn gunzip(data: &[u8]) -> Result<Bytes, CallError> {
     let mut out = Vec::new();
     let limit = u64::try_from(MAX_ANSWER).unwrap_or(u64::MAX);
@@ -166,4 +182,56 @@ fn gunzip(data: &[u8]) -> Result<Bytes, CallError> {
         .read_to_end(&mut out)
         .map_err(|e| CallError::Io(format!("bad gzip answer: {e}")))?;
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(s: &str) -> PeerUrl {
+        match PeerUrl::parse(s) {
+            Ok(u) => u,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn auth_of(client: &PeerClient, url: &str) -> Option<HeaderValue> {
+        let mut req = Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default();
+        client.authorize(&mut req);
+        req.headers().get(AUTHORIZATION).cloned()
+    }
+
+    // P-10 with credentials: each peer's requests carry its own user info, none else.
+    #[test]
+    fn requests_carry_the_credentials_of_their_peer() {
+        let peers = [
+            peer("http://a:1@h:1/eureka/"),
+            peer("http://b:2@h:1/eureka/x/"),
+            peer("http://h:2/eureka/"),
+        ];
+        let client = PeerClient::new(
+            Duration::from_secs(1),
+            &peers,
+            #[cfg(feature = "tls")]
+            match crate::tls::client_config(&[]) {
+                Ok(c) => c,
+                Err(e) => panic!("{e}"),
+            },
+        );
+        let basic =
+            |s: &str| Some(HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("")));
+        // base64("a:1"), base64("b:2")
+        assert_eq!(
+            auth_of(&client, "http://h:1/eureka/apps/"),
+            basic("Basic YTox")
+        );
+        assert_eq!(
+            auth_of(&client, "http://h:1/eureka/x/apps/"),
+            basic("Basic Yjoy")
+        );
+        assert_eq!(auth_of(&client, "http://h:2/eureka/apps/"), None);
+        assert_eq!(auth_of(&client, "http://h:3/eureka/apps/"), None);
+    }
 }

@@ -90,10 +90,10 @@ impl Cluster {
                     Err(e) => panic!("default TLS client configuration: {e}"),
                 },
             };
-            http::PeerClient::new(config.timeout, tls)
+            http::PeerClient::new(config.timeout, &config.peers, tls)
         };
         #[cfg(not(feature = "tls"))]
-        let client = http::PeerClient::new(config.timeout);
+        let client = http::PeerClient::new(config.timeout, &config.peers);
         let peers: Vec<Arc<Peer>> = config
             .peers
             .iter()

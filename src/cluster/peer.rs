@@ -301,10 +301,7 @@ pub(crate) async fn run(
 /// An idle check: `GET {peer}apps/delta`. Any answer below 500 (403 when the peer
 /// disables deltas) shows the peer up.
 async fn check(peer: &Peer, registry: &Registry, client: &PeerClient) {
-    match client
-        .get_json(&peer.url.join("apps/delta"), peer.url.authorization())
-        .await
-    {
+    match client.get_json(&peer.url.join("apps/delta")).await {
         Ok(a) if a.status.as_u16() < 500 => peer.record_success(registry),
         Ok(a) => peer.record_failure(&format!("answered {}", a.status)),
         Err(e) => peer.record_failure(&e.to_string()),
@@ -359,10 +356,7 @@ async fn exchange(
     sent: &[TaskKey],
 ) -> Outcome {
     peer.batches.fetch_add(1, Ordering::Relaxed);
-    let answer = match client
-        .post_json(&peer.batch_url, peer.url.authorization(), Bytes::from(body))
-        .await
-    {
+    let answer = match client.post_json(&peer.batch_url, Bytes::from(body)).await {
         Ok(a) => a,
         Err(e) => {
             let why = match e {

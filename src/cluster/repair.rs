@@ -55,10 +55,7 @@ pub(crate) async fn run(
 }
 
 async fn round(peer: &Peer, registry: &Registry, client: &PeerClient, owned: &Owned) {
-    let answer = match client
-        .get_json(&peer.url.join("apps/"), peer.url.authorization())
-        .await
-    {
+    let answer = match client.get_json(&peer.url.join("apps/")).await {
         Ok(a) if a.status.is_success() => a,
         Ok(a) => {
             tracing::debug!(peer = %peer.url, status = %a.status, "anti-entropy: peer did not answer");

@@ -89,10 +89,7 @@ pub(crate) async fn startup_sync(
 }
 
 async fn fetch(peer: &Peer, registry: &Registry, client: &PeerClient) -> Fetch {
-    let answer = match client
-        .get_json(&peer.url.join("apps/"), peer.url.authorization())
-        .await
-    {
+    let answer = match client.get_json(&peer.url.join("apps/")).await {
         Ok(a) => a,
         Err(e) => return Fetch::Failed(e.to_string()),
     };
