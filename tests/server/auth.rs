@@ -179,7 +179,7 @@ async fn auth_without_users_nothing_is_checked() {
 async fn auth_operator_routes_follow_their_setting() {
     let open = service(users());
     let closed = service(users().operator_routes(OperatorRoutes::Protected));
-    for path in ["/health", "/ready", "/", "/dashboard"] {
+    for path in ["/health", "/ready", "/metrics", "/", "/dashboard"] {
         let r = call(&open, "GET", path, String::new(), None).await;
         assert_ne!(r.status(), 401, "{path} open");
         let r = call(&closed, "GET", path, String::new(), None).await;

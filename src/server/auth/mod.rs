@@ -9,9 +9,10 @@
 //! take the same path. Spring clients send the header when their `defaultZone` carries
 //! user info (`http://user:pass@host:8761/eureka/`); so do this crate's client and peers.
 //!
-//! The operator routes — the orchestrator probes `/health` and `/ready` and everything at
-//! the service root outside a non-empty prefix (the dashboard) — are open by default so that
-//! a probe needs no secret; [`OperatorRoutes::Protected`] puts them behind the same users.
+//! The operator routes — the orchestrator probes `/health` and `/ready`, the Prometheus
+//! scrape `/metrics`, and everything at the service root outside a non-empty prefix (the
+//! dashboard) — are open by default so that a probe needs no secret;
+//! [`OperatorRoutes::Protected`] puts them behind the same users.
 //! The REST API has no such switch: it is always protected when users exist.
 //!
 //! [`BasicAuthLayer`] is the same check as tower middleware, for anything else a user
@@ -59,8 +60,8 @@ const MAX_CREDENTIALS: usize = 512;
 /// Spring Security's default realm (`BasicAuthenticationEntryPoint`).
 const DEFAULT_REALM: &str = "Realm";
 
-/// Whether the operator routes (`/health`, `/ready`, the dashboard at the service root)
-/// need credentials when users are configured.
+/// Whether the operator routes (`/health`, `/ready`, `/metrics`, the dashboard at the
+/// service root) need credentials when users are configured.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OperatorRoutes {
     /// Open to anyone, so that orchestrator probes need no secret (default).
@@ -190,11 +191,11 @@ impl BasicAuth {
     }
 }
 
-/// `/health`, `/ready` (one trailing slash allowed), and, with a non-empty prefix, every
-/// path outside it (the service root, where the dashboard lives).
+/// `/health`, `/ready`, `/metrics` (one trailing slash allowed), and, with a non-empty
+/// prefix, every path outside it (the service root, where the dashboard lives).
 fn is_operator_path(path: &str, prefix: &str) -> bool {
     let p = path.strip_suffix('/').unwrap_or(path);
-    if p == "/health" || p == "/ready" {
+    if matches!(p, "/health" | "/ready" | "/metrics") {
         return true;
     }
     if prefix.is_empty() {
@@ -320,6 +321,7 @@ mod tests {
         }
         assert!(open.guards("/apps", ""));
         assert!(!open.guards("/health", ""));
+        assert!(!open.guards("/metrics", ""));
         assert!(!BasicAuth::new().guards("/eureka/apps", "/eureka"));
     }
 }
