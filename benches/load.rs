@@ -6,6 +6,7 @@
 //! cargo bench --bench load -- --quick   # smoke run (about a minute): checks that it works, never fails on slowness
 //! LOAD_JVM=only cargo bench --bench load   # only the side by side with the JVM registry
 //! LOAD_JVM=0 cargo bench --bench load      # everything but the JVM
+//! LOAD_AUTH=user:pass cargo bench --bench load   # our registry with Basic auth on
 //! ```
 //!
 //! The last part runs our `eureka-server` binary and the Spring Eureka server
@@ -58,6 +59,10 @@ fn serve_main(kind: &str, file: Option<String>) {
             if let Ok(ms) = std::env::var("LOAD_DELTA_RETENTION_MS") {
                 cfg.registry.delta_retention = Duration::from_millis(ms.parse().expect("ms"));
                 cfg.registry.eviction_interval = Duration::from_millis(500);
+            }
+            // LOAD_AUTH=user:password: Basic authentication on (the driver sends it).
+            if let Some((user, pw)) = load_auth() {
+                cfg.auth = tower_eureka::server::BasicAuth::new().user(user, pw);
             }
             let svc = tower_eureka::server::EurekaService::new(cfg);
             tower_eureka::server::serve(listener, svc, std::future::pending(), Duration::ZERO)
@@ -184,6 +189,42 @@ fn pinning() -> bool {
 // ---------------------------------------------------------------------------------------
 
 type MakeReq = Arc<dyn Fn(u64) -> Request<Full<Bytes>> + Send + Sync>;
+
+/// `LOAD_AUTH=user:password`, as in a service URL's user info (percent-decoded): the
+/// registry under test requires these credentials and every request of the driver
+/// carries them.
+fn load_auth() -> Option<(String, String)> {
+    let v = std::env::var("LOAD_AUTH").ok()?;
+    let (u, p) = v.split_once(':')?;
+    let dec = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((dec(u), dec(p)))
+}
+
+/// `req` with the [`authorization`] header, when `LOAD_AUTH` is set.
+fn with_auth(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    if let Some(v) = authorization() {
+        req.headers_mut()
+            .insert(hyper::header::AUTHORIZATION, v.clone());
+    }
+    req
+}
+
+/// The `Authorization` header of [`load_auth`], computed once.
+fn authorization() -> Option<&'static hyper::header::HeaderValue> {
+    static AUTH: std::sync::OnceLock<Option<hyper::header::HeaderValue>> =
+        std::sync::OnceLock::new();
+    AUTH.get_or_init(|| {
+        use base64::Engine as _;
+        let (u, p) = load_auth()?;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        hyper::header::HeaderValue::from_str(&format!("Basic {b64}")).ok()
+    })
+    .as_ref()
+}
 
 struct Outcome {
     ok: u64,
@@ -330,7 +371,7 @@ async fn load(
                 let sent = Instant::now();
                 let mut retries = 0;
                 let res = loop {
-                    match tx.send_request(make(n)).await {
+                    match tx.send_request(with_auth(make(n))).await {
                         // Closed under us before an answer (a keep-alive limit racing the
                         // request): resend on a new connection, a few times at most.
                         Err(e) if (e.is_canceled() || e.is_closed()) && retries < 3 => {
@@ -436,7 +477,7 @@ async fn fetch(addr: SocketAddr, req: Request<Full<Bytes>>) -> (u16, Bytes) {
         .await
         .expect("hs");
     tokio::spawn(conn);
-    let res = tx.send_request(req).await.expect("send");
+    let res = tx.send_request(with_auth(req)).await.expect("send");
     let code = res.status().as_u16();
     (
         code,
@@ -773,7 +814,11 @@ async fn driver(quick: bool) {
         use tower_eureka::discover::EurekaDiscover;
         use tower_eureka::model::InstanceInfo;
         let every = Duration::from_secs(1);
-        let client = EurekaClient::builder([format!("http://{}/eureka", eureka.addr)])
+        // With LOAD_AUTH, the credentials travel as the service URL's user info (C-01).
+        let userinfo = std::env::var("LOAD_AUTH")
+            .map(|a| format!("{a}@"))
+            .unwrap_or_default();
+        let client = EurekaClient::builder([format!("http://{userinfo}{}/eureka", eureka.addr)])
             .fetch_only()
             .fetch_interval(every)
             .start()

@@ -131,5 +131,72 @@ fn ops(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ops);
+/// The cost of HTTP Basic authentication on the hot path: the check alone, and a heartbeat
+/// through the tower service with and without users configured.
+fn auth(c: &mut Criterion) {
+    use http::HeaderValue;
+    use tower::Service;
+    use tower_eureka::server::{BasicAuth, EurekaService, ServerConfig};
+    let mut g = c.benchmark_group("auth");
+    let users = BasicAuth::new().user("eureka", "correct horse battery staple");
+    let with = |v: &'static str| {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::AUTHORIZATION, HeaderValue::from_static(v));
+        h
+    };
+    // base64 of "eureka:correct horse battery staple", of the same name with a wrong
+    // password of the same length, and of an unknown name of the same length
+    let ok = with("Basic ZXVyZWthOmNvcnJlY3QgaG9yc2UgYmF0dGVyeSBzdGFwbGU=");
+    let wrong = with("Basic ZXVyZWthOmNvcnJlY3QgaG9yc2UgYmF0dGVyeSBzdGFwbDM=");
+    let unknown = with("Basic ZXVyZWtiOmNvcnJlY3QgaG9yc2UgYmF0dGVyeSBzdGFwbGU=");
+    g.bench_function("verify/ok", |b| {
+        b.iter(|| black_box(users.verify(black_box(&ok))))
+    });
+    g.bench_function("verify/wrong-password", |b| {
+        b.iter(|| black_box(users.verify(black_box(&wrong))))
+    });
+    g.bench_function("verify/unknown-user", |b| {
+        b.iter(|| black_box(users.verify(black_box(&unknown))))
+    });
+    g.bench_function("verify/no-header", |b| {
+        let none = http::HeaderMap::new();
+        b.iter(|| black_box(users.verify(black_box(&none))))
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (name, auth) in [
+        ("heartbeat/no-auth", BasicAuth::new()),
+        ("heartbeat/basic-auth", users.clone()),
+    ] {
+        let mut svc = rt.block_on(async {
+            EurekaService::new(ServerConfig {
+                auth,
+                ..ServerConfig::default()
+            })
+        });
+        svc.registry()
+            .register(instance(0), Origin::Client)
+            .unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut req = http::Request::put("/apps/APP-0/inst-0")
+                    .body(http_body_util::Empty::<bytes::Bytes>::new())
+                    .unwrap();
+                req.headers_mut().insert(
+                    http::header::AUTHORIZATION,
+                    HeaderValue::from_static(
+                        "Basic ZXVyZWthOmNvcnJlY3QgaG9yc2UgYmF0dGVyeSBzdGFwbGU=",
+                    ),
+                );
+                let res = rt.block_on(svc.call(req)).unwrap();
+                assert_eq!(res.status(), 200);
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, ops, auth);
 criterion_main!(benches);

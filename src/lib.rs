@@ -22,6 +22,7 @@
 //! |---|---|
 //! | [`model`] | the Eureka records, the hash, what text the wire can carry, the VIP index |
 //! | [`codec`] | JSON and XML on the wire: one field table for both readers, writers byte-compatible with Java |
+//! | `tls` | (feature `tls`) PEM files and rustls (ring) configurations for both sides |
 //! | `registry` | the state machine without HTTP: leases, overrides, deltas, eviction, self-preservation, snapshots; writes carry an `Origin` (client, peer, startup sync) |
 //! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache, `/metrics`, the dashboard and the health and readiness probes |
 //! | `client` | the background client and its copy-on-write registry copy |
@@ -84,6 +85,7 @@
 
 pub mod codec;
 pub mod model;
+mod redact;
 mod sync;
 
 #[cfg(feature = "server")]
@@ -92,6 +94,9 @@ pub mod cluster;
 pub mod registry;
 #[cfg(feature = "server")]
 pub mod server;
+
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(feature = "client")]
 pub mod client;

@@ -179,6 +179,15 @@ impl EurekaClientBuilder {
         self
     }
 
+    /// Also trust the CA certificate(s) of this PEM bundle for `https://` servers (feature
+    /// `tls`; the Mozilla roots are always trusted). Call it again for more bundles; a
+    /// bundle without a certificate fails [`start`](Self::start).
+    #[cfg(feature = "tls")]
+    pub fn ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.config.ca_pems.push(pem.into());
+        self
+    }
+
     // --- shutdown ---
 
     /// Whether [`shutdown`](EurekaClient::shutdown) cancels the registration (default

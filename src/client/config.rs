@@ -45,6 +45,9 @@ pub(crate) struct Config {
     pub(crate) identity_name: String,
     /// See `EurekaClientBuilder::rng_seed`.
     pub(crate) rng_seed: Option<u64>,
+    /// See `EurekaClientBuilder::ca_pem`: PEM CA bundles trusted besides the Mozilla roots.
+    #[cfg(feature = "tls")]
+    pub(crate) ca_pems: Vec<Vec<u8>>,
 }
 
 impl Default for Config {
@@ -69,6 +72,8 @@ impl Default for Config {
             gzip: true,
             identity_name: "TowerEurekaClient".to_owned(),
             rng_seed: None,
+            #[cfg(feature = "tls")]
+            ca_pems: Vec::new(),
         }
     }
 }

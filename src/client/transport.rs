@@ -35,11 +35,20 @@ pub(crate) struct ServerUrl {
 impl ServerUrl {
     /// Normalises one configured service URL (C-01).
     pub(crate) fn parse(raw: &str) -> Result<Self, Error> {
-        let mut url = reqwest::Url::parse(raw.trim())
-            .map_err(|e| Error::config(format!("invalid eureka server URL {raw:?}: {e}")))?;
+        let mut url = reqwest::Url::parse(raw.trim()).map_err(|e| {
+            let shown = crate::redact::userinfo(raw.trim());
+            Error::config(format!("invalid eureka server URL {shown:?}: {e}"))
+        })?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(Error::config(format!(
-                "eureka server URL {raw:?} must be an http(s) URL with a host"
+                "eureka server URL {} must be an http(s) URL with a host",
+                crate::redact::userinfo(url.as_str())
+            )));
+        }
+        if url.scheme() == "https" && !cfg!(feature = "tls") {
+            return Err(Error::config(format!(
+                "eureka server URL {} is https: that needs the `tls` feature",
+                crate::redact::userinfo(url.as_str())
             )));
         }
         let user = percent_decode(url.username());
@@ -284,7 +293,23 @@ impl Transport {
             HeaderName::from_static("discoveryidentity-id"),
             header(identity_id)?,
         );
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder();
+        #[cfg(feature = "tls")]
+        let builder = {
+            let mut builder = builder;
+            for pem in &config.ca_pems {
+                let certs = reqwest::Certificate::from_pem_bundle(pem)
+                    .map_err(|e| Error::config(format!("ca_pem: not a PEM bundle: {e}")))?;
+                if certs.is_empty() {
+                    return Err(Error::config("ca_pem: no CERTIFICATE in the PEM bundle"));
+                }
+                for c in certs {
+                    builder = builder.add_root_certificate(c);
+                }
+            }
+            builder
+        };
+        let http = builder
             .default_headers(headers)
             .user_agent(concat!("tower-eureka/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
@@ -435,6 +460,11 @@ mod tests {
         for raw in ["", "e1:8761", "ftp://e1/eureka", "mailto:x@y", "http://"] {
             let err = ServerUrl::parse(raw).unwrap_err();
             assert!(err.is_config(), "{raw}");
+        }
+        // The password never travels into an error message.
+        for raw in ["ftp://u:hunter2@e1/eureka", "http://u:hunter2@[::1/eureka"] {
+            let err = format!("{:?}", ServerUrl::parse(raw).unwrap_err());
+            assert!(!err.contains("hunter2") && err.contains("u:***@"), "{err}");
         }
     }
 

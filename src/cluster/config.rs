@@ -1,17 +1,50 @@
 //! [`ClusterConfig`] and [`PeerUrl`]: who the peers are (P-01).
 
+use http::HeaderValue;
+use percent_encoding::percent_decode_str;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 /// A peer's service URL, normalised: lower-case scheme and host, explicit port, path
 /// ending in `/` (so `{url}peerreplication/batch/` and `{url}apps/` are built by
 /// appending, P-10).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+///
+/// User info (`http://user:pass@host/eureka/`, percent-decoded) becomes the
+/// `Authorization: Basic` header of every request to the peer. It is not part of the URL's
+/// identity (P-01 compares scheme, host, port and path) and never printed: `Debug`,
+/// `Display` and [`PeerUrl::base`] leave it out.
+#[derive(Clone)]
 pub struct PeerUrl {
     scheme: String,
     host: String,
     port: u16,
     path: String,
+    authorization: Option<HeaderValue>,
+}
+
+impl PartialEq for PeerUrl {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.scheme, &self.host, self.port, &self.path)
+            == (&other.scheme, &other.host, other.port, &other.path)
+    }
+}
+
+impl Eq for PeerUrl {}
+
+impl Hash for PeerUrl {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (&self.scheme, &self.host, self.port, &self.path).hash(state);
+    }
+}
+
+impl fmt::Debug for PeerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerUrl")
+            .field("base", &self.base())
+            .field("basic_auth", &self.authorization.is_some())
+            .finish()
+    }
 }
 
 /// A peer URL that cannot be used, with the reason.
@@ -32,11 +65,13 @@ impl fmt::Display for BadPeerUrl {
 impl std::error::Error for BadPeerUrl {}
 
 impl PeerUrl {
-    /// Parses `http://host:port/path`. Only `http` is supported (the peer client has no
-    /// TLS); a missing port is 80, a missing path is `/`.
+    /// Parses `http://[user:pass@]host:port/path`, or `https://` with the `tls` feature; a
+    /// missing port is 80 (443 for https), a missing path is `/`.
     pub fn parse(url: &str) -> Result<PeerUrl, BadPeerUrl> {
+        // The URL as reported in errors: never with its password.
+        let shown = crate::redact::userinfo(url.trim());
         let bad = |reason: &str| BadPeerUrl {
-            url: url.to_owned(),
+            url: shown.clone(),
             reason: reason.to_owned(),
         };
         let uri: http::Uri = url
@@ -47,9 +82,29 @@ impl PeerUrl {
             .scheme_str()
             .ok_or_else(|| bad("no scheme (expected http://host:port/path)"))?
             .to_ascii_lowercase();
-        if scheme != "http" {
-            return Err(bad("only http:// peers are supported"));
-        }
+        let default_port = match scheme.as_str() {
+            "http" => 80,
+            "https" if cfg!(feature = "tls") => 443,
+            "https" => return Err(bad("https:// peers need the `tls` feature")),
+            _ => return Err(bad("only http:// and https:// peers are supported")),
+        };
+        let authorization = match uri.authority().and_then(|a| a.as_str().rsplit_once('@')) {
+            None => None,
+            Some((userinfo, _)) => {
+                let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                let decode = |s: &str| {
+                    percent_decode_str(s)
+                        .decode_utf8()
+                        .map(|c| c.into_owned())
+                        .map_err(|_| bad("user info is not valid percent-encoded UTF-8"))
+                };
+                let (user, pass) = (decode(user)?, decode(pass)?);
+                Some(
+                    crate::server::basic_authorization(&user, &pass)
+                        .ok_or_else(|| bad("user info cannot be sent in a header"))?,
+                )
+            }
+        };
         let host = uri
             .host()
             .filter(|h| !h.is_empty())
@@ -58,7 +113,7 @@ impl PeerUrl {
         if uri.query().is_some() {
             return Err(bad("a peer URL takes no query"));
         }
-        let port = uri.port_u16().unwrap_or(80);
+        let port = uri.port_u16().unwrap_or(default_port);
         let mut path = uri.path().to_owned();
         if !path.ends_with('/') {
             path.push('/');
@@ -68,7 +123,19 @@ impl PeerUrl {
             host,
             port,
             path,
+            authorization,
         })
+    }
+
+    /// The `Authorization: Basic` header taken from the URL's user info, if it had one
+    /// (marked sensitive).
+    pub fn authorization(&self) -> Option<&HeaderValue> {
+        self.authorization.as_ref()
+    }
+
+    /// Whether this peer is called over TLS.
+    pub fn is_https(&self) -> bool {
+        self.scheme == "https"
     }
 
     /// The base URL, ending in `/`.
@@ -127,6 +194,10 @@ pub struct ClusterConfig {
     pub healthy_window: Duration,
     /// Period of the anti-entropy comparison with each peer (P-35); zero disables it.
     pub anti_entropy_interval: Duration,
+    /// TLS settings for `https://` peers (feature `tls`); `None` trusts the Mozilla roots.
+    /// Build one with a private CA with [`tls::client_config`](crate::tls::client_config).
+    #[cfg(feature = "tls")]
+    pub peer_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Default for ClusterConfig {
@@ -145,6 +216,8 @@ impl Default for ClusterConfig {
             sync_retry_wait: Duration::from_secs(1),
             healthy_window: Duration::from_secs(60),
             anti_entropy_interval: Duration::from_secs(120),
+            #[cfg(feature = "tls")]
+            peer_tls: None,
         }
     }
 }
@@ -209,8 +282,54 @@ mod tests {
 
     #[test]
     fn bad_urls_say_why() {
-        for s in ["nope", "ftp://h/x", "https://h/x", "http://h/x?y=1", ""] {
+        for s in [
+            "nope",
+            "ftp://h/x",
+            "http://h/x?y=1",
+            "",
+            "http://u:%ff@h/x",
+        ] {
             assert!(PeerUrl::parse(s).is_err(), "{s}");
         }
+        match PeerUrl::parse("ftp://admin:hunter2@h/x") {
+            Ok(_) => panic!("ftp accepted"),
+            Err(e) => {
+                let s = e.to_string();
+                assert!(s.contains("admin:***@h") && !s.contains("hunter2"), "{s}");
+            }
+        }
+    }
+
+    // P-01: user info is credentials, not identity; it is decoded and never printed.
+    #[test]
+    fn p01_user_info_becomes_basic_auth_and_is_not_compared() {
+        let u = url("http://us%40r:p%3Ass@127.0.0.1:8761/eureka/");
+        assert_eq!(u, url("http://127.0.0.1:8761/eureka"));
+        assert_eq!(u.base(), "http://127.0.0.1:8761/eureka/");
+        // base64("us@r:p:ss")
+        assert_eq!(
+            u.authorization().map(|v| v.as_bytes()),
+            Some(&b"Basic dXNAcjpwOnNz"[..])
+        );
+        assert!(u.authorization().is_some_and(HeaderValue::is_sensitive));
+        let shown = format!("{u:?} {u}");
+        assert!(
+            !shown.contains("p%3Ass") && !shown.contains("p:ss"),
+            "{shown}"
+        );
+        assert!(url("http://h/x").authorization().is_none());
+        let c = ClusterConfig::new(
+            vec![u.clone()],
+            Some(url("http://a:b@127.0.0.1:8761/eureka")),
+        );
+        assert!(c.peers.is_empty());
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_peers_default_to_port_443() {
+        let u = url("HTTPS://h/eureka");
+        assert_eq!(u.base(), "https://h:443/eureka/");
+        assert!(u.is_https());
     }
 }

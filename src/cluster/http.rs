@@ -1,8 +1,13 @@
-//! The HTTP client peers are called with: hyper-util's pooled client, plain HTTP, one
-//! overall timeout per request, gzip answers accepted (P-10).
+//! The HTTP client peers are called with: hyper-util's pooled client, plain HTTP or (feature
+//! `tls`) HTTPS through hyper-rustls, one overall timeout per request, gzip answers accepted
+//! (P-10). Requests to a peer whose URL had user info carry its `Authorization: Basic`
+//! header: the client keeps each peer's header by base URL, so callers pass plain URLs.
 
+use super::config::PeerUrl;
 use bytes::Bytes;
-use http::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE};
+use http::header::{
+    HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
+};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -10,6 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::future::Future;
 use std::io::Read as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest answer read from a peer (a full registry).
@@ -41,21 +47,55 @@ pub(crate) struct Answer {
     pub(crate) body: Bytes,
 }
 
+#[cfg(feature = "tls")]
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+#[cfg(not(feature = "tls"))]
+type Connector = HttpConnector;
+
 #[derive(Clone, Debug)]
 pub(crate) struct PeerClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
+    /// `(base URL, Authorization)` of every peer with credentials (a handful).
+    credentials: Arc<[(String, HeaderValue)]>,
 }
 
 impl PeerClient {
-    pub(crate) fn new(timeout: Duration) -> PeerClient {
+    /// A client for `http://` peers, and with the `tls` feature `https://` peers whose
+    /// certificates chain to `tls` roots; requests under a URL of `peers` carry its
+    /// credentials.
+    pub(crate) fn new(
+        timeout: Duration,
+        peers: &[PeerUrl],
+        #[cfg(feature = "tls")] mut tls: rustls::ClientConfig,
+    ) -> PeerClient {
+        let credentials = peers
+            .iter()
+            .filter_map(|p| Some((p.base(), p.authorization()?.clone())))
+            .collect();
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
+        #[cfg(feature = "tls")]
+        let connector = {
+            connector.enforce_http(false);
+            // The connector sets ALPN from the HTTP versions it enables (and panics when
+            // the configuration already has some).
+            tls.alpn_protocols.clear();
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(connector)
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
             .build(connector);
-        PeerClient { client, timeout }
+        PeerClient {
+            client,
+            timeout,
+            credentials,
+        }
     }
 
     /// `POST url` with a JSON body, as a Java peer sends batches (P-10).
@@ -86,7 +126,25 @@ impl PeerClient {
         self.call(req).await
     }
 
-    async fn call(&self, req: Request<Full<Bytes>>) -> Result<Answer, CallError> {
+    /// Adds the credentials of the peer whose base URL `req` is under (the longest such
+    /// base), if it has some.
+    fn authorize(&self, req: &mut Request<Full<Bytes>>) {
+        if self.credentials.is_empty() {
+            return;
+        }
+        let url = req.uri().to_string();
+        let peer = self
+            .credentials
+            .iter()
+            .filter(|(base, _)| url.starts_with(base.as_str()))
+            .max_by_key(|(base, _)| base.len());
+        if let Some((_, v)) = peer {
+            req.headers_mut().insert(AUTHORIZATION, v.clone());
+        }
+    }
+
+    async fn call(&self, mut req: Request<Full<Bytes>>) -> Result<Answer, CallError> {
+        self.authorize(&mut req);
         let fut = async {
             let res = self
                 .client
@@ -153,4 +211,56 @@ fn gunzip(data: &[u8]) -> Result<Bytes, CallError> {
         .read_to_end(&mut out)
         .map_err(|e| CallError::Io(format!("bad gzip answer: {e}")))?;
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(s: &str) -> PeerUrl {
+        match PeerUrl::parse(s) {
+            Ok(u) => u,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn auth_of(client: &PeerClient, url: &str) -> Option<HeaderValue> {
+        let mut req = Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .unwrap_or_default();
+        client.authorize(&mut req);
+        req.headers().get(AUTHORIZATION).cloned()
+    }
+
+    // P-10 with credentials: each peer's requests carry its own user info, none else.
+    #[test]
+    fn requests_carry_the_credentials_of_their_peer() {
+        let peers = [
+            peer("http://a:1@h:1/eureka/"),
+            peer("http://b:2@h:1/eureka/x/"),
+            peer("http://h:2/eureka/"),
+        ];
+        let client = PeerClient::new(
+            Duration::from_secs(1),
+            &peers,
+            #[cfg(feature = "tls")]
+            match crate::tls::client_config(&[]) {
+                Ok(c) => c,
+                Err(e) => panic!("{e}"),
+            },
+        );
+        let basic =
+            |s: &str| Some(HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("")));
+        // base64("a:1"), base64("b:2")
+        assert_eq!(
+            auth_of(&client, "http://h:1/eureka/apps/"),
+            basic("Basic YTox")
+        );
+        assert_eq!(
+            auth_of(&client, "http://h:1/eureka/x/apps/"),
+            basic("Basic Yjoy")
+        );
+        assert_eq!(auth_of(&client, "http://h:2/eureka/apps/"), None);
+        assert_eq!(auth_of(&client, "http://h:3/eureka/apps/"), None);
+    }
 }

@@ -27,7 +27,7 @@
 //! | `config` | [`ClusterConfig`], [`PeerUrl`] (P-01) |
 //! | `queue` | the coalescing per-peer queue (P-30, P-34) |
 //! | `wire` | batch items and answers (P-11..P-15) |
-//! | `http` | the peer HTTP client |
+//! | `http` | the peer HTTP client (http, https with `tls`, Basic credentials from the URL) |
 //! | `peer` | one peer's sender, breaker and counters (P-32, P-33, P-45) |
 //! | `sync` | the startup sync (P-40) |
 //! | `repair` | anti-entropy through `GET /apps` (P-35) |
@@ -79,7 +79,20 @@ impl Cluster {
     /// Outside a tokio runtime.
     pub fn start(config: ClusterConfig, registry: &Registry) -> Arc<Cluster> {
         let config = Arc::new(config);
-        let client = http::PeerClient::new(config.timeout);
+        #[cfg(feature = "tls")]
+        let client = {
+            let tls = match &config.peer_tls {
+                Some(c) => (**c).clone(),
+                None => match crate::tls::client_config(&[]) {
+                    Ok(c) => c,
+                    // The ring provider's defaults are always consistent.
+                    Err(e) => panic!("default TLS client configuration: {e}"),
+                },
+            };
+            http::PeerClient::new(config.timeout, &config.peers, tls)
+        };
+        #[cfg(not(feature = "tls"))]
+        let client = http::PeerClient::new(config.timeout, &config.peers);
         let peers: Vec<Arc<Peer>> = config
             .peers
             .iter()

@@ -1,6 +1,7 @@
 //! [`ServerConfig`]: the settings of the registry server, and [`DashboardConfig`], those of
 //! its dashboard.
 
+use super::auth::BasicAuth;
 use crate::registry::RegistryConfig;
 
 /// Settings of the registry server.
@@ -29,6 +30,9 @@ pub struct ServerConfig {
     /// The operator dashboard, served outside [`prefix`](Self::prefix) (Spring's
     /// `eureka.dashboard.*`).
     pub dashboard: DashboardConfig,
+    /// HTTP Basic users (default none: no authentication). With users, the whole REST API
+    /// answers 401 without their credentials; see [`BasicAuth`].
+    pub auth: BasicAuth,
 }
 
 /// Where the dashboard is served, and whether (Spring's `eureka.dashboard.enabled` and
@@ -88,6 +92,7 @@ impl Default for ServerConfig {
             prefix: String::new(),
             metrics: true,
             dashboard: DashboardConfig::default(),
+            auth: BasicAuth::new(),
         }
     }
 }

@@ -43,13 +43,15 @@ pub(super) enum RouteName {
     Ready,
     /// The dashboard and its JSON twin.
     Dashboard,
+    /// Refused for want of credentials (401), before routing.
+    Unauthorized,
     /// No route: 404, 405 or a badly encoded path.
     Unmatched,
 }
 
 impl RouteName {
     /// Every route name, in label order.
-    pub(super) const ALL: [RouteName; 22] = [
+    pub(super) const ALL: [RouteName; 23] = [
         RouteName::Apps,
         RouteName::Delta,
         RouteName::App,
@@ -71,6 +73,7 @@ impl RouteName {
         RouteName::Health,
         RouteName::Ready,
         RouteName::Dashboard,
+        RouteName::Unauthorized,
         RouteName::Unmatched,
     ];
 
@@ -123,6 +126,7 @@ impl RouteName {
             RouteName::Health => "health",
             RouteName::Ready => "ready",
             RouteName::Dashboard => "dashboard",
+            RouteName::Unauthorized => "unauthorized",
             RouteName::Unmatched => "unmatched",
         }
     }

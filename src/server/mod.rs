@@ -7,7 +7,9 @@
 //! operator's dashboard (`/`, [`DashboardConfig`]) with its JSON twin, `/health` and
 //! `/ready`. JSON or XML by `Accept` (E-05), compact by `X-Eureka-Accept` (E-30), gzip by
 //! `Accept-Encoding` (E-07). Registry payloads are encoded once per registry change and
-//! served as shared bytes.
+//! served as shared bytes. With users in
+//! [`ServerConfig::auth`] the REST API needs HTTP Basic credentials ([`BasicAuth`]);
+//! [`serve_tls`] serves it over HTTPS (feature `tls`).
 //!
 //! Mount it into an axum app (axum strips the prefix; the service applies its own body
 //! limit):
@@ -47,6 +49,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | `auth` | [`BasicAuth`], [`BasicAuthLayer`]: HTTP Basic users, constant-time check |
 //! | `config` | [`ServerConfig`], [`DashboardConfig`] |
 //! | `hook` | [`Replicator`]: what the server reports to the cluster layer, [`PeerMetrics`] |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
@@ -65,8 +68,9 @@
 //! | `operator` | the routes outside the prefix: `/health` (liveness), `/ready` (readiness, P-40), the dashboard's paths |
 //! | `dashboard` | the dashboard page and its JSON twin (`{path}/dashboard.json`) |
 //! | `service` | [`EurekaService`]: the tower Service and the dispatch of routes to handlers |
-//! | `serve` | [`serve`]: the accept loop of the standalone binary |
+//! | `serve` | [`serve`], [`serve_tls`]: the accept loop of the standalone binary |
 
+mod auth;
 mod config;
 mod hook;
 mod route;
@@ -95,10 +99,14 @@ mod service;
 
 mod serve;
 
+pub(crate) use self::auth::authorization as basic_authorization;
+pub use self::auth::{AuthFuture, BasicAuth, BasicAuthLayer, OperatorRoutes, RequireBasicAuth};
 pub use self::config::{DashboardConfig, ServerConfig};
 pub use self::exposition::EurekaMetrics;
 pub use self::future::ResponseFuture;
 pub use self::hook::{PeerMetrics, Replicator, WriteKind};
 pub use self::response::ResponseBody;
 pub use self::serve::serve;
+#[cfg(feature = "tls")]
+pub use self::serve::serve_tls;
 pub use self::service::EurekaService;

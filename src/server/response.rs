@@ -5,11 +5,12 @@
 //! answers (E-10's 204, E-11's 200), and one-line plain-text errors whose reason also travels
 //! in the `x-eureka-error` header.
 
+use super::auth::BasicAuth;
 use super::body::BodyError;
 use crate::codec::{self, Format};
 use crate::model::InstanceInfo;
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use http::header::{HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, VARY, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
@@ -83,6 +84,17 @@ pub(super) fn text(status: StatusCode, msg: String) -> Response<ResponseBody> {
 pub(super) fn error(status: StatusCode, reason: &str) -> Response<ResponseBody> {
     let mut r = text(status, format!("{reason}\n"));
     set_reason(&mut r, reason);
+    r
+}
+
+/// 401 with the `WWW-Authenticate` challenge of `auth`: missing or wrong credentials.
+pub(super) fn unauthorized(auth: &BasicAuth) -> Response<ResponseBody> {
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        "authentication required: send Basic credentials of a configured user",
+    );
+    r.headers_mut()
+        .insert(WWW_AUTHENTICATE, auth.challenge().clone());
     r
 }
 

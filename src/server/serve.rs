@@ -1,4 +1,5 @@
-//! [`serve`]: the accept loop the standalone binary runs, with graceful shutdown.
+//! [`serve`] and [`serve_tls`]: the accept loop the standalone binary runs, with graceful
+//! shutdown, over plain TCP or TLS.
 
 use super::service::EurekaService;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -8,6 +9,10 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// Longest TLS handshake a connection gets before it is dropped.
+#[cfg(feature = "tls")]
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `service` on `listener` until `shutdown` completes, then lets open connections
 /// finish (at most `grace`).
@@ -31,6 +36,60 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()>,
 {
+    run(listener, service, shutdown, grace, Acceptor::Plain).await
+}
+
+/// [`serve`] over TLS (feature `tls`): every connection is a TLS handshake with `tls` (made
+/// by [`tls::server_config`](crate::tls::server_config)), then HTTP/1.1. A failed or
+/// slow (over 10 s) handshake drops that connection only.
+///
+/// ```no_run
+/// # async fn doc() -> Result<(), Box<dyn std::error::Error>> {
+/// use tower_eureka::server::{serve_tls, EurekaService, ServerConfig};
+/// let tls = tower_eureka::tls::server_config(
+///     &tokio::fs::read("cert.pem").await?,
+///     &tokio::fs::read("key.pem").await?,
+/// )?;
+/// let service = EurekaService::new(ServerConfig { prefix: "/eureka".into(), ..Default::default() });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8761").await?;
+/// let grace = std::time::Duration::from_secs(5);
+/// serve_tls(listener, tls, service, std::future::pending::<()>(), grace).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tls")]
+pub async fn serve_tls<F>(
+    listener: TcpListener,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    service: EurekaService,
+    shutdown: F,
+    grace: Duration,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()>,
+{
+    let acceptor = Acceptor::Tls(tokio_rustls::TlsAcceptor::from(tls));
+    run(listener, service, shutdown, grace, acceptor).await
+}
+
+/// What a TCP connection goes through before HTTP.
+#[derive(Clone)]
+enum Acceptor {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+async fn run<F>(
+    listener: TcpListener,
+    service: EurekaService,
+    shutdown: F,
+    grace: Duration,
+    acceptor: Acceptor,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()>,
+{
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
     tokio::pin!(shutdown);
@@ -47,16 +106,39 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let conn = builder.serve_connection(
-                    TokioIo::new(stream),
-                    TowerToHyperService::new(service.clone()),
-                );
-                let conn = graceful.watch(conn.into_owned());
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                let hyper_service = TowerToHyperService::new(service.clone());
+                match &acceptor {
+                    Acceptor::Plain => {
+                        let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
+                        let conn = graceful.watch(conn.into_owned());
+                        tokio::spawn(async move {
+                            if let Err(e) = conn.await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
                     }
-                });
+                    #[cfg(feature = "tls")]
+                    Acceptor::Tls(tls) => {
+                        let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
+                        tokio::spawn(async move {
+                            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                                Ok(Ok(s)) => s,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%peer, "TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                            let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
+                            if let Err(e) = watcher.watch(conn.into_owned()).await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                }
             }
             () = &mut shutdown => break,
         }

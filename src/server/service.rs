@@ -22,7 +22,7 @@ use super::hook::{Replicator, WriteKind};
 use super::metrics::{HttpMetrics, RouteName};
 use super::operator::{self, OpPaths, OpRoute};
 use super::request::RequestCtx;
-use super::response::{body_error, bytes_response, error, ResponseBody};
+use super::response::{body_error, bytes_response, error, unauthorized, ResponseBody};
 use super::route::{NoRoute, Route};
 use super::{dashboard, fetch, instance, register, replication, status};
 use crate::registry::Registry;
@@ -171,6 +171,13 @@ where
         let inner = self.inner.clone();
         let start = inner.http.is_some().then(Instant::now);
         let path = req.uri().path();
+        if inner.config.auth.guards(path, &inner.config.prefix)
+            && !inner.config.auth.verify(req.headers())
+        {
+            let res = unauthorized(&inner.config.auth);
+            inner.record(RouteName::Unauthorized, &res, start);
+            return ResponseFuture::ready(res);
+        }
         if let Some(res) = inner.root(req.method(), path) {
             inner.record(RouteName::Metrics, &res, start);
             return ResponseFuture::ready(res);

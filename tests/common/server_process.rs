@@ -12,7 +12,8 @@ use std::time::Duration;
 pub(crate) struct ServerProcess {
     /// The child, for tests that signal it themselves.
     pub(crate) child: Child,
-    /// `http://127.0.0.1:PORT/eureka`, read from the line the binary prints when it listens.
+    /// `http://127.0.0.1:PORT/eureka` (`https://` with `--tls-cert`), read from the line the
+    /// binary prints when it listens.
     pub(crate) url: String,
 }
 
@@ -20,9 +21,15 @@ impl ServerProcess {
     /// Starts the binary with `--listen 127.0.0.1:0` and `extra` flags, and waits (at most
     /// 30 s) for its listening line.
     pub(crate) fn start(extra: &[&str]) -> ServerProcess {
+        Self::start_with_env(extra, &[])
+    }
+
+    /// [`start`](Self::start) with environment variables set for the child.
+    pub(crate) fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_eureka-server"))
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
@@ -45,7 +52,7 @@ impl ServerProcess {
             .unwrap_or_default()
             .to_owned();
         assert!(
-            url.starts_with("http://127.0.0.1:"),
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
             "unexpected line {line:?}"
         );
         ServerProcess { child, url }

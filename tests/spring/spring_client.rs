@@ -1,5 +1,6 @@
 //! A real Spring Cloud client (Spring Cloud Netflix 5, its default RestClient transport)
-//! against the real `eureka-server` binary, through a counting proxy.
+//! against the real `eureka-server` binary, through a counting proxy (and once with Basic
+//! authentication, the credentials in `defaultZone`).
 
 use crate::java::{self, App, JavaProcess};
 use crate::proxy::Proxy;
@@ -462,6 +463,55 @@ async fn spring_cloud_client_on_jersey() {
     assert!(
         bad.is_empty(),
         "Spring (Jersey) logged failures:\n{}",
+        bad.join("\n")
+    );
+}
+
+/// C-01 from the Spring side: a Spring Cloud client whose `defaultZone` carries user info
+/// (`http://user:pass@host/eureka/`) registers, heartbeats and fetches against our server
+/// with Basic authentication on; a request without the credentials is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spring_cloud_client_through_basic_auth() {
+    let server = crate::RustServer::start(&[
+        "--response-cache-update-interval-ms",
+        "50",
+        "--user",
+        "eureka:s3cret",
+    ]);
+    let (code, _) = get_json(&format!("{}/apps", server.url))
+        .await
+        .expect("an answer");
+    assert_eq!(code, 401);
+    let with_userinfo = server.url.replacen("://", "://eureka:s3cret@", 1);
+    let (spring, id) = start_spring(App::SpringClient, "spring-secure", &with_userinfo, &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("reqwest client");
+    let at = format!("{}/apps/SPRING-SECURE/{id}", server.url);
+    wait_for(
+        "the Spring client registered through Basic auth",
+        || async {
+            let r = http
+                .get(&at)
+                .basic_auth("eureka", Some("s3cret"))
+                .header("accept", "application/json")
+                .send()
+                .await
+                .ok()?;
+            let v: Value = serde_json::from_str(&r.text().await.ok()?).ok()?;
+            (v["instance"]["status"] == "UP").then_some(())
+        },
+    )
+    .await;
+    wait_for("it fetched and sees itself", || async {
+        seen_row(&spring, "spring-secure", &id).await
+    })
+    .await;
+    let bad = failures(&spring.log_lines());
+    assert!(
+        bad.is_empty(),
+        "Spring logged failures:\n{}",
         bad.join("\n")
     );
 }

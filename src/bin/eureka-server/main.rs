@@ -33,7 +33,7 @@ mod source;
 use std::process::ExitCode;
 use std::time::Duration;
 use tower_eureka::cluster::{Cluster, PeerUrl};
-use tower_eureka::server::{serve, EurekaService};
+use tower_eureka::server::{serve, serve_tls, EurekaService};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -149,6 +149,7 @@ async fn run(resolved: resolve::Resolved) -> ExitCode {
         server: config,
         cluster,
         listen,
+        tls,
         ..
     } = resolved;
     let listener = match tokio::net::TcpListener::bind(listen).await {
@@ -167,9 +168,15 @@ async fn run(resolved: resolve::Resolved) -> ExitCode {
         EurekaService::with_replicator(config, |registry| Cluster::start(cluster, registry))
     };
     let shutdown = shutdown_signal();
-    println!("eureka-server listening on http://{addr}{prefix}");
-    tracing::info!(%addr, %prefix, "eureka-server started");
-    match serve(listener, service, shutdown, Duration::from_secs(5)).await {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("eureka-server listening on {scheme}://{addr}{prefix}");
+    tracing::info!(%addr, %prefix, tls = tls.is_some(), basic_auth = service.config().auth.is_enabled(), "eureka-server started");
+    let grace = Duration::from_secs(5);
+    let served = match tls {
+        Some(tls) => serve_tls(listener, tls, service, shutdown, grace).await,
+        None => serve(listener, service, shutdown, grace).await,
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("eureka-server: {e}");
@@ -251,6 +258,47 @@ mod tests {
         }
         assert!(parse(&["--prefix=/", "--dashboard-path=/apps"]).is_err());
         assert!(parse(&["--prefix=/", "--dashboard-path=/ops"]).is_ok());
+    }
+
+    #[test]
+    fn auth_users_from_the_spring_keys_and_user() {
+        let r = ok(&[
+            "--auth-user=eureka",
+            "--auth-password=s3cret",
+            "--user=ops:p:w",
+            "--auth-realm=eureka",
+            "--auth-operator-routes=protected",
+        ]);
+        let auth = &r.server.auth;
+        let names: Vec<&[u8]> = auth.user_names().collect();
+        assert_eq!(names, [&b"eureka"[..], &b"ops"[..]]);
+        assert_eq!(auth.challenge(), "Basic realm=\"eureka\"");
+        let shown = format!("{r:?} {}", r.print());
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("p:w"),
+            "{shown}"
+        );
+        assert!(!ok(&[]).server.auth.is_enabled());
+        for (args, flag) in [
+            (&["--auth-user=eureka"][..], "--auth-user"),
+            (&["--auth-password=x"][..], "--auth-password"),
+            (&["--user=nopassword"][..], "--user"),
+            (&["--user=:pw"][..], "--user"),
+            (
+                &[
+                    "--tls-cert=/nonexistent/c.pem",
+                    "--tls-key=/nonexistent/k.pem",
+                ][..],
+                "--tls-cert",
+            ),
+            (&["--tls-key=/nonexistent/k.pem"][..], "--tls-key"),
+            (&["--peer-ca=/nonexistent/ca.pem"][..], "--peer-ca"),
+        ] {
+            match parse(args) {
+                Ok(_) => panic!("{args:?} accepted"),
+                Err(e) => assert!(e.contains(flag), "{args:?}: {e}"),
+            }
+        }
     }
 
     #[test]

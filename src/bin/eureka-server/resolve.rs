@@ -6,9 +6,12 @@ use crate::settings::{check_dashboard_path, Binary, Mode, Setting, Settings, NO_
 use crate::source::{canonical, env_names, FileValues, Origin};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tower_eureka::cluster::{ClusterConfig, PeerUrl};
 use tower_eureka::registry::SelfPreservationMode;
+use tower_eureka::server::BasicAuth;
 use tower_eureka::server::ServerConfig;
+use tower_eureka::tls::rustls;
 
 /// The settings given on the command line: `(setting key, value, the flag as typed)`; the
 /// values of a repeated flag are joined by commas, and of one setting given twice the
@@ -34,6 +37,8 @@ pub(crate) struct Resolved {
     pub(crate) notes: Vec<String>,
     /// The binary's own settings.
     pub(crate) binary: Binary,
+    /// The HTTPS listener's configuration (`server.ssl.*`), if HTTPS is on.
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// Reads every source and combines them. An error is one line naming the setting and its
@@ -138,6 +143,95 @@ pub(crate) fn resolve(
 }
 
 /// Combines what several settings share.
+/// `key` and where its value came from, for a message (`--flag` shows for flags).
+fn named(key: &str, origin: &dyn Fn(&str) -> Origin) -> String {
+    format!("{key} (from {})", origin(key))
+}
+
+/// The Basic users: Spring Security's user and `tower-eureka.auth.users`.
+fn auth(b: &Binary, origin: &dyn Fn(&str) -> Origin) -> Result<BasicAuth, String> {
+    const NAME: &str = "spring.security.user.name";
+    const PASSWORD: &str = "spring.security.user.password";
+    let mut auth = BasicAuth::new()
+        .realm(&b.auth_realm)
+        .operator_routes(b.operator_routes);
+    match (&b.auth_user, &b.auth_password) {
+        (Some(name), Some(pw)) => auth = auth.user(name, &pw.0),
+        (Some(_), None) => {
+            return Err(format!(
+                "{} needs {PASSWORD} (--auth-password, SPRING_SECURITY_USER_PASSWORD)",
+                named(NAME, origin)
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(format!(
+                "{} needs {NAME} (--auth-user, SPRING_SECURITY_USER_NAME)",
+                named(PASSWORD, origin)
+            ))
+        }
+        (None, None) => {}
+    }
+    for (name, pw) in &b.users {
+        auth = auth.user(name, &pw.0);
+    }
+    Ok(auth)
+}
+
+/// Reads the file of `key`.
+fn read_file(
+    key: &str,
+    path: &std::path::Path,
+    origin: &dyn Fn(&str) -> Origin,
+) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        format!(
+            "{}: cannot read {}: {e}",
+            named(key, origin),
+            path.display()
+        )
+    })
+}
+
+/// The HTTPS listener's configuration, from `server.ssl.certificate` and its key.
+fn server_tls(
+    b: &Binary,
+    origin: &dyn Fn(&str) -> Origin,
+) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
+    const CERT: &str = "server.ssl.certificate";
+    const KEY: &str = "server.ssl.certificate-private-key";
+    let (cert, key) = match (&b.tls_cert, &b.tls_key) {
+        (None, None) => return Ok(None),
+        (Some(c), Some(k)) => (c, k),
+        (Some(_), None) => return Err(format!("{} needs {KEY} (--tls-key)", named(CERT, origin))),
+        (None, Some(_)) => return Err(format!("{} needs {CERT} (--tls-cert)", named(KEY, origin))),
+    };
+    let cert_pem = read_file(CERT, cert, origin)?;
+    let key_pem = read_file(KEY, key, origin)?;
+    // Name the file whose content is at fault.
+    tower_eureka::tls::certificates(&cert_pem)
+        .map_err(|e| format!("{}: {}: {e}", named(CERT, origin), cert.display()))?;
+    tower_eureka::tls::server_config(&cert_pem, &key_pem)
+        .map(Some)
+        .map_err(|e| format!("{}: {}: {e}", named(KEY, origin), key.display()))
+}
+
+/// The peers' TLS client configuration with `tower-eureka.peer-ca`, if given.
+fn peer_tls(
+    b: &Binary,
+    origin: &dyn Fn(&str) -> Origin,
+) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+    const CA: &str = "tower-eureka.peer-ca";
+    let Some(path) = &b.peer_ca else {
+        return Ok(None);
+    };
+    let pem = read_file(CA, path, origin)?;
+    let err =
+        |e: tower_eureka::tls::TlsError| format!("{}: {}: {e}", named(CA, origin), path.display());
+    let roots = tower_eureka::tls::certificates(&pem).map_err(err)?;
+    let config = tower_eureka::tls::client_config(&roots).map_err(err)?;
+    Ok(Some(Arc::new(config)))
+}
+
 fn finish(
     s: Settings,
     origin: &dyn Fn(&str) -> Origin,
@@ -187,6 +281,9 @@ fn finish(
         }
         _ => None,
     };
+    server.auth = auth(&s.binary, origin)?;
+    let tls = server_tls(&s.binary, origin)?;
+    let peer_tls = peer_tls(&s.binary, origin)?;
     let mut peers = s.peers;
     peers.extend(s.default_zone);
     let knobs = s.cluster;
@@ -196,6 +293,7 @@ fn finish(
     cluster.sync_budget = knobs.sync_budget;
     cluster.healthy_window = knobs.healthy_window;
     cluster.anti_entropy_interval = knobs.anti_entropy_interval;
+    cluster.peer_tls = peer_tls;
     Ok(Resolved {
         server,
         cluster,
@@ -205,6 +303,7 @@ fn finish(
         warnings,
         notes,
         binary: s.binary,
+        tls,
     })
 }
 

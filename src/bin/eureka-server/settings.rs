@@ -26,10 +26,11 @@
 //! adds file keys. Keys Spring users write that mean nothing here go in [`NO_OPS`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 use tower_eureka::cluster::{ClusterConfig, PeerUrl};
 use tower_eureka::registry::SelfPreservationMode;
-use tower_eureka::server::ServerConfig;
+use tower_eureka::server::{OperatorRoutes, ServerConfig};
 
 /// How a flag takes its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +112,6 @@ impl Setting {
         self
     }
 
-    #[allow(dead_code)] // for settings that hold passwords
     const fn secret(mut self) -> Setting {
         self.secret = true;
         self
@@ -156,19 +156,54 @@ pub(crate) enum LogFormat {
     Json,
 }
 
-/// Settings of the binary itself that no library config type holds; passed through
-/// `resolve::finish` unchanged.
+/// Settings of the binary itself that no library config type holds; `resolve::finish`
+/// turns them into what the server takes.
 #[derive(Clone, Debug)]
 pub(crate) struct Binary {
     /// `tower-eureka.log-format`.
     pub(crate) log_format: LogFormat,
+    /// `spring.security.user.name`.
+    pub(crate) auth_user: Option<String>,
+    /// `spring.security.user.password`.
+    pub(crate) auth_password: Option<Redacted>,
+    /// `tower-eureka.auth.users`: further `(name, password)` users.
+    pub(crate) users: Vec<(String, Redacted)>,
+    /// `tower-eureka.auth.realm`.
+    pub(crate) auth_realm: String,
+    /// `tower-eureka.auth.operator-routes`.
+    pub(crate) operator_routes: OperatorRoutes,
+    /// `server.ssl.certificate`: PEM certificate chain to serve HTTPS with.
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// `server.ssl.certificate-private-key`: its PEM key.
+    pub(crate) tls_key: Option<PathBuf>,
+    /// `tower-eureka.peer-ca`: PEM CA certificates trusted for `https://` peers.
+    pub(crate) peer_ca: Option<PathBuf>,
 }
 
 impl Default for Binary {
     fn default() -> Self {
         Binary {
             log_format: LogFormat::Text,
+            auth_user: None,
+            auth_password: None,
+            users: Vec::new(),
+            // Spring Security's default realm.
+            auth_realm: "Realm".to_owned(),
+            operator_routes: OperatorRoutes::default(),
+            tls_cert: None,
+            tls_key: None,
+            peer_ca: None,
         }
+    }
+}
+
+/// A password: never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Redacted(pub(crate) String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 
@@ -305,6 +340,124 @@ pub(crate) static SETTINGS: &[Setting] = &[
     )
     .flag("dashboard-enabled")
     .bool(),
+    // === authentication and TLS ===
+    Setting::new(
+        "spring.security.user.name",
+        "HTTP Basic user (Spring Security's): with a user, every REST and replication request needs its credentials.",
+        |s, v| {
+            s.binary.auth_user = Some(user_name(v)?);
+            Ok(())
+        },
+        |s| s.binary.auth_user.clone().unwrap_or_default(),
+    )
+    .flag("auth-user"),
+    Setting::new(
+        "spring.security.user.password",
+        "Password of spring.security.user.name; prefer the environment variable, which ps does not show.",
+        |s, v| {
+            s.binary.auth_password = Some(Redacted(v.to_owned()));
+            Ok(())
+        },
+        |s| {
+            s.binary
+                .auth_password
+                .as_ref()
+                .map(|p| p.0.clone())
+                .unwrap_or_default()
+        },
+    )
+    .flag("auth-password")
+    .secret(),
+    Setting::new(
+        "tower-eureka.auth.users",
+        "Further Basic users as NAME:PASSWORD; repeat the flag or separate with commas.",
+        |s, v| {
+            for u in v.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+                let Some((name, pw)) = u.split_once(':') else {
+                    return Err("expected NAME:PASSWORD".into());
+                };
+                s.binary.users.push((user_name(name)?, Redacted(pw.to_owned())));
+            }
+            Ok(())
+        },
+        |s| {
+            s.binary
+                .users
+                .iter()
+                .map(|(n, p)| format!("{n}:{}", p.0))
+                .collect::<Vec<_>>()
+                .join(",")
+        },
+    )
+    .flag("user")
+    .list()
+    .secret(),
+    Setting::new(
+        "tower-eureka.auth.realm",
+        "Realm named in the WWW-Authenticate challenge (Spring Security's default: Realm).",
+        |s, v| {
+            let r = v.trim();
+            if r.is_empty() || r.contains(['"', '\\']) || r.chars().any(char::is_control) {
+                return Err("expected a realm without quotes, backslashes or control characters".into());
+            }
+            s.binary.auth_realm = r.to_owned();
+            Ok(())
+        },
+        |s| s.binary.auth_realm.clone(),
+    )
+    .flag("auth-realm")
+    .env(&["EUREKA_AUTH_REALM"]),
+    Setting::new(
+        "tower-eureka.auth.operator-routes",
+        "Whether /health, /ready, /metrics and the dashboard need the credentials too: open or protected.",
+        |s, v| {
+            s.binary.operator_routes = match v.trim().to_ascii_lowercase().as_str() {
+                "open" => OperatorRoutes::Open,
+                "protected" => OperatorRoutes::Protected,
+                _ => return Err("expected open or protected".into()),
+            };
+            Ok(())
+        },
+        |s| match s.binary.operator_routes {
+            OperatorRoutes::Open => "open".into(),
+            OperatorRoutes::Protected => "protected".into(),
+        },
+    )
+    .flag("auth-operator-routes")
+    .env(&["EUREKA_AUTH_OPERATOR_ROUTES"]),
+    Setting::new(
+        "server.ssl.certificate",
+        "Serve HTTPS with this PEM certificate chain (Spring Boot's key; needs the private key).",
+        |s, v| {
+            s.binary.tls_cert = Some(file(v)?);
+            Ok(())
+        },
+        |s| show_path(&s.binary.tls_cert),
+    )
+    .flag("tls-cert")
+    .env(&["EUREKA_TLS_CERT"]),
+    Setting::new(
+        "server.ssl.certificate-private-key",
+        "The PEM private key of server.ssl.certificate (PKCS#8, PKCS#1 or SEC1).",
+        |s, v| {
+            s.binary.tls_key = Some(file(v)?);
+            Ok(())
+        },
+        |s| show_path(&s.binary.tls_key),
+    )
+    .flag("tls-key")
+    .env(&["EUREKA_TLS_KEY"]),
+    Setting::new(
+        "tower-eureka.peer-ca",
+        "PEM CA certificate(s) trusted for https:// peers, besides the Mozilla roots.",
+        |s, v| {
+            s.binary.peer_ca = Some(file(v)?);
+            Ok(())
+        },
+        |s| show_path(&s.binary.peer_ca),
+    )
+    .flag("peer-ca")
+    .env(&["EUREKA_PEER_CA"]),
     // === logs ===
     Setting::new(
         "tower-eureka.log-format",
@@ -480,7 +633,6 @@ pub(crate) static SETTINGS: &[Setting] = &[
          This server's own URL is skipped, so every node can be given the same list.",
         |s, v| {
             s.peers.extend(urls(v)?);
-            credentials(s, v);
             Ok(())
         },
         |s| join_urls(&s.peers),
@@ -492,7 +644,6 @@ pub(crate) static SETTINGS: &[Setting] = &[
         "Peers as Spring users set them: comma-separated service URLs, added to --peer.",
         |s, v| {
             s.default_zone.extend(urls(v)?);
-            credentials(s, v);
             Ok(())
         },
         |s| join_urls(&s.default_zone),
@@ -669,17 +820,7 @@ fn urls(v: &str) -> Result<Vec<PeerUrl>, String> {
         .collect()
 }
 
-/// Peer URLs with `user:password@` (secured Spring servers): the peer client sends no
-/// credentials, so say so.
-fn credentials(s: &mut Settings, v: &str) {
-    if v.split(',').any(|u| u.contains('@')) {
-        s.warnings.push(format!(
-            "peer URLs {} carry credentials: they are not sent, peers are called without authentication",
-            mask_userinfo(v.trim())
-        ));
-    }
-}
-
+/// Peer URLs as shown: `PeerUrl::base` leaves user info out.
 fn join_urls(list: &[PeerUrl]) -> String {
     list.iter().map(PeerUrl::base).collect::<Vec<_>>().join(",")
 }
@@ -800,6 +941,30 @@ mod tests {
         );
         assert_eq!(mask_userinfo("http://u@h/"), "http://u:****@h/");
     }
+}
+
+/// A Basic user name: not empty, no `:` (it ends the name in the header).
+fn user_name(v: &str) -> Result<String, String> {
+    let n = v.trim();
+    if n.is_empty() || n.contains(':') {
+        return Err("a user name is not empty and has no ':'".into());
+    }
+    Ok(n.to_owned())
+}
+
+/// A file path (read when the settings are complete).
+fn file(v: &str) -> Result<PathBuf, String> {
+    let p = v.trim();
+    if p.is_empty() {
+        return Err("expected a file path".into());
+    }
+    Ok(PathBuf::from(p))
+}
+
+fn show_path(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 /// Why a dashboard path cannot work with the REST API at `prefix`, if it cannot: it must be
