@@ -4,6 +4,7 @@
 //! header: the client keeps each peer's header by base URL, so callers pass plain URLs.
 
 use super::config::PeerUrl;
+use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::header::{
     HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,
@@ -56,8 +57,17 @@ type Connector = HttpConnector;
 pub(crate) struct PeerClient {
     client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
-    /// `(base URL, Authorization)` of every peer with credentials (a handful).
-    credentials: Arc<[(String, HeaderValue)]>,
+    /// `(base URL, Authorization)` of every peer with credentials (a handful), shared by
+    /// the clones and replaced when the peer list changes (P-43).
+    credentials: Arc<ArcSwap<Vec<(String, HeaderValue)>>>,
+}
+
+/// The credentials of `peers` that have some, by base URL.
+fn credentials_of(peers: &[PeerUrl]) -> Vec<(String, HeaderValue)> {
+    peers
+        .iter()
+        .filter_map(|p| Some((p.base(), p.authorization()?.clone())))
+        .collect()
 }
 
 impl PeerClient {
@@ -69,10 +79,7 @@ impl PeerClient {
         peers: &[PeerUrl],
         #[cfg(feature = "tls")] mut tls: rustls::ClientConfig,
     ) -> PeerClient {
-        let credentials = peers
-            .iter()
-            .filter_map(|p| Some((p.base(), p.authorization()?.clone())))
-            .collect();
+        let credentials = Arc::new(ArcSwap::from_pointee(credentials_of(peers)));
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(timeout));
@@ -126,15 +133,21 @@ impl PeerClient {
         self.call(req).await
     }
 
+    /// Requests under a URL of `peers` carry its credentials from now on (the peer list
+    /// changed, P-43); other peers' credentials are forgotten.
+    pub(crate) fn set_peers(&self, peers: &[PeerUrl]) {
+        self.credentials.store(Arc::new(credentials_of(peers)));
+    }
+
     /// Adds the credentials of the peer whose base URL `req` is under (the longest such
     /// base), if it has some.
     fn authorize(&self, req: &mut Request<Full<Bytes>>) {
-        if self.credentials.is_empty() {
+        let credentials = self.credentials.load();
+        if credentials.is_empty() {
             return;
         }
         let url = req.uri().to_string();
-        let peer = self
-            .credentials
+        let peer = credentials
             .iter()
             .filter(|(base, _)| url.starts_with(base.as_str()))
             .max_by_key(|(base, _)| base.len());

@@ -47,6 +47,7 @@ use self::queue::TaskKey;
 use self::sync::SyncReport;
 use crate::registry::Registry;
 use crate::server::{PeerMetrics, Replicator, WriteKind};
+use arc_swap::ArcSwap;
 use serde_json::{json, Value};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,7 +55,12 @@ use std::sync::{Arc, Mutex};
 
 /// The running cluster layer of one server. See the [module docs](self).
 pub struct Cluster {
-    peers: Vec<Arc<Peer>>,
+    /// The peers now; replaced as a whole when the list changes (P-43), read on every
+    /// client write.
+    peers: ArcSwap<Vec<Arc<Slot>>>,
+    /// Serialises [`set_peers`](Cluster::set_peers).
+    changing: Mutex<()>,
+    client: http::PeerClient,
     ready: AtomicBool,
     sync: Mutex<SyncReport>,
     registry: Registry,
@@ -62,10 +68,17 @@ pub struct Cluster {
     _stop: tokio::sync::watch::Sender<()>,
 }
 
+/// One peer and the stop signal of its tasks (sender and anti-entropy): dropping the slot
+/// stops them.
+struct Slot {
+    peer: Arc<Peer>,
+    _stop: tokio::sync::watch::Sender<()>,
+}
+
 impl fmt::Debug for Cluster {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cluster")
-            .field("peers", &self.config.peers)
+            .field("peers", &self.peers())
             .field("ready", &self.ready.load(Ordering::Relaxed))
             .finish()
     }
@@ -93,49 +106,35 @@ impl Cluster {
         };
         #[cfg(not(feature = "tls"))]
         let client = http::PeerClient::new(config.timeout, &config.peers);
-        let peers: Vec<Arc<Peer>> = config
+        let slots: Vec<Arc<Slot>> = config
             .peers
             .iter()
-            .map(|u| Arc::new(Peer::new(u.clone(), &config)))
+            .map(|u| spawn_peer(u.clone(), registry, &client, &config))
             .collect();
+        let first: Vec<Arc<Peer>> = slots.iter().map(|s| s.peer.clone()).collect();
         let (stop, stopped) = tokio::sync::watch::channel(());
         let cluster = Arc::new(Cluster {
-            ready: AtomicBool::new(peers.is_empty()),
+            ready: AtomicBool::new(first.is_empty()),
             sync: Mutex::new(SyncReport {
-                done: peers.is_empty(),
+                done: first.is_empty(),
                 ..SyncReport::default()
             }),
-            peers,
+            peers: ArcSwap::from_pointee(slots),
+            changing: Mutex::new(()),
+            client: client.clone(),
             registry: registry.clone(),
             config: config.clone(),
             _stop: stop,
         });
-        for p in &cluster.peers {
-            tokio::spawn(peer::run(
-                p.clone(),
-                registry.clone(),
-                client.clone(),
-                config.clone(),
-                stopped.clone(),
-            ));
-            tokio::spawn(repair::run(
-                p.clone(),
-                registry.clone(),
-                client.clone(),
-                config.clone(),
-                stopped.clone(),
-            ));
-        }
-        if cluster.peers.is_empty() {
+        if first.is_empty() {
             registry.open_for_traffic(0);
         } else {
             let weak = Arc::downgrade(&cluster);
-            let peers = cluster.peers.clone();
             let registry = registry.clone();
             let mut stopped = stopped.clone();
             tokio::spawn(async move {
                 let work = sync::startup_sync(
-                    &peers,
+                    &first,
                     &registry,
                     &client,
                     config.sync_budget,
@@ -161,17 +160,92 @@ impl Cluster {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// The peers, as configured (without this server).
-    pub fn peers(&self) -> &[PeerUrl] {
-        &self.config.peers
+    /// The peers now (without this server).
+    pub fn peers(&self) -> Vec<PeerUrl> {
+        self.peers
+            .load()
+            .iter()
+            .map(|s| s.peer.url.clone())
+            .collect()
     }
+
+    /// Replaces the peer list (P-43: Java re-reads it every 10 minutes; the binary does on
+    /// `SIGHUP` and on the same schedule). This server's own URL and duplicates are
+    /// skipped as in [`ClusterConfig::new`]. Peers that stay keep their queues and
+    /// counters; a removed peer's tasks stop and its pending tasks are dropped; a new peer
+    /// gets an anti-entropy round at once, so it receives what this node holds without
+    /// waiting for heartbeats. An empty list is ignored, as Java does (a configuration
+    /// mistake must not cut a node off). Returns whether the list changed.
+    pub fn set_peers(&self, peers: Vec<PeerUrl>) -> bool {
+        let wanted = ClusterConfig::new(peers, self.config.my_url.clone()).peers;
+        if wanted.is_empty() {
+            tracing::warn!("the new peer list is empty: ignored, keeping the current peers");
+            return false;
+        }
+        let _one_at_a_time = crate::sync::lock(&self.changing);
+        // Credentials may change with the same URLs.
+        self.client.set_peers(&wanted);
+        let current = self.peers.load_full();
+        if current.len() == wanted.len()
+            && current.iter().zip(&wanted).all(|(s, u)| s.peer.url == *u)
+        {
+            return false;
+        }
+        let mut next = Vec::with_capacity(wanted.len());
+        for url in &wanted {
+            match current.iter().find(|s| s.peer.url == *url) {
+                Some(kept) => next.push(kept.clone()),
+                None => {
+                    let slot = spawn_peer(url.clone(), &self.registry, &self.client, &self.config);
+                    slot.peer.repair.notify_one();
+                    tracing::info!(peer = %url, "peer added");
+                    next.push(slot);
+                }
+            }
+        }
+        for gone in current.iter().filter(|s| !wanted.contains(&s.peer.url)) {
+            tracing::info!(peer = %gone.peer.url, "peer removed");
+        }
+        self.peers.store(Arc::new(next));
+        true
+    }
+}
+
+/// A peer with its sender and anti-entropy tasks running until its slot is dropped.
+fn spawn_peer(
+    url: PeerUrl,
+    registry: &Registry,
+    client: &http::PeerClient,
+    config: &Arc<ClusterConfig>,
+) -> Arc<Slot> {
+    let peer = Arc::new(Peer::new(url, config));
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    tokio::spawn(peer::run(
+        peer.clone(),
+        registry.clone(),
+        client.clone(),
+        config.clone(),
+        stopped.clone(),
+    ));
+    tokio::spawn(repair::run(
+        peer.clone(),
+        registry.clone(),
+        client.clone(),
+        config.clone(),
+        stopped,
+    ));
+    Arc::new(Slot { peer, _stop: stop })
 }
 
 impl Replicator for Cluster {
     fn replicate(&self, kind: WriteKind, app: &str, id: &str) {
+        let peers = self.peers.load();
+        if peers.is_empty() {
+            return;
+        }
         let key = TaskKey::new(kind, app, id);
-        for p in &self.peers {
-            p.enqueue(key.clone());
+        for s in peers.iter() {
+            s.peer.enqueue(key.clone());
         }
     }
 
@@ -183,8 +257,9 @@ impl Replicator for Cluster {
         let now = self.registry.clock().epoch_ms();
         let peers: Vec<Value> = self
             .peers
+            .load()
             .iter()
-            .map(|p| p.status(now, self.config.healthy_window))
+            .map(|s| s.peer.status(now, self.config.healthy_window))
             .collect();
         let sync = crate::sync::lock(&self.sync).to_json();
         Some(json!({
@@ -195,6 +270,47 @@ impl Replicator for Cluster {
     }
 
     fn peer_metrics(&self) -> Vec<PeerMetrics> {
-        self.peers.iter().map(|p| p.metrics()).collect()
+        self.peers.load().iter().map(|s| s.peer.metrics()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::RegistryConfig;
+
+    fn url(port: u16) -> PeerUrl {
+        match PeerUrl::parse(&format!("http://127.0.0.1:{port}/eureka/")) {
+            Ok(u) => u,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    // P-43: peers are added and removed, this server's own URL is skipped, and a list that
+    // is empty (once it is) is ignored.
+    #[tokio::test(start_paused = true)]
+    async fn p43_set_peers_adds_removes_and_ignores_an_empty_list() {
+        let registry = Registry::new(RegistryConfig::default());
+        let config = ClusterConfig::new(vec![url(1)], Some(url(9)));
+        let cluster = Cluster::start(config, &registry);
+        assert_eq!(cluster.peers(), [url(1)]);
+        assert!(!cluster.set_peers(vec![url(9)]), "only self: ignored");
+        assert!(!cluster.set_peers(Vec::new()), "empty: ignored");
+        assert_eq!(cluster.peers(), [url(1)]);
+        assert!(!cluster.set_peers(vec![url(1), url(9)]), "unchanged");
+        let kept = cluster.peers.load()[0].peer.clone();
+        assert!(cluster.set_peers(vec![url(1), url(2)]));
+        assert_eq!(cluster.peers(), [url(1), url(2)]);
+        assert!(
+            Arc::ptr_eq(&kept, &cluster.peers.load()[0].peer),
+            "a peer that stays keeps its queue and counters"
+        );
+        assert!(cluster.set_peers(vec![url(2)]));
+        assert_eq!(cluster.peers(), [url(2)]);
+        // Writes go to the peers of now.
+        cluster.replicate(WriteKind::Cancel, "APP", "i-1");
+        let st = cluster.status().unwrap_or_default();
+        assert_eq!(st["peers"].as_array().map(Vec::len), Some(1));
+        assert_eq!(st["peers"][0]["queued"], 1);
     }
 }

@@ -7,6 +7,7 @@
 mod java;
 mod mixed;
 mod partition;
+mod reload;
 mod support;
 
 use reqwest::Method;

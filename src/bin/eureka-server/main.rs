@@ -113,6 +113,10 @@ fn main() -> ExitCode {
     // help, version and clap's own errors exit here (code 2 on errors)
     let (args, spring) = cli::split_spring_args(std::env::args_os());
     let matches = cli::command().get_matches_from(args);
+    let reload = Reload {
+        matches: matches.clone(),
+        spring: spring.clone(),
+    };
     let (cli, resolved) = match configure(&matches, spring, &process_env) {
         Ok(r) => r,
         Err(e) => {
@@ -135,7 +139,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
     {
-        Ok(rt) => rt.block_on(run(resolved)),
+        Ok(rt) => rt.block_on(run(resolved, cli.config.is_some(), reload)),
         Err(e) => {
             eprintln!("eureka-server: cannot start the runtime: {e}");
             ExitCode::FAILURE
@@ -143,13 +147,73 @@ fn main() -> ExitCode {
     }
 }
 
-/// Binds, serves until a shutdown signal, and drains.
-async fn run(resolved: resolve::Resolved) -> ExitCode {
+/// What it takes to read the configuration again: the command line as given.
+struct Reload {
+    matches: clap::ArgMatches,
+    spring: Vec<(String, String)>,
+}
+
+impl Reload {
+    /// Reads every source again (on the blocking pool: it reads the file) and hands the
+    /// new peer list to `cluster` (P-43). A configuration that no longer resolves changes
+    /// nothing and is logged.
+    async fn peers(&self, cluster: &Cluster) {
+        let (matches, spring) = (self.matches.clone(), self.spring.clone());
+        let read = tokio::task::spawn_blocking(move || {
+            configure(&matches, spring, &process_env).map(|(_, r)| r.cluster.peers)
+        });
+        match read.await {
+            Ok(Ok(peers)) => {
+                if cluster.set_peers(peers) {
+                    let now: Vec<String> = cluster.peers().iter().map(PeerUrl::base).collect();
+                    tracing::info!(peers = ?now, "peer list changed");
+                }
+            }
+            Ok(Err(e)) => tracing::warn!("configuration not reloaded, peers unchanged: {e}"),
+            Err(e) => tracing::warn!("configuration not reloaded: {e}"),
+        }
+    }
+
+    /// Reads the peer list again on `SIGHUP` and every `every` (zero: only on the signal).
+    async fn run(self, cluster: std::sync::Arc<Cluster>, every: Duration) {
+        #[cfg(unix)]
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        loop {
+            #[cfg(unix)]
+            let signal = async {
+                match hup.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let signal = std::future::pending::<()>();
+            let tick = async {
+                if every.is_zero() {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(every).await;
+            };
+            tokio::select! {
+                () = signal => tracing::info!("SIGHUP: reading the peer list again"),
+                () = tick => {}
+            }
+            self.peers(&cluster).await;
+        }
+    }
+}
+
+/// Binds, serves until a shutdown signal, and drains. With peers or a config file the
+/// cluster layer runs, and reads its peer list again on `SIGHUP` and periodically (P-43).
+async fn run(resolved: resolve::Resolved, from_file: bool, reload: Reload) -> ExitCode {
     let resolve::Resolved {
         server: config,
         cluster,
         listen,
         tls,
+        binary,
         ..
     } = resolved;
     let listener = match tokio::net::TcpListener::bind(listen).await {
@@ -161,11 +225,22 @@ async fn run(resolved: resolve::Resolved) -> ExitCode {
     };
     let addr = listener.local_addr().unwrap_or(listen);
     let prefix = config.prefix.clone();
-    let service = if cluster.peers.is_empty() {
+    let service = if cluster.peers.is_empty() && !from_file {
         EurekaService::new(config)
     } else {
-        tracing::info!(peers = ?cluster.peers.iter().map(PeerUrl::base).collect::<Vec<_>>(), "peer replication on");
-        EurekaService::with_replicator(config, |registry| Cluster::start(cluster, registry))
+        if !cluster.peers.is_empty() {
+            tracing::info!(peers = ?cluster.peers.iter().map(PeerUrl::base).collect::<Vec<_>>(), "peer replication on");
+        }
+        let mut handle = None;
+        let service = EurekaService::with_replicator(config, |registry| {
+            let c = Cluster::start(cluster, registry);
+            handle = Some(c.clone());
+            c
+        });
+        if let Some(c) = handle {
+            tokio::spawn(reload.run(c, binary.peer_refresh));
+        }
+        service
     };
     let shutdown = shutdown_signal();
     let scheme = if tls.is_some() { "https" } else { "http" };

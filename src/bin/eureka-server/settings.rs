@@ -178,6 +178,9 @@ pub(crate) struct Binary {
     pub(crate) tls_key: Option<PathBuf>,
     /// `tower-eureka.peer-ca`: PEM CA certificates trusted for `https://` peers.
     pub(crate) peer_ca: Option<PathBuf>,
+    /// `eureka.server.peer-eureka-nodes-update-interval-ms`: how often the peer list is
+    /// read again (zero: only on `SIGHUP`).
+    pub(crate) peer_refresh: Duration,
 }
 
 impl Default for Binary {
@@ -193,6 +196,8 @@ impl Default for Binary {
             tls_cert: None,
             tls_key: None,
             peer_ca: None,
+            // Java's peerEurekaNodesUpdateIntervalMs (P-43).
+            peer_refresh: Duration::from_secs(600),
         }
     }
 }
@@ -674,6 +679,16 @@ pub(crate) static SETTINGS: &[Setting] = &[
         |s| s.hostname.clone().unwrap_or_default(),
     ),
     Setting::new(
+        "eureka.server.peer-eureka-nodes-update-interval-ms",
+        "How often the peer list is read again from the config file and environment, in ms (Java: 600000; 0: only on SIGHUP).",
+        |s, v| {
+            s.binary.peer_refresh = millis(v)?;
+            Ok(())
+        },
+        |s| ms(s.binary.peer_refresh),
+    )
+    .flag("peer-refresh-interval-ms"),
+    Setting::new(
         "eureka.server.peer-batch-delay-ms",
         "How long replication waits to fill a batch, in ms (Java: 500).",
         |s, v| {
@@ -762,10 +777,6 @@ pub(crate) static NO_OPS: &[(&str, &str)] = &[
         "eureka.server.peer-node-read-timeout-ms bounds the whole request, connect included",
     ),
     (
-        "eureka.server.peer-eureka-nodes-update-interval-ms",
-        "the peer list is read once, at start",
-    ),
-    (
         "eureka.server.max-threads-for-peer-replication",
         "replication runs on the async runtime, without a thread pool",
     ),
@@ -848,6 +859,72 @@ pub(crate) fn mask_userinfo(v: &str) -> String {
         }
     }
     out
+}
+
+/// A Basic user name: not empty, no `:` (it ends the name in the header).
+fn user_name(v: &str) -> Result<String, String> {
+    let n = v.trim();
+    if n.is_empty() || n.contains(':') {
+        return Err("a user name is not empty and has no ':'".into());
+    }
+    Ok(n.to_owned())
+}
+
+/// A file path (read when the settings are complete).
+fn file(v: &str) -> Result<PathBuf, String> {
+    let p = v.trim();
+    if p.is_empty() {
+        return Err("expected a file path".into());
+    }
+    Ok(PathBuf::from(p))
+}
+
+fn show_path(p: &Option<PathBuf>) -> String {
+    p.as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Why a dashboard path cannot work with the REST API at `prefix`, if it cannot: it must be
+/// a plain absolute path and must not shadow `/health`, `/ready` or the REST API.
+pub(crate) fn check_dashboard_path(path: &str, prefix: &str) -> Result<(), String> {
+    if !path.starts_with('/') {
+        return Err("must start with '/'".into());
+    }
+    if path
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#' || c == '%')
+    {
+        return Err("must be a plain path, without spaces, '?', '#' or '%'".into());
+    }
+    let base = path.trim_end_matches('/');
+    if base == "/health" || base == "/ready" || base == "/metrics" {
+        return Err("is taken by the health, readiness or metrics routes".into());
+    }
+    let prefix = prefix.trim_end_matches('/');
+    // With the REST API at the root, its first path segments are taken.
+    const REST_ROOTS: [&str; 10] = [
+        "apps",
+        "v1",
+        "v2",
+        "instances",
+        "vips",
+        "svips",
+        "peerreplication",
+        "asg",
+        "status",
+        "serverinfo",
+    ];
+    let first = base.trim_start_matches('/').split('/').next().unwrap_or("");
+    if prefix.is_empty() && REST_ROOTS.contains(&first) {
+        return Err("shadows a REST route: the REST API is at the root".into());
+    }
+    if !prefix.is_empty() && base.starts_with(&format!("{prefix}/")) {
+        return Err(format!(
+            "lies inside the REST prefix {prefix:?}, where it would shadow API routes"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -941,70 +1018,4 @@ mod tests {
         );
         assert_eq!(mask_userinfo("http://u@h/"), "http://u:****@h/");
     }
-}
-
-/// A Basic user name: not empty, no `:` (it ends the name in the header).
-fn user_name(v: &str) -> Result<String, String> {
-    let n = v.trim();
-    if n.is_empty() || n.contains(':') {
-        return Err("a user name is not empty and has no ':'".into());
-    }
-    Ok(n.to_owned())
-}
-
-/// A file path (read when the settings are complete).
-fn file(v: &str) -> Result<PathBuf, String> {
-    let p = v.trim();
-    if p.is_empty() {
-        return Err("expected a file path".into());
-    }
-    Ok(PathBuf::from(p))
-}
-
-fn show_path(p: &Option<PathBuf>) -> String {
-    p.as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
-/// Why a dashboard path cannot work with the REST API at `prefix`, if it cannot: it must be
-/// a plain absolute path and must not shadow `/health`, `/ready` or the REST API.
-pub(crate) fn check_dashboard_path(path: &str, prefix: &str) -> Result<(), String> {
-    if !path.starts_with('/') {
-        return Err("must start with '/'".into());
-    }
-    if path
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || c == '?' || c == '#' || c == '%')
-    {
-        return Err("must be a plain path, without spaces, '?', '#' or '%'".into());
-    }
-    let base = path.trim_end_matches('/');
-    if base == "/health" || base == "/ready" || base == "/metrics" {
-        return Err("is taken by the health, readiness or metrics routes".into());
-    }
-    let prefix = prefix.trim_end_matches('/');
-    // With the REST API at the root, its first path segments are taken.
-    const REST_ROOTS: [&str; 10] = [
-        "apps",
-        "v1",
-        "v2",
-        "instances",
-        "vips",
-        "svips",
-        "peerreplication",
-        "asg",
-        "status",
-        "serverinfo",
-    ];
-    let first = base.trim_start_matches('/').split('/').next().unwrap_or("");
-    if prefix.is_empty() && REST_ROOTS.contains(&first) {
-        return Err("shadows a REST route: the REST API is at the root".into());
-    }
-    if !prefix.is_empty() && base.starts_with(&format!("{prefix}/")) {
-        return Err(format!(
-            "lies inside the REST prefix {prefix:?}, where it would shadow API routes"
-        ));
-    }
-    Ok(())
 }
