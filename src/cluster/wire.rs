@@ -28,14 +28,31 @@ pub(crate) fn action(kind: WriteKind) -> &'static str {
 pub(crate) fn batch_body(registry: &Registry, keys: Vec<TaskKey>) -> (Vec<u8>, Vec<TaskKey>) {
     let mut out = Vec::with_capacity(64 + 160 * keys.len());
     let mut sent = Vec::with_capacity(keys.len());
-    out.extend_from_slice(b"{\"replicationList\":[");
-    for key in keys {
+    // One registry lock for the whole batch, not one per item.
+    let wanted: Vec<(&str, &str)> = keys
+        .iter()
+        .filter(|k| k.kind != WriteKind::Cancel)
+        .map(|k| (&*k.app, &*k.id))
+        .collect();
+    let mut records = registry.instances(&wanted).into_iter();
+    let mut items = Vec::with_capacity(keys.len());
+    for key in &keys {
         let live = match key.kind {
             WriteKind::Cancel => None,
-            _ => match registry.instance(&key.app, &key.id) {
+            _ => match records.next().flatten() {
                 Some(i) => Some(i),
-                None => continue,
+                None => {
+                    items.push(None);
+                    continue;
+                }
             },
+        };
+        items.push(Some(live));
+    }
+    out.extend_from_slice(b"{\"replicationList\":[");
+    for (key, live) in keys.into_iter().zip(items) {
+        let Some(live) = live else {
+            continue;
         };
         if !sent.is_empty() {
             out.push(b',');
