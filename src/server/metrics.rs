@@ -135,7 +135,7 @@ impl RouteName {
 // === status slots ===
 
 /// The status codes this server answers, each with its own counter.
-const CODES: [u16; 11] = [200, 204, 400, 403, 404, 405, 409, 413, 415, 500, 503];
+const CODES: [u16; 12] = [200, 204, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503];
 /// Labels of the class slots that take any other code (`1xx` .. `5xx`).
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 const SLOTS: usize = CODES.len() + CLASSES.len();

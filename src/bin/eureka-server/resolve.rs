@@ -273,7 +273,13 @@ fn finish(
     let my_url = match (&s.my_url, &s.hostname) {
         (Some(u), _) => Some(u.clone()),
         (None, Some(host)) => {
-            let url = format!("http://{host}:{}{}/", listen.port(), server.prefix);
+            // HTTPS when this server serves it (server.ssl.certificate).
+            let scheme = if s.binary.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            let url = format!("{scheme}://{host}:{}{}/", listen.port(), server.prefix);
             let u = PeerUrl::parse(&url)
                 .map_err(|e| format!("eureka.instance.hostname: own URL {url:?}: {}", e.reason))?;
             derived_my_url = Some(u.base());

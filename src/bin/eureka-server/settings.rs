@@ -667,7 +667,7 @@ pub(crate) static SETTINGS: &[Setting] = &[
     .flag("my-url"),
     Setting::new(
         "eureka.instance.hostname",
-        "This server's host name: without my-url, its own URL is http://{hostname}:{port}{prefix}/ (the port as configured).",
+        "This server's host name: without my-url, its own URL is http(s)://{hostname}:{port}{prefix}/ (the port as configured; https with server.ssl.certificate).",
         |s, v| {
             let h = v.trim();
             if h.is_empty() || h.contains(['/', ':', '@', ' ']) {
