@@ -44,5 +44,8 @@ async fn main() -> std::io::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+    // Ctrl-C or SIGTERM: stop accepting, let open requests finish.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(tower_eureka::signal::shutdown_signal())
+        .await
 }

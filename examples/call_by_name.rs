@@ -163,6 +163,9 @@ async fn main() -> ExitCode {
 
     let (mut ok, mut failed) = (0u64, 0u64);
     let mut by_endpoint: BTreeMap<String, u64> = BTreeMap::new();
+    // Ctrl-C or SIGTERM ends the calls early; the client still shuts down cleanly.
+    let stop = tower_eureka::signal::shutdown_signal();
+    tokio::pin!(stop);
     for n in 0..args.requests {
         // The balancer fills in the scheme and authority of the endpoint it picks.
         let req = match http::Request::get(args.path.as_str()).body(Full::new(Bytes::new())) {
@@ -172,7 +175,11 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        match client.clone().oneshot(req).await {
+        let answer = tokio::select! {
+            a = client.clone().oneshot(req) => a,
+            () = &mut stop => break,
+        };
+        match answer {
             Ok(rsp) => {
                 let status = rsp.status();
                 let endpoint = rsp

@@ -1,5 +1,6 @@
 //! A whole client lifecycle: register an instance with a Eureka server, heartbeat, print
-//! the registry every time it changes, and cancel the registration on Ctrl-C.
+//! the registry every time it changes, and cancel the registration on Ctrl-C or SIGTERM
+//! (`tower_eureka::signal::shutdown_signal`), as a container is stopped.
 //!
 //! ```text
 //! cargo run --example client_lifecycle -- --eureka http://127.0.0.1:8761/eureka \
@@ -109,9 +110,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut snapshots = client.snapshots();
     let mut own = client.own_status();
+    let stop = tower_eureka::signal::shutdown_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            () = &mut stop => break,
             changed = snapshots.changed() => {
                 if changed.is_err() {
                     break;

@@ -25,6 +25,7 @@
 //! | `tls` | (feature `tls`) PEM files and rustls (ring) configurations for both sides |
 //! | `registry` | the state machine without HTTP: leases, overrides, deltas, eviction, self-preservation, snapshots; writes carry an `Origin` (client, peer, startup sync) |
 //! | `server` | the tower `Service`: request parsing, handlers, response builders, the payload cache, `/metrics`, the dashboard and the health and readiness probes |
+//! | `signal` | `shutdown_signal`: Ctrl-C or SIGTERM, what the binary and the examples stop on |
 //! | `client` | the background client and its copy-on-write registry copy |
 //! | `discover` | `Discover` streams and the balanced, retrying outbound stack |
 //!
@@ -102,6 +103,8 @@ pub mod tls;
 pub mod client;
 #[cfg(feature = "client")]
 pub mod discover;
+#[cfg(any(feature = "server", feature = "client"))]
+pub mod signal;
 
 /// A type-erased error, as used throughout tower.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -312,3 +312,88 @@ async fn calls_by_app_name_spread_deregister_and_survive_a_crash() {
     c3.shutdown().await.expect("cancel");
     consumer.shutdown().await.expect("consumer shutdown");
 }
+
+// Issue 11: `client_lifecycle` (the example) stopped with SIGTERM, as a container is,
+// cancels its registration at once instead of leaving it until the lease expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cancels_the_registration_of_a_real_process() {
+    let eureka = start_registry().await;
+    let Ok(exe) = std::env::current_exe() else {
+        panic!("no current exe");
+    };
+    // target/<profile>/deps/e2e-… → target/<profile>/examples/client_lifecycle
+    let Some(example) = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|p| p.join("examples").join("client_lifecycle"))
+    else {
+        panic!("no target directory above {}", exe.display());
+    };
+    assert!(
+        example.exists(),
+        "{} missing: `cargo test` builds the examples (`--test e2e` alone does not: build them first)",
+        example.display()
+    );
+    let mut child = tokio::process::Command::new(&example)
+        .args([
+            "--eureka",
+            &eureka,
+            "--app",
+            "sigterm-demo",
+            "--port",
+            "9",
+            "--fetch-secs",
+            "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn client_lifecycle");
+    let http = reqwest::Client::new();
+    let listed = |present: bool| {
+        let http = http.clone();
+        let url = format!("{eureka}/apps/SIGTERM-DEMO");
+        async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            loop {
+                let code = match http
+                    .get(&url)
+                    .header("accept", "application/json")
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                if (code == 200) == present {
+                    return;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "SIGTERM-DEMO listed={present} within 20 s (last {code})"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    listed(true).await;
+    let Some(pid) = child.id() else {
+        panic!("the example exited early");
+    };
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "kill -TERM {pid}");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("the example exits within 20 s of SIGTERM")
+        .expect("wait");
+    assert!(
+        status.success(),
+        "a clean exit, not death by signal: {status}"
+    );
+    // Cancelled, not expired: the lease is 90 s.
+    listed(false).await;
+}

@@ -62,36 +62,6 @@ fn configure(
     Ok((cli, resolved))
 }
 
-/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called, so
-/// call it before announcing the listening address.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let ctrl_c = tokio::signal::ctrl_c();
-    async move {
-        #[cfg(unix)]
-        let term = async {
-            match term.as_mut() {
-                Some(s) => {
-                    s.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let term = std::future::pending::<()>();
-        tokio::select! {
-            r = ctrl_c => {
-                if r.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            }
-            () = term => {}
-        }
-        tracing::info!("shutdown signal received");
-    }
-}
-
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`), in `format`; request spans
 /// log a line when they close (they are at `debug`).
 fn init_logging(format: settings::LogFormat) {
@@ -242,7 +212,7 @@ async fn run(resolved: resolve::Resolved, from_file: bool, reload: Reload) -> Ex
         }
         service
     };
-    let shutdown = shutdown_signal();
+    let shutdown = tower_eureka::signal::shutdown_signal();
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("eureka-server listening on {scheme}://{addr}{prefix}");
     tracing::info!(%addr, %prefix, tls = tls.is_some(), basic_auth = service.config().auth.is_enabled(), "eureka-server started");
