@@ -10,7 +10,7 @@
 //! `lastRenewalTimestamp`, which heartbeats move without a delta entry) and its computed
 //! hash must equal the delta's `apps__hashcode` (the reconcile a client does, C-22).
 
-use super::registry::{op, Op};
+use super::registry::{op, register_body, Op, APPS, STATUSES};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use proptest::prelude::*;
@@ -18,17 +18,9 @@ use std::time::Duration;
 use tower::ServiceExt;
 use tower_eureka::client::apply_delta;
 use tower_eureka::codec::{decode_applications, Format};
-use tower_eureka::model::{Applications, InstanceInfo, Status};
+use tower_eureka::model::{Applications, InstanceInfo};
 use tower_eureka::registry::{Clock, Origin, RegistryConfig, Renew, SelfPreservationMode};
 use tower_eureka::server::{EurekaService, ServerConfig};
-
-const APPS: [&str; 3] = ["A", "B", "C"];
-const STATUSES: [Status; 4] = [
-    Status::Up,
-    Status::Down,
-    Status::Starting,
-    Status::OutOfService,
-];
 
 async fn get(svc: &EurekaService, path: &str, format: Format) -> Applications {
     let accept = match format {
@@ -84,17 +76,9 @@ fn apply(svc: &EurekaService, op: &Op, ldt: &mut u64) {
             stale,
             lease_secs,
         } => {
-            let (app, id) = k(app, id);
             *ldt += 1;
             let stamp = if stale { 1 } else { *ldt };
-            let body = InstanceInfo::builder(app)
-                .instance_id(id.clone())
-                .host_name(format!("{id}.internal"))
-                .status(STATUSES[status])
-                .vip_address(format!("vip-{vip}"))
-                .lease(30, lease_secs)
-                .last_dirty_timestamp(stamp)
-                .build();
+            let body = register_body(app, id, status, vip, lease_secs, stamp);
             assert!(reg.register(body, Origin::Client).is_ok());
         }
         Op::Renew { app, id } => {

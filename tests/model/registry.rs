@@ -26,9 +26,9 @@ use tower_eureka::registry::{
     Clock, Origin, Registry, RegistryConfig, Renew, RenewOutcome, SelfPreservationMode,
 };
 
-const APPS: [&str; 3] = ["A", "B", "C"];
+pub(crate) const APPS: [&str; 3] = ["A", "B", "C"];
 const IDS: u8 = 6;
-const STATUSES: [Status; 4] = [
+pub(crate) const STATUSES: [Status; 4] = [
     Status::Up,
     Status::Down,
     Status::Starting,
@@ -146,6 +146,26 @@ struct Model {
     changed: BTreeSet<(String, String)>,
 }
 
+/// The body of a `Register` op: instance `i-{id}` of `APPS[app]`.
+pub(crate) fn register_body(
+    app: usize,
+    id: u8,
+    status: usize,
+    vip: u8,
+    lease_secs: u32,
+    ldt: u64,
+) -> InstanceInfo {
+    let id = format!("i-{id}");
+    InstanceInfo::builder(APPS[app])
+        .host_name(format!("{id}.internal"))
+        .instance_id(id)
+        .status(STATUSES[status])
+        .vip_address(format!("vip-{vip}"))
+        .lease(30, lease_secs)
+        .last_dirty_timestamp(ldt)
+        .build()
+}
+
 fn key(app: usize, id: u8) -> (String, String) {
     (APPS[app].to_owned(), format!("i-{id}"))
 }
@@ -203,14 +223,7 @@ fn step(reg: &Registry, m: &mut Model, op: &Op) {
                     m.next_ldt
                 }
             };
-            let body = InstanceInfo::builder(APPS[app])
-                .instance_id(k.1.clone())
-                .host_name(format!("{}.internal", k.1))
-                .status(STATUSES[status])
-                .vip_address(format!("vip-{vip}"))
-                .lease(30, lease_secs)
-                .last_dirty_timestamp(ldt)
-                .build();
+            let body = register_body(app, id, status, vip, lease_secs, ldt);
             assert!(reg.register(body, Origin::Client).is_ok());
             // a strictly newer stored copy wins; the lease is new either way
             // with the body's duration.
