@@ -3,6 +3,7 @@
 
 use super::auth::BasicAuth;
 use crate::registry::RegistryConfig;
+use std::time::Duration;
 
 /// Settings of the registry server.
 ///
@@ -21,6 +22,16 @@ pub struct ServerConfig {
     /// Path prefix the service strips before routing (default empty: paths are relative to
     /// where the service is mounted). The standalone binary uses `/eureka`.
     pub prefix: String,
+    /// Longest wait for a request's head once a connection is open or between requests
+    /// on it, for [`serve`](super::serve) and [`serve_tls`](super::serve_tls) (default
+    /// 10 s): a connection that sends its headers slower (slowloris) is closed.
+    pub header_read_timeout: Duration,
+    /// Longest wait for a request body (default 10 s); slower bodies are answered 408 and
+    /// change nothing.
+    pub body_read_timeout: Duration,
+    /// Most connections [`serve`](super::serve) keeps open at once (default 16384); beyond
+    /// it new connections wait in the listen backlog until one closes.
+    pub max_connections: usize,
     /// Serve Prometheus metrics at `/metrics` on the service root (outside
     /// [`prefix`](Self::prefix)) and count every request by route and status for them
     /// (default **true**). Off: `/metrics` is not a route and requests are not timed;
@@ -90,6 +101,9 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             disable_delta: false,
             prefix: String::new(),
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_connections: 16_384,
             metrics: true,
             dashboard: DashboardConfig::default(),
             auth: BasicAuth::new(),

@@ -2,13 +2,15 @@
 //! shutdown, over plain TCP or TLS.
 
 use super::service::EurekaService;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 /// Longest TLS handshake a connection gets before it is dropped.
 #[cfg(feature = "tls")]
@@ -91,9 +93,23 @@ where
     F: Future<Output = ()>,
 {
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Slowloris: a head that does not arrive in time closes the connection.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(service.config().header_read_timeout);
+    let permits = Arc::new(Semaphore::new(service.config().max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // At the connection limit, stop accepting: new connections wait in the backlog.
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -112,6 +128,7 @@ where
                         let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
                         let conn = graceful.watch(conn.into_owned());
                         tokio::spawn(async move {
+                            let _permit = permit;
                             if let Err(e) = conn.await {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
@@ -121,6 +138,7 @@ where
                     Acceptor::Tls(tls) => {
                         let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
                         tokio::spawn(async move {
+                            let _permit = permit;
                             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
                                 Ok(Ok(s)) => s,
                                 Ok(Err(e)) => {

@@ -301,9 +301,14 @@ where
     let record = span.clone();
     ResponseFuture::boxed(
         async move {
-            let res = match read_body(&parts.headers, body, inner.config.max_body_bytes).await {
-                Ok(bytes) => handle(&inner, &parts.headers, &bytes),
-                Err(e) => body_error(e),
+            let read = read_body(&parts.headers, body, inner.config.max_body_bytes);
+            let res = match tokio::time::timeout(inner.config.body_read_timeout, read).await {
+                Ok(Ok(bytes)) => handle(&inner, &parts.headers, &bytes),
+                Ok(Err(e)) => body_error(e),
+                Err(_) => error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the request body did not arrive in time",
+                ),
             };
             record.record("status", res.status().as_u16());
             inner.record(name, &res, start);

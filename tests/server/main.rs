@@ -4,6 +4,7 @@
 mod auth;
 mod operator;
 mod service;
+mod slow_clients;
 mod support;
 mod text_safety;
 

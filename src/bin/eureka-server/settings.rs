@@ -323,6 +323,41 @@ pub(crate) static SETTINGS: &[Setting] = &[
     )
     .flag("prefix")
     .env(&["EUREKA_PREFIX"]),
+    // === connections ===
+    Setting::new(
+        "tower-eureka.header-read-timeout-ms",
+        "Longest wait for a request head, in ms; slower connections (slowloris) are closed.",
+        |s, v| {
+            s.server.header_read_timeout = millis(v)?.max(Duration::from_millis(1));
+            Ok(())
+        },
+        |s| ms(s.server.header_read_timeout),
+    )
+    .flag("header-read-timeout-ms"),
+    Setting::new(
+        "tower-eureka.body-read-timeout-ms",
+        "Longest wait for a request body, in ms; slower bodies get 408.",
+        |s, v| {
+            s.server.body_read_timeout = millis(v)?.max(Duration::from_millis(1));
+            Ok(())
+        },
+        |s| ms(s.server.body_read_timeout),
+    )
+    .flag("body-read-timeout-ms"),
+    Setting::new(
+        "server.tomcat.max-connections",
+        "Most open connections (Spring Boot's Tomcat key); beyond it new ones wait in the backlog.",
+        |s, v| {
+            let n: usize = number(v)?;
+            if n == 0 {
+                return Err("out of range: expected at least 1".into());
+            }
+            s.server.max_connections = n;
+            Ok(())
+        },
+        |s| s.server.max_connections.to_string(),
+    )
+    .flag("max-connections"),
     // === dashboard ===
     Setting::new(
         "eureka.dashboard.path",
