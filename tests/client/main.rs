@@ -3,6 +3,7 @@
 
 mod support;
 
+mod faults;
 mod fetch;
 mod fixtures;
 mod lifecycle;

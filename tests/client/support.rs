@@ -104,6 +104,9 @@ pub struct Canned {
     pub content_type: Option<&'static str>,
     pub gzip: bool,
     pub delay: Duration,
+    /// Drop this many bytes from the end of the (possibly compressed) body: a truncated
+    /// answer.
+    pub truncate: Option<usize>,
 }
 
 impl Canned {
@@ -114,6 +117,7 @@ impl Canned {
             content_type: None,
             gzip: false,
             delay: Duration::ZERO,
+            truncate: None,
         }
     }
 
@@ -145,6 +149,11 @@ impl Canned {
 
     pub fn delay(mut self, d: Duration) -> Self {
         self.delay = d;
+        self
+    }
+
+    pub fn truncated_by(mut self, len: usize) -> Self {
+        self.truncate = Some(len);
         self
     }
 }
@@ -313,6 +322,10 @@ async fn handle(State(state): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
         Bytes::from(enc.finish().expect("gzip"))
     } else {
         canned.body
+    };
+    let body = match canned.truncate {
+        Some(n) => body.slice(..body.len().saturating_sub(n)),
+        None => body,
     };
     *resp.body_mut() = Body::from(body);
     resp
