@@ -135,6 +135,9 @@ struct Inner {
     delta_deadline: AtomicU64,
     /// When the published snapshot was built (monotonic ms).
     last_publish: AtomicU64,
+    /// The live revision, for those who wait for a change ([`Registry::changes`]); sent
+    /// only when a write changed it (never by a plain heartbeat).
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Registry {
@@ -149,6 +152,7 @@ impl Registry {
                 delta_deadline: AtomicU64::new(state.delta_deadline()),
                 last_publish: AtomicU64::new(clock.elapsed_ms()),
                 published: ArcSwap::new(first),
+                changes: tokio::sync::watch::Sender::new(state.revision()),
                 state: Mutex::new(state),
                 clock,
                 config,
@@ -179,9 +183,12 @@ impl Registry {
         // Read the clock under the lock so that operations see time move forward.
         let now = self.inner.clock.elapsed_ms();
         let r = f(&mut st, now);
-        self.inner
-            .live_revision
-            .store(st.revision(), Ordering::Release);
+        let revision = st.revision();
+        let before = self.inner.live_revision.swap(revision, Ordering::AcqRel);
+        if before != revision {
+            // A visible change: wake whoever waits for one (a long-polling delta).
+            self.inner.changes.send_replace(revision);
+        }
         self.inner
             .delta_deadline
             .store(st.delta_deadline(), Ordering::Release);
@@ -354,6 +361,29 @@ impl Registry {
             }
         }
         self.publish()
+    }
+
+    /// A receiver of the live revision: it changes with every visible change of the
+    /// registry (never with a plain heartbeat). The snapshot that shows a change is
+    /// published at most [`publish_interval`](RegistryConfig::publish_interval) later, so
+    /// a waiter that needs the snapshot re-reads [`snapshot`](Self::snapshot) until it
+    /// passes the revision it waits for.
+    ///
+    /// ```
+    /// use tower_eureka::model::InstanceInfo;
+    /// use tower_eureka::registry::{Origin, Registry, RegistryConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let registry = Registry::new(RegistryConfig::default());
+    /// let mut changes = registry.changes();
+    /// let before = *changes.borrow_and_update();
+    /// registry.register(InstanceInfo::builder("orders").build(), Origin::Client).unwrap();
+    /// changes.changed().await.unwrap();
+    /// assert!(*changes.borrow() > before);
+    /// # }
+    /// ```
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.changes.subscribe()
     }
 
     /// Publishes the live state now (sweeping the delta window first).

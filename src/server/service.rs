@@ -24,7 +24,7 @@ use super::operator::{self, OpPaths, OpRoute};
 use super::request::RequestCtx;
 use super::response::{body_error, bytes_response, error, unauthorized, ResponseBody};
 use super::route::{NoRoute, Route};
-use super::{dashboard, fetch, instance, register, replication, status};
+use super::{dashboard, fetch, instance, register, replication, status, watch};
 use crate::registry::Registry;
 use http::header::{HeaderValue, ALLOW};
 use http::{Method, Request, Response, StatusCode};
@@ -205,6 +205,20 @@ where
         }
         let ctx = RequestCtx::new(&req);
         let timing = (name, start, span);
+        if route == Route::Delta && !inner.config.disable_delta {
+            match watch::ask(&ctx.query) {
+                Ok(watch::Ask::Now) => {}
+                Ok(watch::Ask::After { after, wait }) => {
+                    return watch_delta(inner, ctx, timing, after, wait);
+                }
+                Err(reason) => {
+                    let (name, start, _) = timing;
+                    let res = error(StatusCode::BAD_REQUEST, &reason);
+                    inner.record(name, &res, start);
+                    return ResponseFuture::ready(res);
+                }
+            }
+        }
         match route {
             Route::App(app) if req.method() == Method::POST => {
                 with_body(req, inner, timing, move |inner, headers, bytes| {
@@ -285,6 +299,29 @@ fn operator_route<B>(
         inner.record(name, &res, start);
         Ok(res)
     })
+}
+
+/// A watching delta (issue 15): waits until the registry passes `after` (at most `wait`),
+/// then answers the delta as it is then.
+fn watch_delta(
+    inner: Arc<Inner>,
+    ctx: RequestCtx,
+    timing: Timing,
+    after: u64,
+    wait: std::time::Duration,
+) -> ResponseFuture {
+    let (name, start, span) = timing;
+    let record = span.clone();
+    ResponseFuture::boxed(
+        async move {
+            watch::until_past(&inner.registry, after, wait).await;
+            let res = inner.handle(&ctx, &Method::GET, Route::Delta);
+            record.record("status", res.status().as_u16());
+            inner.record(name, &res, start);
+            Ok(res)
+        }
+        .instrument(span),
+    )
 }
 
 /// Reads the (size-limited, possibly gzip-encoded) body, then answers with `handle`; body
@@ -402,7 +439,13 @@ impl Inner {
                 if self.config.disable_delta {
                     return error(StatusCode::FORBIDDEN, "delta is disabled on this server");
                 }
-                self.entity(ctx, Entity::Delta)
+                let mut res = self.entity(ctx, Entity::Delta);
+                if res.status() == StatusCode::OK {
+                    // Watching is supported here (issue 15).
+                    res.headers_mut()
+                        .insert(watch::HEADER, HeaderValue::from_static("1"));
+                }
+                res
             }
             Route::App(app) => self.entity(ctx, Entity::App(app)),
             Route::Vip(v) => self.entity(ctx, Entity::Vip(v)),

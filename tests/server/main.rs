@@ -7,6 +7,7 @@ mod service;
 mod slow_clients;
 mod support;
 mod text_safety;
+mod watch;
 
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,0 +1,132 @@
+//! Watch: a long poll on the delta (issue 15), an extension no Eureka has.
+//!
+//! `GET /apps/delta?watch=V` answers as soon as the registry's delta version passes `V`
+//! (the `versions__delta` the client holds), or after `waitMs` (default 30 s, at most
+//! 120 s) with the delta as it is. The answer is the ordinary delta payload, so a client
+//! merges it and reconciles the hash exactly as after a periodic fetch. Every delta
+//! answer of this server carries `x-eureka-watch: 1`, so a client knows it may watch;
+//! Java servers ignore the parameter and answer at once, without the header, and Java
+//! clients never send it.
+//!
+//! A waiting request costs its connection, one receiver of the registry's revision
+//! channel ([`Registry::changes`]) and one timer for its deadline; no task of its own.
+//! A change wakes every waiter once; each then serves the one encoded payload of that
+//! revision from the cache.
+
+use super::request::Query;
+use crate::registry::Registry;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The response header that says this server supports watching.
+pub(super) const HEADER: &str = "x-eureka-watch";
+
+/// How long a watch waits when the request names no `waitMs`.
+pub(super) const DEFAULT_WAIT: Duration = Duration::from_secs(30);
+
+/// The longest wait a request may ask for.
+pub(super) const MAX_WAIT: Duration = Duration::from_secs(120);
+
+/// What the query asks.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Ask {
+    /// No `watch`: an ordinary delta.
+    Now,
+    /// Wait until the delta version passes `after`, at most `wait`.
+    After { after: u64, wait: Duration },
+}
+
+/// Reads `watch` and `waitMs`; a value that is not a number is an error naming it.
+pub(super) fn ask(query: &Query) -> Result<Ask, String> {
+    let Some(v) = query.get("watch") else {
+        return Ok(Ask::Now);
+    };
+    let after = v
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| format!("watch={v:?}: expected the versions__delta held, a number"))?;
+    let wait = match query.get("waitMs") {
+        None => DEFAULT_WAIT,
+        Some(w) => {
+            let ms = w
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("waitMs={w:?}: expected milliseconds"))?;
+            Duration::from_millis(ms).min(MAX_WAIT)
+        }
+    };
+    Ok(Ask::After { after, wait })
+}
+
+/// Returns once the published delta version is past `after`, or at `wait`.
+pub(super) async fn until_past(registry: &Registry, after: u64, wait: Duration) {
+    let deadline = Instant::now() + wait;
+    let mut changes = registry.changes();
+    // A change is published at most `publish_interval` after it happened.
+    let settle = registry
+        .config()
+        .publish_interval
+        .max(Duration::from_millis(1));
+    loop {
+        if registry.snapshot().delta_version() > after {
+            return;
+        }
+        let live = *changes.borrow_and_update();
+        let next = if live > after {
+            // Changed but not yet published: look again when it is.
+            (Instant::now() + settle).min(deadline)
+        } else {
+            tokio::select! {
+                r = changes.changed() => {
+                    if r.is_err() {
+                        // The registry is gone: answer with what there is.
+                        return;
+                    }
+                    continue;
+                }
+                () = tokio::time::sleep_until(deadline) => return,
+            }
+        };
+        tokio::time::sleep_until(next).await;
+        if Instant::now() >= deadline {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_is_read_and_bad_values_are_named() {
+        assert_eq!(ask(&Query::new(None)), Ok(Ask::Now));
+        assert_eq!(
+            ask(&Query::new(Some("watch=7"))),
+            Ok(Ask::After {
+                after: 7,
+                wait: DEFAULT_WAIT
+            })
+        );
+        assert_eq!(
+            ask(&Query::new(Some("watch=7&waitMs=500"))),
+            Ok(Ask::After {
+                after: 7,
+                wait: Duration::from_millis(500)
+            })
+        );
+        assert_eq!(
+            ask(&Query::new(Some("watch=7&waitMs=99999999"))),
+            Ok(Ask::After {
+                after: 7,
+                wait: MAX_WAIT
+            })
+        );
+        for (q, name) in [("watch=x", "watch"), ("watch=1&waitMs=-1", "waitMs")] {
+            match ask(&Query::new(Some(q))) {
+                Err(e) => assert!(e.starts_with(name), "{e}"),
+                Ok(a) => panic!("{q}: {a:?}"),
+            }
+        }
+    }
+}
