@@ -99,6 +99,17 @@ impl EurekaClientBuilder {
         self
     }
 
+    /// Watch the registry (default on, 30 s): against a server that says it supports it
+    /// (`x-eureka-watch` on its delta answers: tower-eureka's), each delta fetch waits up
+    /// to `wait` for the next change and the next one starts at once, so changes arrive in
+    /// milliseconds instead of a fetch interval. Against any other server (Java's) the
+    /// client fetches every [`fetch_interval`](Self::fetch_interval) as usual. `None` turns
+    /// watching off.
+    pub fn watch(mut self, wait: Option<Duration>) -> Self {
+        self.config.watch_wait = wait.unwrap_or(Duration::ZERO);
+        self
+    }
+
     // --- registering ---
 
     /// How often the record is checked for local changes and re-registered when dirty

@@ -35,6 +35,9 @@ pub(crate) struct Config {
     pub(crate) session_reconnect_interval: Duration,
     /// See `EurekaClientBuilder::disable_delta`.
     pub(crate) disable_delta: bool,
+    /// See `EurekaClientBuilder::watch`: how long one watching delta waits, zero for no
+    /// watching.
+    pub(crate) watch_wait: Duration,
     /// See `EurekaClientBuilder::unregister_on_shutdown`.
     pub(crate) unregister_on_shutdown: bool,
     /// See `EurekaClientBuilder::shutdown_drain`.
@@ -67,6 +70,7 @@ impl Default for Config {
             quarantine_refresh_percentage: 0.66,
             session_reconnect_interval: Duration::from_secs(1200),
             disable_delta: false,
+            watch_wait: Duration::from_secs(30),
             unregister_on_shutdown: true,
             shutdown_drain: Duration::ZERO,
             gzip: true,

@@ -58,7 +58,14 @@ pub(crate) struct Fetcher {
     /// Generation of the last published snapshot.
     generation: u64,
     failing: bool,
+    /// The server answered the last fetch with `x-eureka-watch` (this value, the epoch of
+    /// its versions): the next delta may wait for a change (issue 15).
+    watchable: Option<String>,
 }
+
+/// The shortest pause between two watching deltas, so that a server answering at once
+/// every time cannot make the client spin.
+const WATCH_SPACING: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Fetcher {
     pub(crate) fn new(shared: Arc<ClientState>, rng: StdRng) -> Self {
@@ -71,12 +78,17 @@ impl Fetcher {
             current: None,
             generation: 0,
             failing: false,
+            watchable: None,
         }
     }
 
     pub(crate) async fn run(mut self) {
         loop {
             let delay = match self.fetch_once().await {
+                Ok(()) if self.watching() => {
+                    self.backoff.reset();
+                    WATCH_SPACING
+                }
                 Ok(()) => {
                     self.backoff.reset();
                     self.shared.config.registry_fetch_interval
@@ -107,11 +119,33 @@ impl Fetcher {
         }
     }
 
+    /// Whether the next delta waits for a change: the server supports it, watching is on,
+    /// and the copy has a delta version to wait past.
+    fn watching(&self) -> bool {
+        self.can_watch() && !self.wants_full()
+    }
+
+    /// The server supports watching, watching is on, and the copy has a delta version to
+    /// wait past.
+    fn can_watch(&self) -> bool {
+        self.watchable.is_some()
+            && !self.shared.config.watch_wait.is_zero()
+            && !self.shared.config.disable_delta
+            && self
+                .current
+                .as_ref()
+                .is_some_and(|c| c.versions_delta() > 0)
+    }
+
     fn wants_full(&self) -> bool {
         match &self.current {
             None => true,
             Some(cur) => {
-                self.shared.config.disable_delta || cur.is_empty() || cur.versions_delta() == -1
+                // An empty copy is refreshed in full (C-21), unless the server is watched:
+                // then the next change arrives as a delta like any other.
+                self.shared.config.disable_delta
+                    || (cur.is_empty() && !self.can_watch())
+                    || cur.versions_delta() == -1
             }
         }
     }
@@ -138,12 +172,13 @@ impl Fetcher {
         Ok(())
     }
 
-    async fn fetch_full(&self) -> Result<ClientSnapshot, Error> {
+    async fn fetch_full(&mut self) -> Result<ClientSnapshot, Error> {
         let reply = self
             .shared
             .transport
             .call(CallKind::FullFetch, Method::GET, "apps/", None)
             .await?;
+        self.watchable = reply.watch.clone();
         if reply.status != StatusCode::OK {
             return Err(Error::status(reply.status.as_u16()));
         }
@@ -152,16 +187,47 @@ impl Fetcher {
         Ok(ClientSnapshot::from_owned(full, self.generation))
     }
 
-    async fn fetch_delta(&self) -> Result<ClientSnapshot, NeedFull> {
+    async fn fetch_delta(&mut self) -> Result<ClientSnapshot, NeedFull> {
+        let watch = self.watching();
         let Some(current) = &self.current else {
             return Err(NeedFull::NoHash);
         };
-        let reply = self
-            .shared
-            .transport
-            .call(CallKind::DeltaFetch, Method::GET, "apps/delta", None)
-            .await
-            .map_err(NeedFull::Failed)?;
+        let config = &self.shared.config;
+        let reply = if watch {
+            // Wait on the server for the next change after the version held (issue 15).
+            let wait = config.watch_wait;
+            let path = format!(
+                "apps/delta?watch={}&waitMs={}&epoch={}",
+                current.versions_delta(),
+                wait.as_millis(),
+                self.watchable.as_deref().unwrap_or("0")
+            );
+            let timeout = wait + config.read_timeout;
+            self.shared
+                .transport
+                .call_within(
+                    CallKind::DeltaFetch,
+                    Method::GET,
+                    &path,
+                    None,
+                    Some(timeout),
+                )
+                .await
+        } else {
+            self.shared
+                .transport
+                .call(CallKind::DeltaFetch, Method::GET, "apps/delta", None)
+                .await
+        };
+        let reply = match reply {
+            Ok(r) => r,
+            Err(e) => {
+                // Whatever served us next may not support it: ask it plainly first.
+                self.watchable = None;
+                return Err(NeedFull::Failed(e));
+            }
+        };
+        self.watchable = reply.watch.clone();
         if reply.status != StatusCode::OK {
             return Err(NeedFull::Status(reply.status));
         }

@@ -177,6 +177,9 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     content_type: Option<HeaderValue>,
     pub(crate) body: Bytes,
+    /// The server supports watching: the `x-eureka-watch` value on its answer, the epoch
+    /// of the versions it answers with (issue 15).
+    pub(crate) watch: Option<String>,
 }
 
 impl Reply {
@@ -251,6 +254,8 @@ impl std::error::Error for Exhausted {
 /// The reqwest client, the servers and the selection state.
 pub(crate) struct Transport {
     http: reqwest::Client,
+    /// The same without a read timeout, for calls with a whole-request timeout (watching).
+    long: reqwest::Client,
     servers: Box<[ServerUrl]>,
     selector: Mutex<Selector>,
     attempts: usize,
@@ -293,33 +298,43 @@ impl Transport {
             HeaderName::from_static("discoveryidentity-id"),
             header(identity_id)?,
         );
-        let builder = reqwest::Client::builder();
-        #[cfg(feature = "tls")]
-        let builder = {
-            let mut builder = builder;
-            for pem in &config.ca_pems {
-                let certs = reqwest::Certificate::from_pem_bundle(pem)
-                    .map_err(|e| Error::config(format!("ca_pem: not a PEM bundle: {e}")))?;
-                if certs.is_empty() {
-                    return Err(Error::config("ca_pem: no CERTIFICATE in the PEM bundle"));
+        // Two clients on the same settings: one with the read timeout for ordinary calls,
+        // one without it for watching deltas, which wait for a change without a byte
+        // (bounded by a whole-request timeout instead).
+        let make = |read_timeout: Option<std::time::Duration>| -> Result<reqwest::Client, Error> {
+            let builder = reqwest::Client::builder();
+            #[cfg(feature = "tls")]
+            let builder = {
+                let mut builder = builder;
+                for pem in &config.ca_pems {
+                    let certs = reqwest::Certificate::from_pem_bundle(pem)
+                        .map_err(|e| Error::config(format!("ca_pem: not a PEM bundle: {e}")))?;
+                    if certs.is_empty() {
+                        return Err(Error::config("ca_pem: no CERTIFICATE in the PEM bundle"));
+                    }
+                    for c in certs {
+                        builder = builder.add_root_certificate(c);
+                    }
                 }
-                for c in certs {
-                    builder = builder.add_root_certificate(c);
-                }
+                builder
+            };
+            let mut builder = builder
+                .default_headers(headers.clone())
+                .user_agent(concat!("tower-eureka/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(config.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                // Like the Java client: Eureka traffic does not go through system proxies.
+                .no_proxy()
+                .gzip(config.gzip);
+            if let Some(t) = read_timeout {
+                builder = builder.read_timeout(t);
             }
             builder
+                .build()
+                .map_err(|e| Error::new(Kind::Config).with(e))
         };
-        let http = builder
-            .default_headers(headers)
-            .user_agent(concat!("tower-eureka/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.read_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            // Like the Java client: Eureka traffic does not go through system proxies.
-            .no_proxy()
-            .gzip(config.gzip)
-            .build()
-            .map_err(|e| Error::new(Kind::Config).with(e))?;
+        let http = make(Some(config.read_timeout))?;
+        let long = make(None)?;
         let selector = Selector::new(
             servers.len(),
             config.quarantine_refresh_percentage,
@@ -328,6 +343,7 @@ impl Transport {
         );
         Ok(Transport {
             http,
+            long,
             servers: servers.into_boxed_slice(),
             selector: Mutex::new(selector),
             attempts: config.retries_per_call.max(1),
@@ -354,6 +370,19 @@ impl Transport {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Reply, Error> {
+        self.call_within(kind, method, path, body, None).await
+    }
+
+    /// [`call`](Self::call) with a per-request timeout instead of the read timeout (a
+    /// watching delta waits longer than a read may take).
+    pub(crate) async fn call_within(
+        &self,
+        kind: CallKind,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Reply, Error> {
         let max = self.attempts.min(self.servers.len());
         let mut tried: Vec<usize> = Vec::with_capacity(max);
         let mut last: Option<BoxError> = None;
@@ -365,7 +394,10 @@ impl Transport {
             let Some(server) = self.servers.get(i) else {
                 break;
             };
-            match self.attempt(server, &method, path, body.clone()).await {
+            match self
+                .attempt(server, &method, path, body.clone(), timeout)
+                .await
+            {
                 Ok(reply) if kind.acceptable(reply.status) => {
                     self.selector().succeeded(i);
                     return Ok(reply);
@@ -399,9 +431,13 @@ impl Transport {
         method: &Method,
         path: &str,
         body: Option<Bytes>,
+        timeout: Option<std::time::Duration>,
     ) -> Result<Reply, reqwest::Error> {
         let url = format!("{}{}", server.base, path);
-        let mut req = self.http.request(method.clone(), url);
+        let mut req = match timeout {
+            Some(t) => self.long.request(method.clone(), url).timeout(t),
+            None => self.http.request(method.clone(), url),
+        };
         if let Some((user, pass)) = &server.auth {
             req = req.basic_auth(user, pass.as_ref());
         }
@@ -413,11 +449,18 @@ impl Transport {
         let resp = req.send().await?;
         let status = resp.status();
         let content_type = resp.headers().get(CONTENT_TYPE).cloned();
+        let watch = resp
+            .headers()
+            .get("x-eureka-watch")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned);
         let body = resp.bytes().await?;
         Ok(Reply {
             status,
             content_type,
             body,
+            watch,
         })
     }
 }
@@ -537,6 +580,7 @@ mod tests {
             status: StatusCode::OK,
             content_type: ct.map(HeaderValue::from_static),
             body: Bytes::from_static(body.as_bytes()),
+            watch: None,
         };
         assert_eq!(reply(Some("application/xml"), "{}").format(), Format::Xml);
         assert_eq!(

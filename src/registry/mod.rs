@@ -138,6 +138,9 @@ struct Inner {
     /// The live revision, for those who wait for a change ([`Registry::changes`]); sent
     /// only when a write changed it (never by a plain heartbeat).
     changes: tokio::sync::watch::Sender<u64>,
+    /// Random, fixed for this registry's life: revisions of two registries (two servers,
+    /// or one restarted) are not comparable, and this says which one a revision is of.
+    epoch: u64,
 }
 
 impl Registry {
@@ -153,6 +156,7 @@ impl Registry {
                 last_publish: AtomicU64::new(clock.elapsed_ms()),
                 published: ArcSwap::new(first),
                 changes: tokio::sync::watch::Sender::new(state.revision()),
+                epoch: rand::random::<u64>() | 1,
                 state: Mutex::new(state),
                 clock,
                 config,
@@ -384,6 +388,13 @@ impl Registry {
     /// ```
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.changes.subscribe()
+    }
+
+    /// A random number fixed for this registry's life: revisions are comparable only
+    /// between snapshots of the same epoch (a watching client names the epoch of the
+    /// version it holds, and is answered at once by any other registry).
+    pub fn epoch(&self) -> u64 {
+        self.inner.epoch
     }
 
     /// Publishes the live state now (sweeping the delta window first).

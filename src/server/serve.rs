@@ -93,6 +93,9 @@ where
     F: Future<Output = ()>,
 {
     let graceful = GracefulShutdown::new();
+    // Every connection's task, so that what is still open when the grace period ends is
+    // really closed (a watching delta may wait for minutes).
+    let mut connections = tokio::task::JoinSet::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Slowloris: a head that does not arrive in time closes the connection.
     builder
@@ -102,6 +105,8 @@ where
     let permits = Arc::new(Semaphore::new(service.config().max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // Reap finished connections: the set holds only open ones.
+        while connections.try_join_next().is_some() {}
         // At the connection limit, stop accepting: new connections wait in the backlog.
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p {
@@ -127,7 +132,7 @@ where
                     Acceptor::Plain => {
                         let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);
                         let conn = graceful.watch(conn.into_owned());
-                        tokio::spawn(async move {
+                        connections.spawn(async move {
                             let _permit = permit;
                             if let Err(e) = conn.await {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -137,7 +142,7 @@ where
                     #[cfg(feature = "tls")]
                     Acceptor::Tls(tls) => {
                         let (tls, builder, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
-                        tokio::spawn(async move {
+                        connections.spawn(async move {
                             let _permit = permit;
                             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
                                 Ok(Ok(s)) => s,
@@ -165,8 +170,9 @@ where
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => {
-            tracing::info!("grace period over; closing remaining connections");
+            tracing::info!(open = connections.len(), "grace period over; closing remaining connections");
         }
     }
+    connections.shutdown().await;
     Ok(())
 }

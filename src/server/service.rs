@@ -208,8 +208,8 @@ where
         if route == Route::Delta && !inner.config.disable_delta {
             match watch::ask(&ctx.query) {
                 Ok(watch::Ask::Now) => {}
-                Ok(watch::Ask::After { after, wait }) => {
-                    return watch_delta(inner, ctx, timing, after, wait);
+                Ok(watch::Ask::After { after, wait, epoch }) => {
+                    return watch_delta(inner, ctx, timing, (after, wait, epoch));
                 }
                 Err(reason) => {
                     let (name, start, _) = timing;
@@ -307,14 +307,13 @@ fn watch_delta(
     inner: Arc<Inner>,
     ctx: RequestCtx,
     timing: Timing,
-    after: u64,
-    wait: std::time::Duration,
+    (after, wait, epoch): (u64, std::time::Duration, Option<u64>),
 ) -> ResponseFuture {
     let (name, start, span) = timing;
     let record = span.clone();
     ResponseFuture::boxed(
         async move {
-            watch::until_past(&inner.registry, after, wait).await;
+            watch::until_past(&inner.registry, after, wait, epoch).await;
             let res = inner.handle(&ctx, &Method::GET, Route::Delta);
             record.record("status", res.status().as_u16());
             inner.record(name, &res, start);
@@ -434,16 +433,24 @@ impl Inner {
     /// Answers a route that carries no body.
     fn route(&self, ctx: &RequestCtx, method: &Method, route: Route) -> Response<ResponseBody> {
         match route {
-            Route::Apps => self.entity(ctx, Entity::Apps),
+            Route::Apps => {
+                let mut res = self.entity(ctx, Entity::Apps);
+                if res.status() == StatusCode::OK && !self.config.disable_delta {
+                    // Watching is supported here (issue 15): a client may start at once.
+                    res.headers_mut()
+                        .insert(watch::HEADER, HeaderValue::from(self.registry.epoch()));
+                }
+                res
+            }
             Route::Delta => {
                 if self.config.disable_delta {
                     return error(StatusCode::FORBIDDEN, "delta is disabled on this server");
                 }
                 let mut res = self.entity(ctx, Entity::Delta);
                 if res.status() == StatusCode::OK {
-                    // Watching is supported here (issue 15).
+                    // Watching is supported here (issue 15), on this registry's versions.
                     res.headers_mut()
-                        .insert(watch::HEADER, HeaderValue::from_static("1"));
+                        .insert(watch::HEADER, HeaderValue::from(self.registry.epoch()));
                 }
                 res
             }

@@ -1,10 +1,12 @@
 //! Watch: a long poll on the delta (issue 15), an extension no Eureka has.
 //!
-//! `GET /apps/delta?watch=V` answers as soon as the registry's delta version passes `V`
-//! (the `versions__delta` the client holds), or after `waitMs` (default 30 s, at most
-//! 120 s) with the delta as it is. The answer is the ordinary delta payload, so a client
-//! merges it and reconciles the hash exactly as after a periodic fetch. Every delta
-//! answer of this server carries `x-eureka-watch: 1`, so a client knows it may watch;
+//! `GET /apps/delta?watch=V&epoch=E` answers as soon as the registry's delta version
+//! passes `V` (the `versions__delta` the client holds), or after `waitMs` (default 30 s,
+//! at most 120 s) with the delta as it is; at once when `E` (the `x-eureka-watch` value
+//! the client saw with `V`) is not this registry's epoch, since versions of two servers,
+//! or of one server before and after a restart, do not compare. The answer is the ordinary delta payload, so a client
+//! merges it and reconciles the hash exactly as after a periodic fetch. Every delta and
+//! full-registry answer of this server carries `x-eureka-watch: E`, so a client knows it may watch;
 //! Java servers ignore the parameter and answer at once, without the header, and Java
 //! clients never send it.
 //!
@@ -32,8 +34,13 @@ pub(super) const MAX_WAIT: Duration = Duration::from_secs(120);
 pub(super) enum Ask {
     /// No `watch`: an ordinary delta.
     Now,
-    /// Wait until the delta version passes `after`, at most `wait`.
-    After { after: u64, wait: Duration },
+    /// Wait until the delta version passes `after`, at most `wait`; `epoch` is the
+    /// registry `after` is a version of (`None`: not said, taken as this one).
+    After {
+        after: u64,
+        wait: Duration,
+        epoch: Option<u64>,
+    },
 }
 
 /// Reads `watch` and `waitMs`; a value that is not a number is an error naming it.
@@ -55,11 +62,29 @@ pub(super) fn ask(query: &Query) -> Result<Ask, String> {
             Duration::from_millis(ms).min(MAX_WAIT)
         }
     };
-    Ok(Ask::After { after, wait })
+    let epoch = match query.get("epoch") {
+        None => None,
+        Some(e) => Some(
+            e.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("epoch={e:?}: expected the x-eureka-watch value held"))?,
+        ),
+    };
+    Ok(Ask::After { after, wait, epoch })
 }
 
-/// Returns once the published delta version is past `after`, or at `wait`.
-pub(super) async fn until_past(registry: &Registry, after: u64, wait: Duration) {
+/// Returns once the published delta version is past `after`, or at `wait`; at once when
+/// `after` is a version of another registry (another server, or this one before a
+/// restart: their versions do not compare).
+pub(super) async fn until_past(
+    registry: &Registry,
+    after: u64,
+    wait: Duration,
+    epoch: Option<u64>,
+) {
+    if epoch.is_some_and(|e| e != registry.epoch()) {
+        return;
+    }
     let deadline = Instant::now() + wait;
     let mut changes = registry.changes();
     // A change is published at most `publish_interval` after it happened.
@@ -105,24 +130,31 @@ mod tests {
             ask(&Query::new(Some("watch=7"))),
             Ok(Ask::After {
                 after: 7,
-                wait: DEFAULT_WAIT
+                wait: DEFAULT_WAIT,
+                epoch: None
             })
         );
         assert_eq!(
-            ask(&Query::new(Some("watch=7&waitMs=500"))),
+            ask(&Query::new(Some("watch=7&waitMs=500&epoch=3"))),
             Ok(Ask::After {
                 after: 7,
-                wait: Duration::from_millis(500)
+                wait: Duration::from_millis(500),
+                epoch: Some(3)
             })
         );
         assert_eq!(
             ask(&Query::new(Some("watch=7&waitMs=99999999"))),
             Ok(Ask::After {
                 after: 7,
-                wait: MAX_WAIT
+                wait: MAX_WAIT,
+                epoch: None
             })
         );
-        for (q, name) in [("watch=x", "watch"), ("watch=1&waitMs=-1", "waitMs")] {
+        for (q, name) in [
+            ("watch=x", "watch"),
+            ("watch=1&waitMs=-1", "waitMs"),
+            ("watch=1&epoch=e", "epoch"),
+        ] {
             match ask(&Query::new(Some(q))) {
                 Err(e) => assert!(e.starts_with(name), "{e}"),
                 Ok(a) => panic!("{q}: {a:?}"),

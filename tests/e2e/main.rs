@@ -397,3 +397,60 @@ async fn sigterm_cancels_the_registration_of_a_real_process() {
     // Cancelled, not expired: the lease is 90 s.
     listed(false).await;
 }
+
+// Issue 15: against our server the client watches: a change reaches its copy at once,
+// although its fetch interval is a minute (and against a server that does not say it
+// supports watching, such as Java's, it polls as before: tests/client, tests/spring).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_watches_our_server_and_gets_a_change_at_once() {
+    let mut cfg = ServerConfig {
+        prefix: "/eureka".into(),
+        ..ServerConfig::default()
+    };
+    cfg.registry.publish_interval = Duration::from_millis(10);
+    let svc = EurekaService::new(cfg);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(serve(
+        listener,
+        svc.clone(),
+        std::future::pending(),
+        Duration::ZERO,
+    ));
+    let client = EurekaClient::builder([format!("http://{addr}/eureka")])
+        .fetch_interval(Duration::from_secs(60))
+        .start()
+        .expect("client");
+    let mut snaps = client.snapshots();
+    let fetched = tokio::time::timeout(Duration::from_secs(10), snaps.wait_for(|s| s.is_fetched()));
+    assert!(fetched.await.is_ok(), "first fetch");
+    for round in 0..3 {
+        let id = format!("w-{round}");
+        let inst = InstanceInfo::builder("WATCHED")
+            .instance_id(id.clone())
+            .build();
+        assert!(svc
+            .registry()
+            .register(inst, tower_eureka::registry::Origin::Client)
+            .is_ok());
+        // Well inside the 60 s fetch interval: only a watch can bring it.
+        let seen = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if client
+                    .instances(&Target::app("WATCHED"))
+                    .iter()
+                    .any(|i| i.id() == id)
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        assert!(seen.await.is_ok(), "round {round}: the change within 5 s");
+    }
+    let m = client.metrics().snapshot();
+    assert_eq!(m.full_fetches, 1, "{m:?}");
+    assert!(m.delta_fetches >= 3, "{m:?}");
+}

@@ -70,17 +70,15 @@ async fn a_watch_answers_at_the_next_change_or_at_its_wait() {
     register(&svc, "w1").await;
     let (status, header, delta) = get(&svc, "/eureka/apps/delta").await;
     assert_eq!(status, 200);
-    assert_eq!(
-        header.as_deref(),
-        Some("1"),
-        "the server says it can be watched"
-    );
+    let epoch = header.expect("the server says it can be watched");
+    assert_eq!(epoch, svc.registry().epoch().to_string());
     let v = version(&delta);
 
     // Holding v: nothing new, so the watch waits...
     let waiting = {
         let svc = svc.clone();
-        tokio::spawn(async move { get(&svc, &format!("/eureka/apps/delta?watch={v}")).await })
+        let path = format!("/eureka/apps/delta?watch={v}&epoch={epoch}");
+        tokio::spawn(async move { get(&svc, &path).await })
     };
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!(!waiting.is_finished(), "answered with nothing new");
@@ -90,7 +88,7 @@ async fn a_watch_answers_at_the_next_change_or_at_its_wait() {
         .await
         .expect("answered within 1 s of the change")
         .expect("task");
-    assert_eq!((status, header.as_deref()), (200, Some("1")));
+    assert_eq!((status, header), (200, Some(epoch.clone())));
     assert!(version(&delta) > v);
     assert_eq!(ids(&delta), ["w1", "w2"]);
 
@@ -101,6 +99,18 @@ async fn a_watch_answers_at_the_next_change_or_at_its_wait() {
     assert_eq!(status, 200);
     assert_eq!(version(&delta), v2);
     assert!(start.elapsed() >= Duration::from_millis(500));
+
+    // A version of another registry (another server, or this one before a restart) does
+    // not compare: answered at once.
+    let other = svc.registry().epoch() ^ 2;
+    let start = tokio::time::Instant::now();
+    let (_, _, delta) = get(
+        &svc,
+        &format!("/eureka/apps/delta?watch={v2}&epoch={other}"),
+    )
+    .await;
+    assert_eq!(version(&delta), v2);
+    assert!(start.elapsed() < Duration::from_millis(10));
 
     // Holding an older version: answered at once.
     let start = tokio::time::Instant::now();
