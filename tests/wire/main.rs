@@ -3,6 +3,7 @@
 
 mod fixtures;
 mod golden;
+mod hardening;
 mod java_captured;
 mod negotiate;
 mod reader;

@@ -15,9 +15,10 @@ use super::super::raw::{DciClass, RawDci, RawInstance, RawLease, RawName, RawPor
 use super::ctx::Ctx;
 use super::metadata::MetaSeed;
 use super::scalar::{ActionSeed, BoolSeed, DeltaSeed, IntSeed, StatusSeed, TextSeed};
+use super::skip::Skip;
 use crate::model::{Application, Applications, DataCenterName, InstanceInfo};
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// Runs one top-level read over `bytes` and checks that nothing but whitespace follows.
@@ -193,7 +194,7 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Wrapped<'_, S> {
                 (true, Some(s)) => value = Some(value!(self.ctx, map, key, s)),
                 (_, s) => {
                     seed = s;
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -304,7 +305,7 @@ impl<'de> Visitor<'de> for AppsSeed<'_> {
                     applications = value!(ctx, map, "application", seed);
                 }
                 AppsField::Other => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -346,7 +347,7 @@ impl<'de> Visitor<'de> for AppSeed<'_> {
                     instances = value!(ctx, map, "instance", seed);
                 }
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -383,7 +384,7 @@ impl<'de> Visitor<'de> for RawInstSeed<'_> {
         let mut r = RawInstance::default();
         while let Some(f) = map.next_key_seed(KeySeed(instance_field))? {
             let Some(f) = f else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 continue;
             };
             let key = f.json;
@@ -452,7 +453,7 @@ impl<'de> Visitor<'de> for PortSeed<'_> {
                 }
                 2 => set!(p.enabled, value!(ctx, map, "@enabled", BoolSeed)),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -517,7 +518,7 @@ impl<'de> Visitor<'de> for DciSeed<'_> {
                 }
                 3 => set!(d.metadata, value!(ctx, map, "metadata", MetaSeed(ctx))),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -579,7 +580,7 @@ impl<'de> Visitor<'de> for LeaseSeed<'_> {
                     value!(ctx, map, "serviceUpTimestamp", IntSeed)
                 ),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
