@@ -2,6 +2,7 @@
 //! register validation (E-10), the tolerant reader, negotiation and robustness.
 
 mod fixtures;
+mod fuzz_regressions;
 mod golden;
 mod hardening;
 mod java_captured;
