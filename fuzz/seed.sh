@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 fixtures=$root/../shared/fixtures/eureka
 spec=$root/../shared/spec/PROTOCOL.md
-corpus=$here/corpus
+corpus=${CORPUS:-$here/corpus}
 mkdir -p "$corpus"/{json_reader,xml_reader,register,router,replication_batch,delta_merge}
 
 # The first fenced block after the heading `#### EX-n ` of the spec.

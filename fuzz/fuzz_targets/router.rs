@@ -3,7 +3,8 @@
 //! (`MYAPP`/`host1:myapp:8080`, VIP `myapp`) (E-01..E-03, E-05, E-11..E-26, E-30).
 //!
 //! Input: `METHOD\nTARGET\nACCEPT\nX-EUREKA-ACCEPT\nBODY` (missing lines are empty; a
-//! method or target `http` refuses is skipped, as hyper refuses it before any service).
+//! method or target `http` refuses is skipped, as hyper refuses it before any service; a
+//! body is sent as XML or JSON by its first byte).
 //!
 //! What must hold: never a 5xx; a 4xx changes nothing (the registry's revision stays); the
 //! registry, whatever the request did, is served in both formats so that the crate's reader
@@ -11,7 +12,7 @@
 #![no_main]
 
 use bytes::Bytes;
-use fuzz_support::{call, listing_decodes, service};
+use fuzz_support::{call, listing_decodes, service, sniff};
 use http::{Method, Request};
 use http_body_util::Full;
 use libfuzzer_sys::fuzz_target;
@@ -34,6 +35,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if !compact.is_empty() {
         req = req.header("x-eureka-accept", compact);
+    }
+    if !body.is_empty() {
+        req = req.header("content-type", sniff(body).content_type());
     }
     let Ok(req) = req.body(Full::new(Bytes::copy_from_slice(body))) else {
         return;

@@ -31,7 +31,13 @@ pub fn runtime() -> &'static Runtime {
 /// A fresh registry server that publishes every change at once (no coalescing delay), so
 /// that a write is visible to the next read; created inside the runtime (its eviction task
 /// runs there and stops when the service is dropped).
+///
+/// The services of earlier inputs are dropped by now, but their stopped tasks have not run:
+/// a current-thread `block_on` whose future is ready at once (every call here) returns
+/// before it polls any other task. One yield lets them finish; without it each input
+/// leaked its registry until the run died out of memory.
 pub fn service() -> EurekaService {
+    runtime().block_on(tokio::task::yield_now());
     let _guard = runtime().enter();
     let mut config = ServerConfig::default();
     config.registry.publish_interval = Duration::ZERO;
