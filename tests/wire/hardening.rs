@@ -182,3 +182,19 @@ fn w76_json_10k_nested_arrays_and_objects_are_refused() {
         "h"
     );
 }
+
+// W-53: an unknown value is skipped, but it is still read as JSON: a lone surrogate escape or
+// a number out of range is an error there as in a known field (as when the whole body is
+// read as a `serde_json::Value`).
+#[test]
+fn w53_unknown_values_are_still_json_values() {
+    for bad in [r#""\ud800""#, "1e400", r#"["\udc00"]"#] {
+        let doc = format!(r#"{{"instance":{{"hostName":"h","x":{bad}}}}}"#);
+        assert!(
+            codec::decode_instance(doc.as_bytes(), Format::Json).is_err(),
+            "{bad} accepted"
+        );
+    }
+    let doc = r#"{"instance":{"hostName":"h","x":["\u00e9",1e300,{"a":null}]}}"#;
+    assert!(codec::decode_instance(doc.as_bytes(), Format::Json).is_ok());
+}

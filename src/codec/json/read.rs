@@ -4,7 +4,8 @@
 //! It streams through `serde_json` with hand-written visitors over private seeds: no
 //! `serde_json::Value` tree is built. Rules applied everywhere:
 //! * `null` is exactly like an absent key (W-22), and never clobbers an earlier value;
-//! * unknown keys are ignored at every level, their values skipped whole (W-53);
+//! * unknown keys are ignored at every level, their values skipped whole (W-53), nested
+//!   no deeper than [`MAX_DEPTH`](super::super::MAX_DEPTH) ([`Skip`]);
 //! * key order never matters (W-23); for a repeated key the last non-null value wins (W-51);
 //! * numbers may be numeric strings and the other way round (W-56);
 //! * `application` and `instance` may be a single object instead of an array (W-81).

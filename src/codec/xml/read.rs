@@ -1,6 +1,7 @@
 //! The tolerant XStream XML reader (W-76), over quick-xml's pull parser.
 //!
-//! Layout never matters; unknown elements are skipped whole; status text is matched
+//! Layout never matters; unknown elements are skipped whole (no deeper than
+//! [`MAX_DEPTH`] open elements; a `<!DOCTYPE>` is refused); status text is matched
 //! case-insensitively; `<port>` is enabled unless `enabled="false"`, `<securePort>` only if
 //! `enabled="true"`; the `class` attribute of `<dataCenterInfo>` is ignored (`<name>`
 //! decides, `Amazon` in any case); the EmptyMap marker is an empty map; element names are
