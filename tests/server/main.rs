@@ -1,6 +1,7 @@
 //! The registry server over real HTTP (127.0.0.1, port 0): every endpoint and status code.
 //! Each test names the spec requirements (E-, R-, W-) it checks.
 
+mod fuzz_regressions;
 mod hardening;
 mod service;
 mod support;
