@@ -5,6 +5,7 @@
 //! ([`ClientSnapshot::with_delta`](super::ClientSnapshot::with_delta)).
 
 use crate::model::{normalize_app_name, ActionType, Application, Applications, InstanceInfo};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// A registry copy a delta is applied to, one instance at a time.
@@ -52,6 +53,9 @@ pub(crate) fn walk_delta(delta: &Applications, target: &mut impl DeltaTarget) {
 /// * `DELETED`: remove the instance if present; an application left empty is removed.
 /// * no or unknown action type: ignored.
 ///
+/// Applications of `copy` whose names are equal once normalised are one application (the
+/// first, holding the instances of all of them), as in the client's snapshot.
+///
 /// The result carries the delta's `versions__delta` and `apps__hashcode`. Check it with
 /// [`Applications::compute_hashcode`] against the delta's hash (C-22). Applying the same
 /// delta twice gives the same result.
@@ -81,15 +85,7 @@ pub(crate) fn walk_delta(delta: &Applications, target: &mut impl DeltaTarget) {
 /// assert_eq!(next.versions_delta, 7);
 /// ```
 pub fn apply_delta(copy: &Applications, delta: &Applications) -> Applications {
-    let mut next = ModelCopy {
-        apps: copy.applications.clone(),
-        index: copy
-            .applications
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (normalize_app_name(&a.name), i))
-            .collect(),
-    };
+    let mut next = ModelCopy::new(copy);
     walk_delta(delta, &mut next);
     let mut apps = next.apps;
     apps.retain(|a| !a.instances.is_empty());
@@ -105,6 +101,30 @@ struct ModelCopy {
     apps: Vec<Application>,
     /// Normalised name -> position in `apps`.
     index: HashMap<String, usize>,
+}
+
+impl ModelCopy {
+    /// The copy's applications, one per name: applications whose names are equal once
+    /// normalised (a document may repeat one, or spell it in two cases) are merged into the
+    /// first, as the client's snapshot does, so that a delta reaches all their instances.
+    fn new(copy: &Applications) -> Self {
+        let mut apps: Vec<Application> = Vec::with_capacity(copy.applications.len());
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(copy.applications.len());
+        for app in &copy.applications {
+            match index.entry(normalize_app_name(&app.name)) {
+                Entry::Occupied(at) => {
+                    if let Some(first) = apps.get_mut(*at.get()) {
+                        first.instances.extend(app.instances.iter().cloned());
+                    }
+                }
+                Entry::Vacant(at) => {
+                    at.insert(apps.len());
+                    apps.push(app.clone());
+                }
+            }
+        }
+        ModelCopy { apps, index }
+    }
 }
 
 impl DeltaTarget for ModelCopy {

@@ -6,6 +6,9 @@
 //! * **Reading** is tolerant (W-03): legacy JSON, the Jackson shape with explicit nulls,
 //!   the Jettison variants, and XStream XML, with unknown keys ignored at every level.
 //!   [`decode_register`] adds the register validation of E-10.
+//! * **Bounds**: neither reader expands an entity beyond XML's five predefined ones or
+//!   reads a DTD (a `<!DOCTYPE …>` is refused), and both refuse documents nested deeper than
+//!   [`MAX_DEPTH`]: a syntax error, never a stack overflow.
 //! * **Negotiation**: [`Format::from_accept`] (E-05), [`Format::from_content_type`] (E-04),
 //!   [`Accept::from_header`] (E-30).
 //!
@@ -42,6 +45,24 @@ pub use self::error::{DecodeError, RegisterError};
 
 use crate::model::{normalize_app_name, Application, Applications, InstanceInfo};
 use std::fmt;
+
+/// How deep the readers let a document nest: XML elements open at once, or JSON arrays and
+/// objects (serde_json's own recursion limit, which the JSON reader keeps also for the
+/// values it skips). A deeper document is a syntax error (a 400 through the server), read
+/// with bounded stack and time; real Eureka documents nest fewer than ten levels.
+///
+/// ```
+/// use tower_eureka::codec::{self, Format, MAX_DEPTH};
+///
+/// let deep = |n: usize| format!("<instance>{}{}</instance>", "<x>".repeat(n), "</x>".repeat(n));
+/// assert!(codec::decode_instance(deep(MAX_DEPTH - 1).as_bytes(), Format::Xml).is_ok());
+/// assert!(codec::decode_instance(deep(MAX_DEPTH).as_bytes(), Format::Xml).is_err());
+///
+/// let deep = |n: usize| format!(r#"{{"instance":{{"x":{}{}}}}}"#, "[".repeat(n), "]".repeat(n));
+/// assert!(codec::decode_instance(deep(100).as_bytes(), Format::Json).is_ok());
+/// assert!(codec::decode_instance(deep(MAX_DEPTH).as_bytes(), Format::Json).is_err());
+/// ```
+pub const MAX_DEPTH: usize = 128;
 
 /// The 400 body Java sends when a request with `Content-Type: application/json` (exactly)
 /// cannot be decoded (W-95, fixture `DERIVED__DiscoveryJerseyProvider__400-cannot-parse-request-body.json`).

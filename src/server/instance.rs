@@ -152,9 +152,18 @@ fn found(found: bool) -> Response<ResponseBody> {
 fn last_dirty_timestamp(query: &Query) -> Result<Option<u64>, String> {
     match query.get("lastDirtyTimestamp").as_deref() {
         None | Some("") => Ok(None),
-        Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
-            format!("lastDirtyTimestamp {s:?} is not a decimal number of milliseconds")
-        }),
+        Some(s) => match s.parse::<u64>() {
+            // A Java long: a larger value would be stored and served where no reader,
+            // ours or Java's, can read it back.
+            Ok(t) if i64::try_from(t).is_ok() => Ok(Some(t)),
+            Ok(_) => Err(format!(
+                "lastDirtyTimestamp {s:?} is out of range (at most {})",
+                i64::MAX
+            )),
+            Err(_) => Err(format!(
+                "lastDirtyTimestamp {s:?} is not a decimal number of milliseconds"
+            )),
+        },
     }
 }
 

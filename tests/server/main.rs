@@ -2,6 +2,8 @@
 //! Each test names the spec requirements (E-, R-, W-) it checks.
 
 mod auth;
+mod fuzz_regressions;
+mod hardening;
 mod operator;
 mod service;
 mod slow_clients;

@@ -2,7 +2,9 @@
 //! register validation (E-10), the tolerant reader, negotiation and robustness.
 
 mod fixtures;
+mod fuzz_regressions;
 mod golden;
+mod hardening;
 mod java_captured;
 mod negotiate;
 mod reader;

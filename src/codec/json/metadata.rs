@@ -5,8 +5,9 @@
 use super::super::error::Seg;
 use super::super::raw::EMPTY_MAP_CLASS;
 use super::ctx::Ctx;
+use super::skip::Skip;
 use crate::model::Metadata;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 #[derive(Clone, Copy)]
@@ -25,7 +26,7 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
         while let Some(key) = map.next_key::<String>()? {
             if key == "@class" {
                 // W-41: always dropped (the EmptyMap marker, or any other class).
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 continue;
             }
             let v = match map.next_value_seed(MetaValueSeed(ctx.strict)) {
@@ -68,7 +69,7 @@ impl<'de> Visitor<'de> for MetaValueSeed {
                 "metadata values must be strings, not objects (W-42)",
             ));
         }
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
         Ok(None)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -77,7 +78,7 @@ impl<'de> Visitor<'de> for MetaValueSeed {
                 "metadata values must be strings, not arrays (W-42)",
             ));
         }
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(None)
     }
 }

@@ -68,6 +68,7 @@ mod ctx;
 mod metadata;
 pub(crate) mod read;
 mod scalar;
+mod skip;
 pub(crate) mod write;
 
 pub use self::write::write_instance_object;

@@ -4,7 +4,8 @@
 //! It streams through `serde_json` with hand-written visitors over private seeds: no
 //! `serde_json::Value` tree is built. Rules applied everywhere:
 //! * `null` is exactly like an absent key (W-22), and never clobbers an earlier value;
-//! * unknown keys are ignored at every level, their values skipped whole (W-53);
+//! * unknown keys are ignored at every level, their values skipped whole (W-53), nested
+//!   no deeper than [`MAX_DEPTH`](super::super::MAX_DEPTH) ([`Skip`]);
 //! * key order never matters (W-23); for a repeated key the last non-null value wins (W-51);
 //! * numbers may be numeric strings and the other way round (W-56);
 //! * `application` and `instance` may be a single object instead of an array (W-81).
@@ -15,9 +16,10 @@ use super::super::raw::{DciClass, RawDci, RawInstance, RawLease, RawName, RawPor
 use super::ctx::Ctx;
 use super::metadata::MetaSeed;
 use super::scalar::{ActionSeed, BoolSeed, DeltaSeed, IntSeed, StatusSeed, TextSeed};
+use super::skip::Skip;
 use crate::model::{Application, Applications, DataCenterName, InstanceInfo};
 use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// Runs one top-level read over `bytes` and checks that nothing but whitespace follows.
@@ -193,7 +195,7 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for Wrapped<'_, S> {
                 (true, Some(s)) => value = Some(value!(self.ctx, map, key, s)),
                 (_, s) => {
                     seed = s;
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -304,7 +306,7 @@ impl<'de> Visitor<'de> for AppsSeed<'_> {
                     applications = value!(ctx, map, "application", seed);
                 }
                 AppsField::Other => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -346,7 +348,7 @@ impl<'de> Visitor<'de> for AppSeed<'_> {
                     instances = value!(ctx, map, "instance", seed);
                 }
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -383,7 +385,7 @@ impl<'de> Visitor<'de> for RawInstSeed<'_> {
         let mut r = RawInstance::default();
         while let Some(f) = map.next_key_seed(KeySeed(instance_field))? {
             let Some(f) = f else {
-                map.next_value::<IgnoredAny>()?;
+                map.next_value::<Skip>()?;
                 continue;
             };
             let key = f.json;
@@ -452,7 +454,7 @@ impl<'de> Visitor<'de> for PortSeed<'_> {
                 }
                 2 => set!(p.enabled, value!(ctx, map, "@enabled", BoolSeed)),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -517,7 +519,7 @@ impl<'de> Visitor<'de> for DciSeed<'_> {
                 }
                 3 => set!(d.metadata, value!(ctx, map, "metadata", MetaSeed(ctx))),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -579,7 +581,7 @@ impl<'de> Visitor<'de> for LeaseSeed<'_> {
                     value!(ctx, map, "serviceUpTimestamp", IntSeed)
                 ),
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }

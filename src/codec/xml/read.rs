@@ -1,6 +1,7 @@
 //! The tolerant XStream XML reader (W-76), over quick-xml's pull parser.
 //!
-//! Layout never matters; unknown elements are skipped whole; status text is matched
+//! Layout never matters; unknown elements are skipped whole (no deeper than
+//! [`MAX_DEPTH`] open elements; a `<!DOCTYPE>` is refused); status text is matched
 //! case-insensitively; `<port>` is enabled unless `enabled="false"`, `<securePort>` only if
 //! `enabled="true"`; the `class` attribute of `<dataCenterInfo>` is ignored (`<name>`
 //! decides, `Amazon` in any case); the EmptyMap marker is an empty map; element names are
@@ -12,7 +13,7 @@ use super::super::fields::{instance_field, Slot};
 use super::super::raw::{
     DciClass, RawDci, RawInstance, RawLease, RawName, RawPort, RawStatus, EMPTY_MAP_CLASS,
 };
-use super::super::Format;
+use super::super::{Format, MAX_DEPTH};
 use super::{decode_name, wellformed};
 use crate::model::{
     ActionType, Application, Applications, DataCenterName, InstanceInfo, Metadata, Status,
@@ -73,6 +74,8 @@ struct XmlIn<'a> {
     check_raw: bool,
     trace: Trace,
     text: String,
+    /// Elements open at the reader's position, bounded by [`MAX_DEPTH`].
+    depth: usize,
 }
 
 impl<'a> XmlIn<'a> {
@@ -87,6 +90,7 @@ impl<'a> XmlIn<'a> {
             strict,
             trace: Trace::default(),
             text: String::new(),
+            depth: 0,
             check_raw: !wellformed::document_chars_ok(src),
         }
     }
@@ -168,6 +172,16 @@ impl<'a> XmlIn<'a> {
         };
         wellformed::check_event(&ev, self.reader.decoder(), self.check_raw)
             .map_err(|m| self.malformed(m))?;
+        match ev {
+            Event::Start(_) if self.depth == MAX_DEPTH => {
+                return Err(
+                    self.malformed(format!("elements nested deeper than {MAX_DEPTH} levels"))
+                )
+            }
+            Event::Start(_) => self.depth += 1,
+            Event::End(_) => self.depth = self.depth.saturating_sub(1),
+            _ => {}
+        }
         Ok(ev)
     }
 
@@ -186,7 +200,7 @@ impl<'a> XmlIn<'a> {
                 Event::Empty(s) => break (s, true),
                 Event::Text(t) if t.iter().all(|b| b.is_ascii_whitespace()) => {}
                 Event::Text(t) if t.starts_with("\u{feff}".as_bytes()) => {}
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
                 Event::Eof => {
                     let f = self.data("empty document");
                     return Err(self.to_error(f));

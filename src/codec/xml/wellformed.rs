@@ -10,8 +10,10 @@
 //! * every attribute of every tag is read: duplicates and unquoted values are errors,
 //!   attributes must be separated by white space, values hold no `<` and no reference to
 //!   a character XML cannot carry;
+//! * a `<!DOCTYPE …>` is refused: no DTD is read, so no entity is declared and nothing
+//!   external is fetched;
 //! * every reference in content is a character XML can carry or one of the five
-//!   predefined entities (no DTD is read, so no other entity is declared);
+//!   predefined entities;
 //! * raw text, CDATA, comments and other markup are UTF-8 made of characters XML 1.0
 //!   allows, and text holds no `]]>`.
 //!
@@ -48,7 +50,9 @@ pub(super) fn check_event(ev: &Event<'_>, decoder: Decoder, raw_chars: bool) -> 
         Event::CData(t) => chars(t),
         Event::Comment(t) => chars(t),
         Event::PI(t) => chars(t),
-        Event::DocType(t) => chars(t),
+        // No DTD is processed, so none is taken: no entity declarations, no external
+        // subsets (XXE), no billion laughs.
+        Event::DocType(_) => Err("a DOCTYPE is not accepted (no DTD is processed)".into()),
         Event::Decl(t) => chars(t),
         Event::End(_) | Event::Eof => Ok(()),
     }

@@ -101,7 +101,8 @@ pub(super) struct ItemDoc<'a> {
     pub(super) app_name: Option<String>,
     /// `id`, when a string.
     pub(super) id: Option<String>,
-    /// `lastDirtyTimestamp`: a non-negative integer, or a string holding one.
+    /// `lastDirtyTimestamp`: a non-negative integer that fits a Java long, or a string
+    /// holding one.
     pub(super) last_dirty: Option<u64>,
     /// `status`, when a string.
     pub(super) status: Option<String>,
@@ -200,11 +201,14 @@ impl<'de> Visitor<'de> for ItemVisitor {
                 "status" => item.status = map.next_value::<Field>()?.into_string(),
                 "overriddenStatus" => item.overridden = map.next_value::<Field>()?.into_string(),
                 "lastDirtyTimestamp" => {
-                    item.last_dirty = match map.next_value::<Field>()? {
+                    let ts = match map.next_value::<Field>()? {
                         Field::Number(n) => Some(n),
                         Field::String(s) => s.parse().ok(),
                         Field::Other => None,
-                    }
+                    };
+                    // Beyond a Java long is the wrong type too: stored, it would be
+                    // served where no reader can read it back.
+                    item.last_dirty = ts.filter(|&t| i64::try_from(t).is_ok());
                 }
                 "instanceInfo" => item.instance = Some(map.next_value()?),
                 _ => {
