@@ -77,4 +77,4 @@ pub use self::endpoint::{
 pub use self::error::{RouteError, Unavailable};
 pub use self::reqwest_service::{ReqwestFuture, ReqwestService};
 pub use self::route::{HostIs, RouteByHost, RouteByHostLayer, RouteFuture, DEFAULT_MAX_TARGETS};
-pub use self::stream::EurekaDiscover;
+pub use self::stream::{EurekaDiscover, ZoneAffinity};

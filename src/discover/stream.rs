@@ -70,6 +70,7 @@ type Changed = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// ```
 pub struct EurekaDiscover<M: MakeEndpoint> {
     target: Target,
+    zones: ZoneAffinity,
     make: M,
     snapshots: Snapshots,
     watch: Watch,
@@ -77,6 +78,71 @@ pub struct EurekaDiscover<M: MakeEndpoint> {
     emitted: HashMap<Arc<str>, Arc<InstanceInfo>>,
     /// The diff between `emitted` and the latest snapshot, not yet yielded.
     todo: VecDeque<Step>,
+}
+
+/// Which zone's endpoints a [`EurekaDiscover`] (and a
+/// [`BalancedClient`](super::BalancedClient)) sends calls to (C-40). An instance's zone is
+/// its Amazon `availability-zone`, else its metadata `zone` (C-29, what Spring writes);
+/// the caller's own zone is what it configures (Spring's
+/// `eureka.instance.metadata-map.zone`).
+///
+/// ```
+/// use tower_eureka::discover::ZoneAffinity;
+/// use tower_eureka::model::InstanceInfo;
+/// use std::sync::Arc;
+///
+/// let a = Arc::new(InstanceInfo::builder("orders").instance_id("a").metadata("zone", "z1").build());
+/// let b = Arc::new(InstanceInfo::builder("orders").instance_id("b").metadata("zone", "z2").build());
+/// let all = [a.clone(), b.clone()];
+/// let ids = |z: &ZoneAffinity| -> Vec<String> {
+///     z.select(all.iter()).map(|i| i.id().to_owned()).collect()
+/// };
+/// assert_eq!(ids(&ZoneAffinity::Prefer("z1".into())), ["a"]);
+/// // No instance in z3: Prefer spills over to the others, Strict sends nowhere.
+/// assert_eq!(ids(&ZoneAffinity::Prefer("z3".into())), ["a", "b"]);
+/// assert!(ids(&ZoneAffinity::Strict("z3".into())).is_empty());
+/// assert_eq!(ids(&ZoneAffinity::Off), ["a", "b"]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ZoneAffinity {
+    /// Every `UP` instance, whatever its zone (default).
+    #[default]
+    Off,
+    /// The `UP` instances of this zone while it has any, otherwise all of them.
+    Prefer(String),
+    /// Only the `UP` instances of this zone, none when it has none.
+    Strict(String),
+}
+
+impl ZoneAffinity {
+    /// The instances of `candidates` (already the target's `UP` ones) to use.
+    pub fn select<'a, I>(&self, candidates: I) -> impl Iterator<Item = &'a Arc<InstanceInfo>> + 'a
+    where
+        I: Iterator<Item = &'a Arc<InstanceInfo>> + 'a,
+    {
+        let (zone, strict) = match self {
+            ZoneAffinity::Off => (None, false),
+            ZoneAffinity::Prefer(z) => (Some(z.clone()), false),
+            ZoneAffinity::Strict(z) => (Some(z.clone()), true),
+        };
+        let all: Vec<&'a Arc<InstanceInfo>> = candidates.collect();
+        let chosen: Vec<&'a Arc<InstanceInfo>> = match zone {
+            None => all,
+            Some(z) => {
+                let own: Vec<_> = all
+                    .iter()
+                    .copied()
+                    .filter(|i| i.zone().is_some_and(|iz| iz.eq_ignore_ascii_case(&z)))
+                    .collect();
+                if own.is_empty() && !strict {
+                    all
+                } else {
+                    own
+                }
+            }
+        };
+        chosen.into_iter()
+    }
 }
 
 enum Watch {
@@ -107,12 +173,20 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
     pub fn new(snapshots: watch::Receiver<Arc<ClientSnapshot>>, target: Target, make: M) -> Self {
         EurekaDiscover {
             target,
+            zones: ZoneAffinity::Off,
             make,
             snapshots,
             watch: Watch::Fresh,
             emitted: HashMap::new(),
             todo: VecDeque::new(),
         }
+    }
+
+    /// Which zone's instances to prefer (default [`ZoneAffinity::Off`]: every `UP`
+    /// instance of the target). See [`ZoneAffinity`].
+    pub fn zone_affinity(mut self, zones: ZoneAffinity) -> Self {
+        self.zones = zones;
+        self
     }
 
     /// The target this stream discovers.
@@ -129,7 +203,7 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
     fn diff(&mut self, snap: &ClientSnapshot) {
         self.todo.clear();
         let mut desired: HashMap<&str, &Arc<InstanceInfo>> = HashMap::new();
-        for inst in snap.up_instances(&self.target) {
+        for inst in self.zones.select(snap.up_instances(&self.target)) {
             desired.insert(inst.id(), inst);
         }
         let mut inserts = Vec::new();

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio_test::task::{self, Spawn};
 use tower::discover::Change;
 use tower_eureka::client::{ClientSnapshot, Target};
-use tower_eureka::discover::{EurekaDiscover, MakeHttpEndpoint};
+use tower_eureka::discover::{EurekaDiscover, MakeHttpEndpoint, ZoneAffinity};
 use tower_eureka::model::{InstanceInfo, PortWrapper, Status};
 
 /// What a change says, in comparable form: the endpoint is the instance's `ip:port`.
@@ -313,4 +313,65 @@ async fn wakes_the_task_that_polled_last() {
     tx.send_replace(snapshot([inst("orders", "o2", "10.0.0.2", 80)], 2));
     assert!(second.is_woken(), "the last poller must be woken");
     assert_eq!(poll(&mut second), Poll::Ready(true));
+}
+
+fn zoned(id: &str, ip: &str, zone: &str) -> InstanceInfo {
+    let mut i = inst("orders", id, ip, 80);
+    i.metadata.insert("zone", zone);
+    i
+}
+
+// C-40: with a preferred zone the stream holds that zone's UP instances, spills over to
+// the others when the zone has none (down, or gone), and comes back when it has again;
+// Strict never spills.
+#[tokio::test]
+async fn c40_zone_affinity_prefers_the_own_zone_and_spills_only_when_it_is_empty() {
+    let (tx, rx) = watch::channel(Arc::new(ClientSnapshot::empty()));
+    let mut d = task::spawn(
+        EurekaDiscover::new(rx.clone(), Target::app("orders"), addr as Make)
+            .zone_affinity(ZoneAffinity::Prefer("zone-a".into())),
+    );
+    let mut strict = task::spawn(
+        EurekaDiscover::new(rx, Target::app("orders"), addr as Make)
+            .zone_affinity(ZoneAffinity::Strict("zone-a".into())),
+    );
+    tx.send_replace(snapshot(
+        [
+            zoned("a1", "10.0.0.1", "zone-a"),
+            zoned("a2", "10.0.0.2", "zone-a"),
+            zoned("b1", "10.0.1.1", "zone-b"),
+        ],
+        1,
+    ));
+    let own = vec![ins("a1", "10.0.0.1:80"), ins("a2", "10.0.0.2:80")];
+    assert_eq!(sorted(drain(&mut d)), own);
+    assert_eq!(sorted(drain(&mut strict)), own);
+    // zone-a goes DOWN: Prefer spills to zone-b, Strict has nothing.
+    tx.send_replace(snapshot(
+        [
+            with_status(zoned("a1", "10.0.0.1", "zone-a"), Status::Down),
+            with_status(zoned("a2", "10.0.0.2", "zone-a"), Status::Down),
+            zoned("b1", "10.0.1.1", "zone-b"),
+        ],
+        2,
+    ));
+    assert_eq!(
+        sorted(drain(&mut d)),
+        vec![ins("b1", "10.0.1.1:80"), rem("a1"), rem("a2")]
+    );
+    assert_eq!(sorted(drain(&mut strict)), vec![rem("a1"), rem("a2")]);
+    // One zone-a instance is back: Prefer returns to it alone.
+    tx.send_replace(snapshot(
+        [
+            zoned("a1", "10.0.0.1", "zone-a"),
+            with_status(zoned("a2", "10.0.0.2", "zone-a"), Status::Down),
+            zoned("b1", "10.0.1.1", "zone-b"),
+        ],
+        3,
+    ));
+    assert_eq!(
+        sorted(drain(&mut d)),
+        vec![ins("a1", "10.0.0.1:80"), rem("b1")]
+    );
+    assert_eq!(sorted(drain(&mut strict)), vec![ins("a1", "10.0.0.1:80")]);
 }

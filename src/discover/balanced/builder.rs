@@ -5,7 +5,7 @@ use super::retry::RetryPolicy;
 use super::trace::Traced;
 use super::{target_label, BalancedClient};
 use crate::client::{ClientSnapshot, Target};
-use crate::discover::{EurekaDiscover, MakeEndpoint, MakeHttpEndpoint};
+use crate::discover::{EurekaDiscover, MakeEndpoint, MakeHttpEndpoint, ZoneAffinity};
 use crate::BoxError;
 use std::fmt;
 use std::sync::Arc;
@@ -60,6 +60,7 @@ pub struct BalancedClientBuilder {
     decay: Duration,
     use_host_name: bool,
     prefer_secure: bool,
+    zones: ZoneAffinity,
 }
 
 impl Default for BalancedClientBuilder {
@@ -75,6 +76,7 @@ impl Default for BalancedClientBuilder {
             decay: DEFAULT_DECAY,
             use_host_name: false,
             prefer_secure: true,
+            zones: ZoneAffinity::Off,
         }
     }
 }
@@ -91,6 +93,7 @@ impl fmt::Debug for BalancedClientBuilder {
             .field("decay", &self.decay)
             .field("use_host_name", &self.use_host_name)
             .field("prefer_secure", &self.prefer_secure)
+            .field("zones", &self.zones)
             .finish_non_exhaustive()
     }
 }
@@ -163,6 +166,14 @@ impl BalancedClientBuilder {
         self
     }
 
+    /// Keep calls in a zone (C-40; default [`ZoneAffinity::Off`]): with
+    /// [`ZoneAffinity::Prefer`], endpoints of the caller's zone while it has `UP` ones,
+    /// the others only when it has none.
+    pub fn zone_affinity(mut self, zones: ZoneAffinity) -> Self {
+        self.zones = zones;
+        self
+    }
+
     /// Builds the stack for `target`, discovered in `snapshots` (from
     /// [`EurekaClient::snapshots`](crate::client::EurekaClient::snapshots), or any `watch`
     /// channel of snapshots), around `inner`: the HTTP client service cloned for each
@@ -214,7 +225,8 @@ impl BalancedClientBuilder {
         R: Send + 'static,
     {
         let label = target_label(&target);
-        let discover = EurekaDiscover::new(snapshots, target, make);
+        let discover =
+            EurekaDiscover::new(snapshots, target, make).zone_affinity(self.zones.clone());
         let discover = PeakEwmaDiscover::new::<http::Request<B>>(
             discover,
             self.default_rtt,
