@@ -135,8 +135,9 @@ struct Inner {
     delta_deadline: AtomicU64,
     /// When the published snapshot was built (monotonic ms).
     last_publish: AtomicU64,
-    /// The live revision, for those who wait for a change ([`Registry::changes`]); sent
-    /// only when a write changed it (never by a plain heartbeat).
+    /// The live content revision, for those who wait for a change ([`Registry::changes`]);
+    /// sent only when a write changed the content (never by a heartbeat or a delta-window
+    /// sweep).
     changes: tokio::sync::watch::Sender<u64>,
     /// Random, fixed for this registry's life: revisions of two registries (two servers,
     /// or one restarted) are not comparable, and this says which one a revision is of.
@@ -155,7 +156,7 @@ impl Registry {
                 delta_deadline: AtomicU64::new(state.delta_deadline()),
                 last_publish: AtomicU64::new(clock.elapsed_ms()),
                 published: ArcSwap::new(first),
-                changes: tokio::sync::watch::Sender::new(state.revision()),
+                changes: tokio::sync::watch::Sender::new(state.content_revision()),
                 epoch: rand::random::<u64>() | 1,
                 state: Mutex::new(state),
                 clock,
@@ -187,11 +188,12 @@ impl Registry {
         // Read the clock under the lock so that operations see time move forward.
         let now = self.inner.clock.elapsed_ms();
         let r = f(&mut st, now);
-        let revision = st.revision();
-        let before = self.inner.live_revision.swap(revision, Ordering::AcqRel);
-        if before != revision {
-            // A visible change: wake whoever waits for one (a long-polling delta).
-            self.inner.changes.send_replace(revision);
+        self.inner
+            .live_revision
+            .store(st.revision(), Ordering::Release);
+        if let Some(content) = st.take_content_change() {
+            // The content changed: wake whoever waits for that (a long-polling delta).
+            self.inner.changes.send_replace(content);
         }
         self.inner
             .delta_deadline
@@ -367,8 +369,10 @@ impl Registry {
         self.publish()
     }
 
-    /// A receiver of the live revision: it changes with every visible change of the
-    /// registry (never with a plain heartbeat). The snapshot that shows a change is
+    /// A receiver of the live content revision
+    /// ([`RegistrySnapshot::content_revision`]): it changes with every change of the
+    /// registry's content (never with a heartbeat, nor when old entries leave the delta
+    /// window). The snapshot that shows a change is
     /// published at most [`publish_interval`](RegistryConfig::publish_interval) later, so
     /// a waiter that needs the snapshot re-reads [`snapshot`](Self::snapshot) until it
     /// passes the revision it waits for.

@@ -21,6 +21,8 @@ pub(crate) type InstanceList = Arc<[Arc<InstanceInfo>]>;
 /// `client::ClientSnapshot`.
 pub struct RegistrySnapshot {
     pub(crate) revision: u64,
+    /// The revision of the last change of the content (not of the delta window).
+    pub(crate) content_revision: u64,
     pub(crate) hashcode: String,
     pub(crate) counts: StatusCounts,
     pub(crate) apps: Vec<(Arc<str>, InstanceList)>,
@@ -35,6 +37,7 @@ impl RegistrySnapshot {
     /// is a delta change).
     pub(crate) fn new(
         revision: u64,
+        content_revision: u64,
         counts: StatusCounts,
         apps: Vec<(Arc<str>, InstanceList)>,
         len: usize,
@@ -42,6 +45,7 @@ impl RegistrySnapshot {
     ) -> RegistrySnapshot {
         RegistrySnapshot {
             revision,
+            content_revision,
             hashcode: counts.hashcode(),
             counts,
             apps,
@@ -56,6 +60,14 @@ impl RegistrySnapshot {
     /// (registrations, status changes, cancels, evictions, delta-window expiries).
     pub fn revision(&self) -> u64 {
         self.revision
+    }
+
+    /// The revision of the last change of the registry's content as of this snapshot: a
+    /// registration, status change, cancel or eviction. Unlike [`revision`](Self::revision)
+    /// it does not move when old entries leave the delta window, so a client holding any
+    /// revision at or after it holds this content (what a watching delta waits on).
+    pub fn content_revision(&self) -> u64 {
+        self.content_revision
     }
 
     /// The reconcile hash (W-60) of the whole registry in this snapshot. It is the

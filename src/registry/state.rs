@@ -38,6 +38,10 @@ pub(crate) struct State {
     delta: DeltaLog,
     counters: Counters,
     tombstones: Tombstones,
+    /// See [`RegistrySnapshot::content_revision`].
+    content_revision: u64,
+    /// The content revision last announced (see `take_content_change`).
+    content_notified: u64,
 }
 
 impl State {
@@ -55,6 +59,8 @@ impl State {
             delta: DeltaLog::new(super::clock::duration_ms(cfg.delta_retention)),
             counters: Counters::default(),
             tombstones: Tombstones::default(),
+            content_revision: 0,
+            content_notified: 0,
         }
     }
 
@@ -77,6 +83,21 @@ impl State {
     fn commit(&mut self, key: Key, record: Arc<InstanceInfo>, now: u64) {
         self.index.mark_dirty(&key);
         self.delta.record(now, key, record);
+        self.content_revision = self.delta.version();
+    }
+
+    /// The revision of the last change of the content (not of the delta window).
+    pub(crate) fn content_revision(&self) -> u64 {
+        self.content_revision
+    }
+
+    /// The content revision if it changed since the last call (to wake waiters once per
+    /// change, with one field compare on every operation).
+    pub(crate) fn take_content_change(&mut self) -> Option<u64> {
+        (self.content_revision != self.content_notified).then(|| {
+            self.content_notified = self.content_revision;
+            self.content_revision
+        })
     }
 
     /// A `MODIFIED` change of the lease at `key`: its record, edited by `edit`, stamped
@@ -479,6 +500,7 @@ impl State {
         let apps = self.index.published_lists();
         RegistrySnapshot::new(
             self.delta.version(),
+            self.content_revision,
             self.index.counts(),
             apps,
             self.index.len(),

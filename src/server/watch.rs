@@ -1,7 +1,8 @@
 //! Watch: a long poll on the delta (issue 15), an extension no Eureka has.
 //!
-//! `GET /apps/delta?watch=V&epoch=E` answers as soon as the registry's delta version
-//! passes `V` (the `versions__delta` the client holds), or after `waitMs` (default 30 s,
+//! `GET /apps/delta?watch=V&epoch=E` answers as soon as the registry's content changes
+//! after version `V` (the `versions__delta` the client holds; entries leaving the delta
+//! window move the version but do not answer a watch), or after `waitMs` (default 30 s,
 //! at most 120 s) with the delta as it is; at once when `E` (the `x-eureka-watch` value
 //! the client saw with `V`) is not this registry's epoch, since versions of two servers,
 //! or of one server before and after a restart, do not compare. The answer is the ordinary delta payload, so a client
@@ -73,7 +74,8 @@ pub(super) fn ask(query: &Query) -> Result<Ask, String> {
     Ok(Ask::After { after, wait, epoch })
 }
 
-/// Returns once the published delta version is past `after`, or at `wait`; at once when
+/// Returns once the published content has changed after version `after`, or at `wait`;
+/// at once when
 /// `after` is a version of another registry (another server, or this one before a
 /// restart: their versions do not compare).
 pub(super) async fn until_past(
@@ -93,7 +95,9 @@ pub(super) async fn until_past(
         .publish_interval
         .max(Duration::from_millis(1));
     loop {
-        if registry.snapshot().delta_version() > after {
+        // Only a change of the content answers: entries leaving the delta window move
+        // the version but give a client nothing new.
+        if registry.snapshot().content_revision() > after {
             return;
         }
         let live = *changes.borrow_and_update();

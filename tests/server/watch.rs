@@ -140,3 +140,29 @@ async fn a_bad_watch_is_400_naming_the_parameter() {
         assert!(reason.starts_with(name), "{reason}");
     }
 }
+
+// Entries leaving the delta window move the version but change nothing a client holds:
+// they do not answer a watch.
+#[tokio::test(start_paused = true)]
+async fn the_delta_window_emptying_does_not_answer_a_watch() {
+    let mut cfg = config();
+    cfg.registry.delta_retention = Duration::from_secs(1);
+    let svc = EurekaService::new(cfg);
+    register(&svc, "w1").await;
+    let (_, header, delta) = get(&svc, "/eureka/apps/delta").await;
+    let (v, epoch) = (version(&delta), header.expect("header"));
+    let waiting = {
+        let svc = svc.clone();
+        let path = format!("/eureka/apps/delta?watch={v}&epoch={epoch}&waitMs=5000");
+        tokio::spawn(async move { get(&svc, &path).await })
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The window has emptied meanwhile (a plain delta shows it)...
+    let (_, _, now) = get(&svc, "/eureka/apps/delta").await;
+    assert!(ids(&now).is_empty(), "{now}");
+    assert!(version(&now) > v, "the sweep moved the version");
+    // ...and the watch still waits, until its 5 s.
+    assert!(!waiting.is_finished());
+    let (status, _, _) = waiting.await.expect("task");
+    assert_eq!(status, 200);
+}
