@@ -166,3 +166,43 @@ async fn the_delta_window_emptying_does_not_answer_a_watch() {
     let (status, _, _) = waiting.await.expect("task");
     assert_eq!(status, 200);
 }
+
+// Every change wakes a watcher that follows the versions, also when it is published after
+// the publication delay (25 ms) and when it lands between two watches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_watcher_misses_no_change() {
+    let mut cfg = config();
+    cfg.registry.publish_interval = Duration::from_millis(25);
+    let svc = EurekaService::new(cfg);
+    register(&svc, "base").await;
+    let (_, header, delta) = get(&svc, "/eureka/apps/delta").await;
+    let epoch = header.expect("header");
+    let mut v = version(&delta);
+    for k in 0..60 {
+        let waiting = {
+            let svc = svc.clone();
+            let path = format!("/eureka/apps/delta?watch={v}&epoch={epoch}&waitMs=20000");
+            tokio::spawn(async move { get(&svc, &path).await })
+        };
+        if k % 3 != 0 {
+            tokio::time::sleep(Duration::from_millis(k % 7)).await;
+        }
+        let id = format!("f-{}", k / 2);
+        if k % 2 == 0 {
+            register(&svc, &id).await;
+        } else {
+            let req = http::Request::delete(format!("/eureka/apps/WATCHED/{id}"))
+                .body(Empty::<Bytes>::new())
+                .expect("request");
+            let res = svc.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+            assert_eq!(res.status(), 200);
+        }
+        let answered = tokio::time::timeout(Duration::from_secs(5), waiting).await;
+        let Ok(Ok((status, _, delta))) = answered else {
+            panic!("change {k} did not answer the watch within 5 s");
+        };
+        assert_eq!(status, 200);
+        assert!(version(&delta) > v, "change {k}");
+        v = version(&delta);
+    }
+}
