@@ -194,7 +194,11 @@ async fn a_following_watcher_misses_no_change() {
             let req = http::Request::delete(format!("/eureka/apps/WATCHED/{id}"))
                 .body(Empty::<Bytes>::new())
                 .expect("request");
-            let res = svc.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+            let res = svc
+                .clone()
+                .oneshot(req)
+                .await
+                .unwrap_or_else(|e| match e {});
             assert_eq!(res.status(), 200);
         }
         let answered = tokio::time::timeout(Duration::from_secs(5), waiting).await;
