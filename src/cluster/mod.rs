@@ -28,10 +28,12 @@
 //! | `queue` | the coalescing per-peer queue (P-30, P-34) |
 //! | `wire` | batch items and answers (P-11..P-15) |
 //! | `http` | the peer HTTP client (http, https with `tls`, Basic credentials from the URL) |
-//! | `peer` | one peer's sender, breaker and counters (P-32, P-33, P-45) |
+//! | `breaker` | one peer's back-off and circuit breaker (P-32) |
+//! | `peer` | one peer's sender and counters (P-32, P-33, P-45) |
 //! | `sync` | the startup sync (P-40) |
 //! | `repair` | anti-entropy through `GET /apps` (P-35) |
 
+mod breaker;
 mod config;
 mod http;
 mod peer;
