@@ -20,15 +20,21 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `settings` | the table: every setting declared once (key, flag, env, parser, display) |
+//! | `entry` | one entry of the table: `Setting` and its builder |
+//! | `parse` | the parsers and displays the table uses |
+//! | `values` | what the table writes into: the library config types and the binary's own |
 //! | `source` | the sources: file flattening (YAML, properties), relaxed keys, env names, placeholders |
 //! | `resolve` | precedence, the values settings share, `--print-config` |
 //! | `cli` | the clap command built from the table |
 //! | `main` | startup: resolve, log, bind, serve, shut down |
 
 mod cli;
+mod entry;
+mod parse;
 mod resolve;
 mod settings;
 mod source;
+mod values;
 
 use std::process::ExitCode;
 use std::time::Duration;

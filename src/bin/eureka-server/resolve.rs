@@ -2,7 +2,8 @@
 //! several settings share (listen address, prefix, own URL, peers) are combined, and
 //! everything is validated before the binary binds its port.
 
-use crate::settings::{check_dashboard_path, Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
+use crate::parse::check_dashboard_path;
+use crate::settings::{Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
 use crate::source::{canonical, env_names, FileValues, Origin};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
