@@ -9,16 +9,26 @@ use std::time::Duration;
 use tower::ServiceExt;
 use tower_eureka::server::EurekaService;
 
-async fn get(svc: &EurekaService, path: &str) -> (u16, Option<String>, serde_json::Value) {
-    let req = http::Request::get(path)
+/// Sends a body-less `method path` (JSON accepted) through the service.
+async fn send(
+    svc: &EurekaService,
+    method: http::Method,
+    path: &str,
+) -> http::Response<tower_eureka::server::ResponseBody> {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
         .header("accept", "application/json")
         .body(Empty::<Bytes>::new())
         .expect("request");
-    let res = svc
-        .clone()
+    svc.clone()
         .oneshot(req)
         .await
-        .unwrap_or_else(|e| match e {});
+        .unwrap_or_else(|e| match e {})
+}
+
+async fn get(svc: &EurekaService, path: &str) -> (u16, Option<String>, serde_json::Value) {
+    let res = send(svc, http::Method::GET, path).await;
     let status = res.status().as_u16();
     let watch = res
         .headers()
@@ -125,14 +135,7 @@ async fn a_bad_watch_is_400_naming_the_parameter() {
     for (q, name) in [("watch=abc", "watch"), ("watch=1&waitMs=soon", "waitMs")] {
         let (status, _, _) = get(&svc, &format!("/eureka/apps/delta?{q}")).await;
         assert_eq!(status, 400, "{q}");
-        let req = http::Request::get(format!("/eureka/apps/delta?{q}"))
-            .body(Empty::<Bytes>::new())
-            .expect("request");
-        let res = svc
-            .clone()
-            .oneshot(req)
-            .await
-            .unwrap_or_else(|e| match e {});
+        let res = send(&svc, http::Method::GET, &format!("/eureka/apps/delta?{q}")).await;
         let reason = res.headers()["x-eureka-error"]
             .to_str()
             .unwrap_or("")
@@ -191,14 +194,12 @@ async fn a_following_watcher_misses_no_change() {
         if k % 2 == 0 {
             register(&svc, &id).await;
         } else {
-            let req = http::Request::delete(format!("/eureka/apps/WATCHED/{id}"))
-                .body(Empty::<Bytes>::new())
-                .expect("request");
-            let res = svc
-                .clone()
-                .oneshot(req)
-                .await
-                .unwrap_or_else(|e| match e {});
+            let res = send(
+                &svc,
+                http::Method::DELETE,
+                &format!("/eureka/apps/WATCHED/{id}"),
+            )
+            .await;
             assert_eq!(res.status(), 200);
         }
         let answered = tokio::time::timeout(Duration::from_secs(5), waiting).await;
