@@ -3,7 +3,7 @@
 //! renders it and the JSON twin serializes it, so the two always agree.
 
 use super::query::Query;
-use crate::model::{DataCenterName, InstanceInfo, Status};
+use crate::model::{InstanceInfo, Status};
 use crate::registry::{RegistrySnapshot, SelfPreservationMode, SelfPreservationStatus};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -318,16 +318,9 @@ impl<'a> InstanceView<'a> {
     }
 }
 
-/// The instance's zone: metadata `zone` (Spring), else the Amazon availability zone.
+/// The instance's zone as the client sees it ([`InstanceInfo::zone`], C-29), if not empty.
 fn zone(i: &InstanceInfo) -> Option<&str> {
-    i.metadata
-        .get("zone")
-        .or_else(|| {
-            (i.data_center_info.name == DataCenterName::Amazon)
-                .then(|| i.data_center_info.metadata.get("availability-zone"))
-                .flatten()
-        })
-        .filter(|z| !z.is_empty())
+    i.zone().filter(|z| !z.is_empty())
 }
 
 impl Preservation {
