@@ -334,11 +334,21 @@ impl Registry {
     /// lock per 256 keys instead of one per key: what the replication sender builds a batch
     /// from, so that a batch of 250 costs the heartbeats beside it one lock, not 250.
     pub fn instances(&self, keys: &[(&str, &str)]) -> Vec<Option<Arc<InstanceInfo>>> {
+        self.per_key(keys, |st, now, app, id| st.instance(app, id, now))
+    }
+
+    /// `f` for each `(app, id)` of `keys`, in order, under one short lock per 256 keys:
+    /// the heartbeats beside a page or a batch never wait for all of it.
+    fn per_key<T>(
+        &self,
+        keys: &[(&str, &str)],
+        mut f: impl FnMut(&mut State, u64, &str, &str) -> T,
+    ) -> Vec<T> {
         const CHUNK: usize = 256;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(CHUNK) {
             self.with_state(|st, now| {
-                out.extend(chunk.iter().map(|(app, id)| st.instance(app, id, now)));
+                out.extend(chunk.iter().map(|(app, id)| f(st, now, app, id)));
             });
         }
         out
@@ -471,12 +481,7 @@ impl Registry {
     /// per key, under short locks of at most 256 lookups each, so that heartbeats never
     /// wait for a whole page.
     pub fn last_renewals(&self, keys: &[(&str, &str)]) -> Vec<Option<u64>> {
-        const CHUNK: usize = 256;
-        let mut out = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(CHUNK) {
-            out.extend(self.with_state(|st, _| st.last_renewals(chunk.iter().copied())));
-        }
-        out
+        self.per_key(keys, |st, _, app, id| st.last_renewal(app, id))
     }
 
     /// Legacy self-preservation, R-101 first row: sets `expected` to the number of

@@ -459,19 +459,12 @@ impl State {
         self.eviction.protected(now, &gate, &self.index)
     }
 
-    /// The wall-clock time (epoch ms) of each lease's last renewal, `None` for an unknown
-    /// `(app, id)`: one lookup per key.
-    pub(crate) fn last_renewals<'a>(
-        &self,
-        keys: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Vec<Option<u64>> {
-        keys.into_iter()
-            .map(|(app, id)| {
-                self.index
-                    .get(app, id)
-                    .map(|l| self.clock.epoch_at(l.last_renewal_ms))
-            })
-            .collect()
+    /// The wall-clock time (epoch ms) of the lease's last renewal, `None` for an unknown
+    /// `(app, id)`.
+    pub(crate) fn last_renewal(&self, app: &str, id: &str) -> Option<u64> {
+        self.index
+            .get(app, id)
+            .map(|l| self.clock.epoch_at(l.last_renewal_ms))
     }
 
     /// Legacy mode, R-101 first row.
