@@ -10,7 +10,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use tokio::sync::watch;
 use tower::discover::Change;
 
@@ -148,11 +148,8 @@ impl ZoneAffinity {
 enum Watch {
     /// The receiver's current value has not been diffed yet.
     Fresh,
-    /// Waiting for the next publication; `waker` is the one `changed` last registered.
-    Waiting {
-        changed: Changed,
-        waker: Option<Waker>,
-    },
+    /// Waiting for the next publication.
+    Waiting { changed: Changed },
     /// The client is gone: keep the set, pend forever.
     Closed,
 }
@@ -232,9 +229,12 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
 
     /// Learns of new snapshots; makes sure the task is woken by the next one.
     ///
-    /// The fast path, taken on every balancer `poll_ready`, is an atomic version check
-    /// and a waker comparison: the `changed` future is polled again only when the task's
-    /// waker differs from the one it registered.
+    /// Taken on every balancer `poll_ready`: an atomic version check, then a poll of the
+    /// `changed` future (which re-registers the task's waker). That poll is not skipped
+    /// when the waker looks the same as last time: a `Pending` from `changed()` does not
+    /// always mean "registered" (tokio's cooperative budget answers `Pending` without
+    /// registering), and the skip lost wake-ups: with 1000 watchers, a change reached the
+    /// stream only when something else woke its task, up to 30 s later.
     fn poll_watch(&mut self, cx: &mut Context<'_>) {
         loop {
             match &mut self.watch {
@@ -248,10 +248,9 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
                         changed: Box::pin(async move {
                             let _ = rx.changed().await;
                         }),
-                        waker: None,
                     };
                 }
-                Watch::Waiting { changed, waker } => {
+                Watch::Waiting { changed } => {
                     match self.snapshots.has_changed() {
                         Ok(true) => {
                             self.watch = Watch::Fresh;
@@ -269,15 +268,9 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
                             return;
                         }
                     }
-                    if waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                        return;
-                    }
                     match changed.as_mut().poll(cx) {
                         Poll::Ready(()) => self.watch = Watch::Fresh,
-                        Poll::Pending => {
-                            *waker = Some(cx.waker().clone());
-                            return;
-                        }
+                        Poll::Pending => return,
                     }
                 }
             }

@@ -375,3 +375,43 @@ async fn c40_zone_affinity_prefers_the_own_zone_and_spills_only_when_it_is_empty
     );
     assert_eq!(sorted(drain(&mut strict)), vec![ins("a1", "10.0.0.1:80")]);
 }
+
+/// Regression (issue 15, the watch bench with 1000 watchers): a poll made while the task's
+/// cooperative budget is spent must still leave the stream registered for the next
+/// publication. `watch::Receiver::changed` answers `Pending` without registering when the
+/// budget is out; the stream used to remember the waker anyway and skip later polls, so a
+/// change reached it only when something else woke its task (up to 30 s later).
+#[tokio::test]
+async fn a_publication_wakes_the_stream_after_a_poll_without_budget() {
+    let (tx, mut d) = discover(Target::app("orders"));
+    assert_eq!(drain(&mut d), vec![]);
+    tx.send_replace(snapshot([inst("orders", "o1", "10.0.0.1", 80)], 1));
+    // Spend this task's budget, then let the stream take the publication (and start
+    // waiting for the next one) inside the same poll.
+    let first = std::future::poll_fn(|cx| {
+        loop {
+            let spend = std::pin::pin!(tokio::task::consume_budget());
+            if std::future::Future::poll(spend, cx).is_pending() {
+                break;
+            }
+        }
+        Poll::Ready(d.poll_next())
+    })
+    .await;
+    assert!(
+        matches!(first, Poll::Ready(Some(Ok(Change::Insert(ref k, _)))) if &**k == "o1"),
+        "{first:?}"
+    );
+    // Ordinary polls later, with a fresh budget.
+    tokio::task::yield_now().await;
+    assert_eq!(drain(&mut d), vec![]);
+    tx.send_replace(snapshot(
+        [
+            inst("orders", "o1", "10.0.0.1", 80),
+            inst("orders", "o2", "10.0.0.2", 80),
+        ],
+        2,
+    ));
+    assert!(d.is_woken(), "the next publication wakes the stream");
+    assert_eq!(drain(&mut d), vec![ins("o2", "10.0.0.2:80")]);
+}
