@@ -361,6 +361,8 @@ impl Lifecycle {
                     self.shared.lock_record(r).touch();
                 }
                 tracing::info!("eureka server does not know this instance; re-registering");
+                // C-12: at once, without waiting for an on-demand token.
+                self.on_demand = false;
                 self.register().await;
             }
         }
@@ -368,9 +370,11 @@ impl Lifecycle {
 
     async fn register(&mut self) {
         let now = Instant::now();
-        if std::mem::take(&mut self.on_demand) {
-            // The token was available when this registration was scheduled.
-            let _ = self.bucket.try_take(now);
+        if std::mem::take(&mut self.on_demand) && !self.bucket.try_take(now) {
+            // C-08: no token (yet): wait for one; later changes coalesce into this.
+            self.on_demand = true;
+            self.next_register = Some(self.bucket.ready_at(now));
+            return;
         }
         match register_once(&self.shared).await {
             Ok(()) => {

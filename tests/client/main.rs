@@ -6,5 +6,9 @@ mod support;
 mod faults;
 mod fetch;
 mod fixtures;
+#[cfg(feature = "server")]
+mod health;
+#[cfg(feature = "server")]
+mod inproc;
 mod lifecycle;
 mod merge;
