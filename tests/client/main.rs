@@ -3,6 +3,8 @@
 
 mod support;
 
+#[cfg(feature = "server")]
+mod compact;
 mod faults;
 mod fetch;
 mod fixtures;
@@ -12,3 +14,5 @@ mod health;
 mod inproc;
 mod lifecycle;
 mod merge;
+#[cfg(feature = "server")]
+mod zones;
