@@ -30,7 +30,10 @@ pub enum Health {
     Up,
     /// Unhealthy: registered as `DOWN`, so consumers stop calling it (C-26).
     Down,
-    /// Healthy but not taking traffic: registered as `OUT_OF_SERVICE`.
+    /// Healthy but not taking traffic: registered as `OUT_OF_SERVICE`. Servers (Java's
+    /// and this crate's, R-61 rule 4) keep a stored `UP` when a client re-registers
+    /// `OUT_OF_SERVICE`, and a stored `OUT_OF_SERVICE` when it re-registers `UP`: it takes
+    /// effect from `DOWN` or `STARTING` only. Use [`Health::Down`] to take an instance out.
     OutOfService,
 }
 
