@@ -258,7 +258,7 @@ impl EurekaClientBuilder {
     /// # async fn main() -> Result<(), tower_eureka::client::Error> {
     /// let db_ok = Arc::new(AtomicBool::new(true));
     /// let flag = db_ok.clone();
-    /// let client = EurekaClient::builder(["http://eureka1:8761/eureka"])
+    /// let client = EurekaClient::builder(["http://127.0.0.1:8761/eureka"])
     ///     .instance(local_instance("orders").port(8080).build())
     ///     .health_check(move || {
     ///         let flag = flag.clone();
@@ -310,7 +310,7 @@ impl EurekaClientBuilder {
     /// failover to another zone it comes back to its own at the next session reshuffle
     /// ([`session_reconnect_interval`](Self::session_reconnect_interval), C-42).
     ///
-    /// ```
+    /// ```no_run
     /// use tower_eureka::client::{local_instance, EurekaClient};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
