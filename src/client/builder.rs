@@ -246,7 +246,8 @@ impl EurekaClientBuilder {
     /// `OUT_OF_SERVICE` and `DOWN` stay whatever the health. A check that panics or takes
     /// longer than [`health_check_timeout`](Self::health_check_timeout) counts as `Down` and
     /// is logged; it never stops the client. The check runs in a task of its own: it must
-    /// not block the thread.
+    /// not block the thread. A client that does not register (fetch-only, or without an
+    /// instance) never runs it.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -538,6 +539,35 @@ fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // C-01, C-40, C-70: zone groups of parsed URLs, own zone first, each server once even
+    // when two zones spell its URL differently.
+    #[test]
+    fn c70_server_zones_parse_and_list_each_server_once() {
+        let b = EurekaClientBuilder::new(vec!["http://d:8761/eureka".into()])
+            .availability_zones("us-east-1", ["z1", "z2", "z3"])
+            .service_urls("z1", ["http://a:8761/eureka/", "http://b:8761/eureka"])
+            .service_urls("z2", ["http://a:8761/eureka", "http://c:8761/eureka"]);
+        let me = InstanceInfo::builder("x").metadata("zone", "z2").build();
+        let zones = server_zones(&b.zones, &b.urls, Some(&me)).unwrap();
+        let bases: Vec<Vec<String>> = zones
+            .iter()
+            .map(|z| z.iter().map(ToString::to_string).collect())
+            .collect();
+        assert_eq!(
+            bases,
+            [
+                vec!["http://a:8761/eureka/", "http://c:8761/eureka/"],
+                // z3 has no URLs of its own: defaultZone's.
+                vec!["http://d:8761/eureka/"],
+                vec!["http://b:8761/eureka/"],
+            ]
+        );
+        let bad = EurekaClientBuilder::new(vec![]).service_urls("z1", ["ftp://x"]);
+        assert!(server_zones(&bad.zones, &bad.urls, None)
+            .unwrap_err()
+            .is_config());
+    }
 
     // Every setting that `Config`'s public fields used to offer is reachable here.
     #[test]
