@@ -7,7 +7,9 @@
 //! fallback of a zone that has none) and `eureka.client.prefer-same-zone-eureka` (default
 //! true). The result is a list of zone groups: the own zone's URLs first, then the other
 //! zones in their configured order, wrapping around from the own zone. The selector
-//! shuffles within each group (C-40) and keeps the groups in this order. Pure: no I/O.
+//! shuffles within each group (C-40) and keeps the groups in this order. (Java's newer
+//! `ZoneAffinityClusterResolver` shuffles the other zones' servers together; keeping the
+//! configured zone order lets a deployment list its nearest zones first.) Pure: no I/O.
 
 /// Spring's and Java's name of the fallback zone.
 pub(crate) const DEFAULT_ZONE: &str = "defaultZone";
