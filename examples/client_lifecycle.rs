@@ -4,8 +4,16 @@
 //!
 //! ```text
 //! cargo run --example client_lifecycle -- --eureka http://127.0.0.1:8761/eureka \
-//!     [--app demo] [--port 8080] [--fetch-secs 30] [--drain-secs 0]
+//!     [--app demo] [--port 8080] [--fetch-secs 30] [--drain-secs 0] \
+//!     [--health-file PATH] [--zone ZONE] [--zone-url ZONE=URL] [--compact]
 //! ```
+//!
+//! * `--health-file PATH`: a health check (polled every 5 s) that reports UP while `PATH`
+//!   exists; `rm PATH` and the instance is re-registered `DOWN`, `touch PATH` and it is `UP`
+//!   again.
+//! * `--zone ZONE` (the instance's metadata `zone`) and `--zone-url ZONE=URL` (repeatable,
+//!   in zone order): the servers are tried own zone first.
+//! * `--compact`: fetch the compact registry (no metadata).
 //!
 //! Host name and IP are detected (`HOSTNAME` or `/etc/hostname`, and the address of the
 //! default route); the instance id is `{host}:{app}:{port}`.
@@ -19,11 +27,16 @@ struct Args {
     port: u16,
     fetch_secs: u64,
     drain_secs: u64,
+    health_file: Option<std::path::PathBuf>,
+    zone: Option<String>,
+    zone_urls: Vec<(String, String)>,
+    compact: bool,
 }
 
 fn usage() -> String {
     "usage: client_lifecycle --eureka URL [--eureka URL…] [--app NAME] [--port N] \
-     [--fetch-secs N] [--drain-secs N]"
+     [--fetch-secs N] [--drain-secs N] [--health-file PATH] [--zone ZONE] \
+     [--zone-url ZONE=URL…] [--compact]"
         .to_owned()
 }
 
@@ -34,6 +47,10 @@ fn parse_args() -> Result<Args, String> {
         port: 8080,
         fetch_secs: 30,
         drain_secs: 0,
+        health_file: None,
+        zone: None,
+        zone_urls: Vec::new(),
+        compact: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -51,11 +68,21 @@ fn parse_args() -> Result<Args, String> {
             "--drain-secs" => {
                 args.drain_secs = value()?.parse().map_err(|e| format!("--drain-secs: {e}"))?
             }
+            "--health-file" => args.health_file = Some(value()?.into()),
+            "--zone" => args.zone = Some(value()?),
+            "--zone-url" => {
+                let v = value()?;
+                let (zone, url) = v
+                    .split_once('=')
+                    .ok_or_else(|| format!("--zone-url: {v:?} is not ZONE=URL"))?;
+                args.zone_urls.push((zone.to_owned(), url.to_owned()));
+            }
+            "--compact" => args.compact = true,
             "-h" | "--help" => return Err(usage()),
             other => return Err(format!("unknown argument {other:?}\n{}", usage())),
         }
     }
-    if args.eureka.is_empty() {
+    if args.eureka.is_empty() && args.zone_urls.is_empty() {
         args.eureka.push("http://127.0.0.1:8761/eureka".to_owned());
     }
     Ok(args)
@@ -95,18 +122,42 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    let me = local_instance(&args.app).port(args.port).build();
+    let mut me = local_instance(&args.app).port(args.port);
+    if let Some(zone) = &args.zone {
+        me = me.metadata("zone", zone.clone());
+    }
+    let me = me.build();
     println!(
-        "registering {} ({}) with {:?}",
+        "registering {} ({}) with {:?} {:?}",
         me.id(),
         me.ip_addr,
-        args.eureka
+        args.eureka,
+        args.zone_urls
     );
-    let client = EurekaClient::builder(args.eureka)
+    let mut builder = EurekaClient::builder(args.eureka)
         .instance(me)
         .fetch_interval(Duration::from_secs(args.fetch_secs.max(1)))
         .shutdown_drain(Duration::from_secs(args.drain_secs))
-        .start()?;
+        .compact(args.compact);
+    let mut zones: Vec<String> = Vec::new();
+    for (zone, url) in args.zone_urls {
+        if !zones.contains(&zone) {
+            zones.push(zone.clone());
+        }
+        builder = builder.service_urls(zone, [url]);
+    }
+    if !zones.is_empty() {
+        builder = builder.availability_zones("us-east-1", zones);
+    }
+    if let Some(path) = args.health_file {
+        builder = builder
+            .health_check(move || {
+                let path = path.clone();
+                async move { tokio::fs::try_exists(&path).await.unwrap_or(false) }
+            })
+            .health_check_interval(Duration::from_secs(5));
+    }
+    let client = builder.start()?;
 
     let mut snapshots = client.snapshots();
     let mut own = client.own_status();

@@ -1,9 +1,11 @@
 //! `EurekaClientBuilder`: every setting of an [`EurekaClient`], set once.
 
 use super::config::Config;
+use super::health::HealthCheck;
 use super::lifecycle::{self, InstancePaths, LocalRecord};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
+use super::zones::ZoneConfig;
 use super::{fetcher, ClientMetrics, ClientSnapshot, ClientState, Error, EurekaClient, Inner};
 use crate::codec::{self, Format, RegisterError};
 use crate::model::InstanceInfo;
@@ -42,6 +44,7 @@ pub struct EurekaClientBuilder {
     fetch: bool,
     register: bool,
     config: Config,
+    zones: ZoneConfig,
 }
 
 impl EurekaClientBuilder {
@@ -52,6 +55,7 @@ impl EurekaClientBuilder {
             fetch: true,
             register: true,
             config: Config::default(),
+            zones: ZoneConfig::default(),
         }
     }
 
@@ -223,6 +227,169 @@ impl EurekaClientBuilder {
         self
     }
 
+    // --- health checks (C-08) ---
+
+    /// Report the instance's health (Spring's `eureka.client.healthcheck.enabled` with
+    /// actuator health; Java's `HealthCheckHandler`). `check` returns a future of a
+    /// [`Health`](super::Health) (or a `bool`, `true` healthy). The client polls it at
+    /// start, before the first registration, then every
+    /// [`health_check_interval`](Self::health_check_interval) on tokio time. When the status
+    /// to register changes it re-registers at once, within the on-demand rate limit
+    /// ([`on_demand_rate_limit`](Self::on_demand_rate_limit), C-08; with
+    /// [`on_demand_update_status_change`](Self::on_demand_update_status_change) off, at the
+    /// next replication interval): consumers watching the registry drop a sick instance
+    /// within one watch round trip instead of a lease expiry.
+    ///
+    /// The registered status combines the application's own status
+    /// ([`EurekaClient::set_status`]) with the health result as Java does: health `Down`
+    /// or `OutOfService` wins over the application's `UP`; the application's `STARTING`,
+    /// `OUT_OF_SERVICE` and `DOWN` stay whatever the health. A check that panics or takes
+    /// longer than [`health_check_timeout`](Self::health_check_timeout) counts as `Down` and
+    /// is logged; it never stops the client. The check runs in a task of its own: it must
+    /// not block the thread. A client that does not register (fetch-only, or without an
+    /// instance) never runs it.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tower_eureka::client::{local_instance, EurekaClient, Health};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_eureka::client::Error> {
+    /// let db_ok = Arc::new(AtomicBool::new(true));
+    /// let flag = db_ok.clone();
+    /// let client = EurekaClient::builder(["http://127.0.0.1:8761/eureka"])
+    ///     .instance(local_instance("orders").port(8080).build())
+    ///     .health_check(move || {
+    ///         let flag = flag.clone();
+    ///         async move {
+    ///             if flag.load(Ordering::Relaxed) { Health::Up } else { Health::Down }
+    ///         }
+    ///     })
+    ///     .health_check_interval(Duration::from_secs(5))
+    ///     .start()?;
+    /// db_ok.store(false, Ordering::Relaxed); // registered as DOWN within about 5 s
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub fn health_check<F, Fut, H>(mut self, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = H> + Send + 'static,
+        H: Into<super::Health>,
+    {
+        self.config.health_check = Some(HealthCheck::new(check));
+        self
+    }
+
+    /// How often the [`health_check`](Self::health_check) runs (default: the
+    /// [`instance_info_replication_interval`](Self::instance_info_replication_interval),
+    /// 30 s, where Java's replicator checks).
+    pub fn health_check_interval(mut self, every: Duration) -> Self {
+        self.config.health_check_interval = Some(every);
+        self
+    }
+
+    /// How long one [`health_check`](Self::health_check) may take before it counts as
+    /// `Down` (default 5 s).
+    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
+        self.config.health_check_timeout = timeout;
+        self
+    }
+
+    // --- zones (C-40, C-70) ---
+
+    /// The server URLs of one zone (Spring's `eureka.client.service-url.<zone>`); call it
+    /// once per zone. The URLs given to [`EurekaClient::builder`] are the `defaultZone`
+    /// list, which serves every zone that has none of its own (Spring's fallback).
+    ///
+    /// Servers are tried own zone first (C-40): the own zone is the instance's (Amazon
+    /// `availability-zone`, else metadata `zone`, C-29), else the first availability zone;
+    /// then the other zones follow in configured order, wrapping around from the own zone,
+    /// as Java's `EndpointUtils.getServiceUrlsMapFromConfig` lists them. Within a zone the
+    /// order is random. A client sticks to the server that answered (C-41), so after a
+    /// failover to another zone it comes back to its own at the next session reshuffle
+    /// ([`session_reconnect_interval`](Self::session_reconnect_interval), C-42).
+    ///
+    /// ```no_run
+    /// use tower_eureka::client::{local_instance, EurekaClient};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_eureka::client::Error> {
+    /// let me = local_instance("orders").port(8080).metadata("zone", "zone-b").build();
+    /// let client = EurekaClient::builder(Vec::<String>::new())
+    ///     .region("eu-west-1")
+    ///     .availability_zones("eu-west-1", ["zone-a", "zone-b", "zone-c"])
+    ///     .service_urls("zone-a", ["http://eureka-a:8761/eureka"])
+    ///     .service_urls("zone-b", ["http://eureka-b1:8761/eureka", "http://eureka-b2:8761/eureka"])
+    ///     .service_urls("zone-c", ["http://eureka-c:8761/eureka"])
+    ///     .instance(me)
+    ///     .start()?;
+    /// // Tried in this order: eureka-b1/b2 (shuffled), eureka-c, eureka-a.
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub fn service_urls<I, S>(mut self, zone: impl Into<String>, urls: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let urls = urls.into_iter().map(Into::into).collect();
+        self.zones.service_urls.push((zone.into(), urls));
+        self
+    }
+
+    /// The client's region (`eureka.client.region`, default `us-east-1`): which
+    /// [`availability_zones`](Self::availability_zones) list applies.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.zones.region = region.into();
+        self
+    }
+
+    /// The zones of `region`, in order (`eureka.client.availability-zones.<region>`).
+    /// Only the client's [`region`](Self::region)'s list is used; only its zones' URLs are
+    /// tried (Java's rule). Without a list, the zones given
+    /// [`service_urls`](Self::service_urls) count, in the order given; without those,
+    /// `defaultZone`.
+    pub fn availability_zones<I, S>(mut self, region: impl Into<String>, zones: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let zones = zones.into_iter().map(Into::into).collect();
+        self.zones.availability_zones.push((region.into(), zones));
+        self
+    }
+
+    /// Whether the own zone's servers come first (`eureka.client.prefer-same-zone-eureka`,
+    /// default true). Off, the list starts at the first zone that is not the own one (as
+    /// Java's `getZoneOffset` does) and the own zone comes after the others.
+    pub fn prefer_same_zone(mut self, yes: bool) -> Self {
+        self.zones.prefer_same_zone = yes;
+        self
+    }
+
+    // --- compact fetches (E-30, W-90) ---
+
+    /// Fetch the compact form of the registry (`X-Eureka-Accept: compact`,
+    /// `eureka.client.client-data-accept=compact`; default off). Full and delta fetches ask
+    /// for it; a server that does not implement it answers in full, which is read the same.
+    ///
+    /// A compact copy has, per instance, the id, app, IP, host name, VIP addresses, status,
+    /// ports, `dataCenterInfo` (Amazon data reduced to `instance-id`, `public-ipv4`,
+    /// `public-hostname`, `local-ipv4`, `availability-zone`), `asgName` and
+    /// `lastUpdatedTimestamp` (W-91). It lacks the **metadata**, the lease info, the page
+    /// URLs, `overriddenStatus` and `lastDirtyTimestamp`. What discovery and balancing need
+    /// (addresses, ports, status, VIPs) is all there, and the reconcile hash (which counts
+    /// statuses) works unchanged. What is lost: an instance's zone taken from metadata
+    /// `zone` (C-29, Spring's convention) is unknown in a compact copy, so
+    /// [`ZoneAffinity`](crate::discover::ZoneAffinity) sees such instances as zone-less;
+    /// only an Amazon `availability-zone` survives. Use the full form (the default) when
+    /// zone affinity relies on metadata zones or a caller reads metadata.
+    pub fn compact(mut self, yes: bool) -> Self {
+        self.config.compact = yes;
+        self
+    }
+
     /// Starts the background tasks. Must be called within a tokio runtime.
     ///
     /// Fails on an unusable configuration: no or invalid server URL, an instance with a
@@ -236,11 +403,9 @@ impl EurekaClientBuilder {
             fetch,
             register,
             config,
+            zones,
         } = self;
-        let servers = urls
-            .iter()
-            .map(|u| ServerUrl::parse(u))
-            .collect::<Result<Vec<_>, _>>()?;
+        let servers = server_zones(&zones, &urls, instance.as_ref())?;
         let instance = match instance {
             Some(i) if register => Some(validate(i)?),
             Some(_) => None,
@@ -313,6 +478,40 @@ impl EurekaClientBuilder {
     }
 }
 
+/// The servers by zone, own zone first (C-40, C-70), each URL parsed (C-01) and listed once.
+fn server_zones(
+    zones: &ZoneConfig,
+    defaults: &[String],
+    instance: Option<&InstanceInfo>,
+) -> Result<Vec<Vec<ServerUrl>>, Error> {
+    let groups = zones.ordered(defaults, instance.and_then(InstanceInfo::zone));
+    let used = zones.zones();
+    for (zone, urls) in &zones.service_urls {
+        let zone = zone.trim();
+        if zone != super::zones::DEFAULT_ZONE && !urls.is_empty() && !used.contains(&zone) {
+            tracing::warn!(zone, "eureka service URLs of a zone that is not among the availability zones of the region are not used");
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(groups.len());
+    for group in groups {
+        let mut servers = Vec::with_capacity(group.urls.len());
+        for u in &group.urls {
+            let server = ServerUrl::parse(u)?;
+            let key = server.to_string();
+            if !seen.contains(&key) {
+                seen.push(key);
+                servers.push(server);
+            }
+        }
+        tracing::debug!(zone = %group.zone, servers = servers.len(), "eureka servers of a zone, in failover order");
+        if !servers.is_empty() {
+            out.push(servers);
+        }
+    }
+    Ok(out)
+}
+
 /// The server would refuse these (E-10), or they cannot be addressed (E-03, C-04).
 fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
     // C-04: the id and the app name travel as path segments, where `/`, `.` and `..`
@@ -341,6 +540,35 @@ fn validate(i: InstanceInfo) -> Result<InstanceInfo, Error> {
 mod tests {
     use super::*;
 
+    // C-01, C-40, C-70: zone groups of parsed URLs, own zone first, each server once even
+    // when two zones spell its URL differently.
+    #[test]
+    fn c70_server_zones_parse_and_list_each_server_once() {
+        let b = EurekaClientBuilder::new(vec!["http://d:8761/eureka".into()])
+            .availability_zones("us-east-1", ["z1", "z2", "z3"])
+            .service_urls("z1", ["http://a:8761/eureka/", "http://b:8761/eureka"])
+            .service_urls("z2", ["http://a:8761/eureka", "http://c:8761/eureka"]);
+        let me = InstanceInfo::builder("x").metadata("zone", "z2").build();
+        let zones = server_zones(&b.zones, &b.urls, Some(&me)).unwrap();
+        let bases: Vec<Vec<String>> = zones
+            .iter()
+            .map(|z| z.iter().map(ToString::to_string).collect())
+            .collect();
+        assert_eq!(
+            bases,
+            [
+                vec!["http://a:8761/eureka/", "http://c:8761/eureka/"],
+                // z3 has no URLs of its own: defaultZone's.
+                vec!["http://d:8761/eureka/"],
+                vec!["http://b:8761/eureka/"],
+            ]
+        );
+        let bad = EurekaClientBuilder::new(vec![]).service_urls("z1", ["ftp://x"]);
+        assert!(server_zones(&bad.zones, &bad.urls, None)
+            .unwrap_err()
+            .is_config());
+    }
+
     // Every setting that `Config`'s public fields used to offer is reachable here.
     #[test]
     fn every_setter_reaches_its_setting() {
@@ -362,8 +590,16 @@ mod tests {
             .identity_name("me")
             .unregister_on_shutdown(false)
             .shutdown_drain(s(11))
-            .rng_seed(12);
+            .rng_seed(12)
+            .compact(true)
+            .health_check_interval(s(13))
+            .health_check_timeout(s(14))
+            .health_check(|| async { true });
         let c = &b.config;
+        assert!(c.compact);
+        assert_eq!(c.health_check_interval, Some(s(13)));
+        assert_eq!(c.health_check_timeout, s(14));
+        assert!(c.health_check.is_some());
         assert_eq!(c.registry_fetch_interval, s(1));
         assert_eq!(c.cache_refresh_backoff_bound, 3);
         assert!(c.disable_delta);

@@ -48,6 +48,15 @@ pub(crate) struct Config {
     pub(crate) identity_name: String,
     /// See `EurekaClientBuilder::rng_seed`.
     pub(crate) rng_seed: Option<u64>,
+    /// See `EurekaClientBuilder::compact`: fetch with `X-Eureka-Accept: compact`.
+    pub(crate) compact: bool,
+    /// See `EurekaClientBuilder::health_check`.
+    pub(crate) health_check: Option<super::health::HealthCheck>,
+    /// See `EurekaClientBuilder::health_check_interval`; `None`: the instance info
+    /// replication interval (where Java's replicator checks health).
+    pub(crate) health_check_interval: Option<Duration>,
+    /// See `EurekaClientBuilder::health_check_timeout`.
+    pub(crate) health_check_timeout: Duration,
     /// See `EurekaClientBuilder::ca_pem`: PEM CA bundles trusted besides the Mozilla roots.
     #[cfg(feature = "tls")]
     pub(crate) ca_pems: Vec<Vec<u8>>,
@@ -76,6 +85,10 @@ impl Default for Config {
             gzip: true,
             identity_name: "TowerEurekaClient".to_owned(),
             rng_seed: None,
+            compact: false,
+            health_check: None,
+            health_check_interval: None,
+            health_check_timeout: Duration::from_secs(5),
             #[cfg(feature = "tls")]
             ca_pems: Vec::new(),
         }

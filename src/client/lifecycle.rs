@@ -6,6 +6,7 @@
 //! flag only if nothing changed since the body was taken (compare-and-clear).
 
 use super::error::{Chain, Error};
+use super::health::{self, combine, AbortOnDrop, Health};
 use super::metrics::Event;
 use super::schedule::{FixedRate, RetryBackoff, TokenBucket};
 use super::transport::{encode_segment, CallKind};
@@ -25,8 +26,14 @@ use tokio::time::{sleep_until, Instant};
 /// The instance as this process last decided it, with its dirty flag.
 #[derive(Debug)]
 pub(crate) struct LocalRecord {
+    /// What is registered: `info.status` is the application's status combined with the
+    /// last health result (`health::combine`).
     info: InstanceInfo,
     dirty: bool,
+    /// The status the application set (`set_status`, `update_instance`).
+    app_status: Status,
+    /// The last health-check result; `None` without a check or before its first answer.
+    health: Option<Health>,
 }
 
 fn wall_clock_ms() -> u64 {
@@ -39,7 +46,12 @@ fn wall_clock_ms() -> u64 {
 impl LocalRecord {
     /// A new record, dirty, with a fresh `lastDirtyTimestamp`.
     pub(crate) fn new(info: InstanceInfo) -> Self {
-        let mut r = LocalRecord { info, dirty: false };
+        let mut r = LocalRecord {
+            app_status: info.status,
+            info,
+            dirty: false,
+            health: None,
+        };
         r.touch();
         r
     }
@@ -63,10 +75,15 @@ impl LocalRecord {
 
     /// Applies `change`; touches the record if anything but the timestamps changed. The
     /// application name and instance id are fixed for the life of the client: changes to
-    /// them are undone. Returns whether the record changed.
+    /// them are undone. `change` sees (and sets) the application's own status; what is
+    /// registered is that combined with the health result. Returns whether the record
+    /// changed.
     pub(crate) fn update(&mut self, change: impl FnOnce(&mut InstanceInfo)) -> bool {
         let before = self.info.clone();
+        self.info.status = self.app_status;
         change(&mut self.info);
+        let app_status = self.info.status;
+        self.info.status = combine(app_status, self.health);
         self.info.app.clone_from(&before.app);
         self.info.instance_id.clone_from(&before.instance_id);
         self.info.last_dirty_timestamp = before.last_dirty_timestamp;
@@ -76,9 +93,23 @@ impl LocalRecord {
             self.info = before;
             return false;
         }
+        self.app_status = app_status;
         if self.info == before {
             return false;
         }
+        self.touch();
+        true
+    }
+
+    /// Records a health result; touches the record when the status to register changed.
+    /// Returns whether it did.
+    pub(crate) fn set_health(&mut self, health: Health) -> bool {
+        self.health = Some(health);
+        let status = combine(self.app_status, self.health);
+        if status == self.info.status {
+            return false;
+        }
+        self.info.status = status;
         self.touch();
         true
     }
@@ -250,6 +281,26 @@ impl Lifecycle {
     }
 
     pub(crate) async fn run(mut self) {
+        // The health check (if any) lives as long as this task. Its first answer comes
+        // before the first registration, as Java's replicator checks health before it
+        // registers; the wait is bounded by the check's timeout.
+        let _health = match self.shared.config.health_check.clone() {
+            Some(check) => {
+                let config = &self.shared.config;
+                let timeout = config.health_check_timeout;
+                let every = config
+                    .health_check_interval
+                    .unwrap_or(config.instance_info_replication_interval);
+                health::apply(&self.shared, check.poll(timeout).await);
+                Some(AbortOnDrop(tokio::spawn(health::run(
+                    self.shared.clone(),
+                    check,
+                    every,
+                    timeout,
+                ))))
+            }
+            None => None,
+        };
         let far = Duration::from_secs(86_400 * 365);
         let mut next_beat = self.heartbeat.next(Instant::now(), &mut self.rng);
         loop {
@@ -310,6 +361,8 @@ impl Lifecycle {
                     self.shared.lock_record(r).touch();
                 }
                 tracing::info!("eureka server does not know this instance; re-registering");
+                // C-12: at once, without waiting for an on-demand token.
+                self.on_demand = false;
                 self.register().await;
             }
         }
@@ -317,9 +370,11 @@ impl Lifecycle {
 
     async fn register(&mut self) {
         let now = Instant::now();
-        if std::mem::take(&mut self.on_demand) {
-            // The token was available when this registration was scheduled.
-            let _ = self.bucket.try_take(now);
+        if std::mem::take(&mut self.on_demand) && !self.bucket.try_take(now) {
+            // C-08: no token (yet): wait for one; later changes coalesce into this.
+            self.on_demand = true;
+            self.next_register = Some(self.bucket.ready_at(now));
+            return;
         }
         match register_once(&self.shared).await {
             Ok(()) => {
@@ -390,6 +445,40 @@ mod tests {
         }));
         assert!(r.is_dirty());
         assert!(r.info().last_dirty_timestamp > t);
+    }
+
+    #[test]
+    fn c08_health_changes_the_registered_status_not_the_applications() {
+        let mut r = LocalRecord::new(InstanceInfo::builder("a").host_name("h").build());
+        let t = r.info().last_dirty_timestamp;
+        r.clear_if(t);
+        assert!(!r.set_health(Health::Up));
+        assert!(!r.is_dirty());
+        assert!(r.set_health(Health::Down));
+        assert!(r.is_dirty());
+        assert_eq!(r.info().status, Status::Down);
+        // The application says UP again: health DOWN still wins, nothing to send.
+        assert!(!r.update(|i| i.status = Status::Up));
+        // The application takes it out of service: that stays, whatever the health.
+        assert!(r.update(|i| {
+            assert_eq!(
+                i.status,
+                Status::Up,
+                "the change sees the application's status"
+            );
+            i.status = Status::OutOfService;
+        }));
+        assert_eq!(r.info().status, Status::OutOfService);
+        assert!(!r.set_health(Health::Up));
+        assert_eq!(r.info().status, Status::OutOfService);
+        assert!(r.update(|i| i.status = Status::Up));
+        assert_eq!(r.info().status, Status::Up);
+        // A metadata change keeps the combined status.
+        assert!(r.set_health(Health::Down));
+        assert!(r.update(|i| {
+            i.metadata.insert("k", "v");
+        }));
+        assert_eq!(r.info().status, Status::Down);
     }
 
     #[test]

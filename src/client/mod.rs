@@ -10,7 +10,14 @@
 //! * **Fetching**: full at start (concurrently with registration), then deltas merged
 //!   copy-on-write and checked against the server's reconcile hash, with a full fetch on any
 //!   doubt (C-20..C-24). Through outages the last copy stays (C-25).
-//! * **Failover** between servers in random order, sticky, with quarantine (C-40..C-43).
+//! * **Health checks** (optional): a user callback polled on tokio time, combined with the
+//!   application's status as Java does and re-registered within the rate limit (C-08,
+//!   [`EurekaClientBuilder::health_check`], [`Health`]).
+//! * **Failover** between servers, own zone first (C-40, C-70,
+//!   [`EurekaClientBuilder::service_urls`]) and random within a zone, sticky, with
+//!   quarantine (C-40..C-43).
+//! * **Compact fetches** (optional, E-30): [`EurekaClientBuilder::compact`] asks for the
+//!   reduced form, which has no metadata.
 //! * **Shutdown**: optional `DOWN` + drain, then cancel (C-50, C-51).
 //! * **Counters** of fetches, heartbeats and registrations for an application's metrics
 //!   ([`EurekaClient::metrics`], [`ClientMetrics`]).
@@ -45,6 +52,26 @@
 //! # }
 //! ```
 //!
+//! With a health check, zones and compact fetches:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tower_eureka::client::{local_instance, EurekaClient, Health};
+//!
+//! # async fn run() -> Result<(), tower_eureka::client::Error> {
+//! let me = local_instance("orders").port(8080).metadata("zone", "zone-b").build();
+//! let client = EurekaClient::builder(Vec::<String>::new())
+//!     .availability_zones("us-east-1", ["zone-a", "zone-b"])
+//!     .service_urls("zone-a", ["http://eureka-a:8761/eureka"])
+//!     .service_urls("zone-b", ["http://eureka-b:8761/eureka"]) // tried first
+//!     .instance(me)
+//!     .health_check(|| async { Health::Up }) // e.g. a database ping
+//!     .health_check_interval(Duration::from_secs(5))
+//!     .compact(true)
+//!     .start()?;
+//! # drop(client); Ok(()) }
+//! ```
+//!
 //! The client needs a tokio runtime with the time driver. Every timer is tokio's, so tests
 //! can run it with paused time.
 
@@ -53,6 +80,7 @@ mod builder;
 mod config;
 mod error;
 mod fetcher;
+mod health;
 mod lifecycle;
 mod local;
 mod merge;
@@ -62,9 +90,11 @@ mod selector;
 mod snapshot;
 mod transport;
 mod vips;
+mod zones;
 
 pub use self::builder::EurekaClientBuilder;
 pub use self::error::Error;
+pub use self::health::Health;
 pub use self::local::{detect_host_name, detect_ip_addr, local_instance};
 pub use self::merge::apply_delta;
 pub use self::metrics::{ClientMetrics, ClientMetricsSnapshot};

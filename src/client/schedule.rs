@@ -132,11 +132,17 @@ impl TokenBucket {
         self.updated = now;
     }
 
+    /// A token is there, up to rounding: `ready_at` and `try_take` agree at the instant
+    /// `ready_at` named, so a registration scheduled for a token gets it.
+    fn has_token(&self) -> bool {
+        self.tokens >= 1.0 - 1e-9
+    }
+
     /// Takes a token if one is available.
     pub(crate) fn try_take(&mut self, now: Instant) -> bool {
         self.refill(now);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
+        if self.has_token() {
+            self.tokens = (self.tokens - 1.0).max(0.0);
             true
         } else {
             false
@@ -146,7 +152,7 @@ impl TokenBucket {
     /// When the next token will be available.
     pub(crate) fn ready_at(&mut self, now: Instant) -> Instant {
         self.refill(now);
-        if self.tokens >= 1.0 {
+        if self.has_token() {
             now
         } else {
             now + self.refill_every.mul_f64(1.0 - self.tokens)
@@ -240,5 +246,20 @@ mod tests {
         assert!(b.try_take(later));
         assert!(b.try_take(later));
         assert!(!b.try_take(later));
+    }
+
+    // A registration scheduled at `ready_at` gets its token, whatever the rounding of
+    // odd refill fractions (the lifecycle now waits again when it does not).
+    #[test]
+    fn c08_ready_at_and_try_take_agree() {
+        let t0 = Instant::now();
+        let mut b = TokenBucket::new(2, 7, t0);
+        let mut now = t0;
+        for k in 0..50u64 {
+            now += Duration::from_millis(1 + 97 * k % 1000);
+            let at = b.ready_at(now);
+            assert!(b.try_take(at), "step {k}");
+            now = at;
+        }
     }
 }

@@ -12,6 +12,9 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(crate) struct Selector {
     order: Vec<usize>,
+    /// Lengths of the zone groups `order` is made of, own zone first (C-40): each is
+    /// shuffled in place, the groups keep their order.
+    groups: Vec<usize>,
     quarantined: Vec<bool>,
     quarantined_count: usize,
     sticky: Option<usize>,
@@ -22,14 +25,29 @@ pub(crate) struct Selector {
 }
 
 impl Selector {
+    /// A selector of `servers` servers in one group.
+    #[cfg(test)]
     pub(crate) fn new(
         servers: usize,
         refresh_fraction: f64,
         session: Duration,
         rng: StdRng,
     ) -> Self {
+        Self::zoned(vec![servers], refresh_fraction, session, rng)
+    }
+
+    /// A selector of servers in zone groups of these sizes: servers `0..groups[0]` are
+    /// the own zone's, the next `groups[1]` the next zone's, and so on (C-40, C-70).
+    pub(crate) fn zoned(
+        groups: Vec<usize>,
+        refresh_fraction: f64,
+        session: Duration,
+        rng: StdRng,
+    ) -> Self {
+        let servers = groups.iter().sum();
         let mut s = Selector {
             order: (0..servers).collect(),
+            groups,
             quarantined: vec![false; servers],
             quarantined_count: 0,
             sticky: None,
@@ -43,8 +61,14 @@ impl Selector {
     }
 
     fn reshuffle(&mut self) {
-        // C-40: random order, so that clients do not all pile onto the first server.
-        self.order.shuffle(&mut self.rng);
+        // C-40: random order within each zone, so that clients do not all pile onto the
+        // first server; the own zone's servers stay ahead of the other zones'.
+        let mut rest = &mut self.order[..];
+        for &len in &self.groups {
+            let (group, tail) = rest.split_at_mut(len.min(rest.len()));
+            group.shuffle(&mut self.rng);
+            rest = tail;
+        }
     }
 
     fn clear_quarantine(&mut self) {
@@ -173,6 +197,53 @@ mod tests {
         s.failed(0);
         assert_eq!(s.pick(now, &[]), Some(0));
         assert_eq!(s.pick(now, &[0]), None);
+    }
+
+    #[test]
+    fn c40_zone_groups_keep_their_order_and_shuffle_inside() {
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..20 {
+            let mut s = Selector::zoned(
+                vec![2, 3, 1],
+                0.66,
+                Duration::from_secs(1),
+                StdRng::seed_from_u64(seed),
+            );
+            let o = s.order().to_vec();
+            let mut own = o[..2].to_vec();
+            own.sort_unstable();
+            let mut next = o[2..5].to_vec();
+            next.sort_unstable();
+            assert_eq!((own, next, o[5]), (vec![0, 1], vec![2, 3, 4], 5));
+            seen.insert(o);
+            // The session ends: a reshuffle keeps the groups.
+            let _ = s.pick(Instant::now(), &[]);
+            let later = s
+                .pick(Instant::now() + Duration::from_secs(2), &[])
+                .unwrap();
+            assert!(later < 2, "the own zone is tried first");
+        }
+        assert!(seen.len() > 1, "the order inside a zone must be randomised");
+    }
+
+    #[test]
+    fn c40_c41_failover_reaches_the_next_zone_after_the_own_zone() {
+        let now = Instant::now();
+        let mut s = Selector::zoned(
+            vec![2, 1, 1],
+            0.66,
+            Duration::from_secs(1200),
+            StdRng::seed_from_u64(3),
+        );
+        let first = s.pick(now, &[]).unwrap();
+        let second = s.pick(now, &[first]).unwrap();
+        assert!(first < 2 && second < 2 && first != second);
+        s.failed(first);
+        s.failed(second);
+        // Both own-zone servers quarantined (2 of 4 < 66 %): the next zone's server.
+        assert_eq!(s.pick(now, &[]), Some(2));
+        s.succeeded(2);
+        assert_eq!(s.pick(now, &[]), Some(2));
     }
 
     #[test]

@@ -251,6 +251,9 @@ impl std::error::Error for Exhausted {
 
 // === the transport ===
 
+/// The header that asks for the compact form (E-30).
+const X_EUREKA_ACCEPT: HeaderName = HeaderName::from_static("x-eureka-accept");
+
 /// The reqwest client, the servers and the selection state.
 pub(crate) struct Transport {
     http: reqwest::Client,
@@ -259,6 +262,8 @@ pub(crate) struct Transport {
     servers: Box<[ServerUrl]>,
     selector: Mutex<Selector>,
     attempts: usize,
+    /// Fetches ask for the compact form (`X-Eureka-Accept: compact`, E-30, W-90).
+    compact: bool,
 }
 
 impl fmt::Debug for Transport {
@@ -272,12 +277,15 @@ impl fmt::Debug for Transport {
 
 impl Transport {
     /// Builds the HTTP client. `identity_id` is sent as `DiscoveryIdentity-Id` (E-32).
+    /// `zones` are the servers by zone in failover order, own zone first (C-40, C-70).
     pub(crate) fn new(
-        servers: Vec<ServerUrl>,
+        zones: Vec<Vec<ServerUrl>>,
         config: &Config,
         identity_id: &str,
         rng: StdRng,
     ) -> Result<Self, Error> {
+        let groups: Vec<usize> = zones.iter().map(Vec::len).collect();
+        let servers: Vec<ServerUrl> = zones.into_iter().flatten().collect();
         if servers.is_empty() {
             return Err(Error::config("no eureka server URL configured"));
         }
@@ -335,8 +343,8 @@ impl Transport {
         };
         let http = make(Some(config.read_timeout))?;
         let long = make(None)?;
-        let selector = Selector::new(
-            servers.len(),
+        let selector = Selector::zoned(
+            groups,
             config.quarantine_refresh_percentage,
             config.session_reconnect_interval,
             rng,
@@ -347,6 +355,7 @@ impl Transport {
             servers: servers.into_boxed_slice(),
             selector: Mutex::new(selector),
             attempts: config.retries_per_call.max(1),
+            compact: config.compact,
         })
     }
 
@@ -440,6 +449,10 @@ impl Transport {
         };
         if let Some((user, pass)) = &server.auth {
             req = req.basic_auth(user, pass.as_ref());
+        }
+        if self.compact && *method == Method::GET {
+            // Every GET of the client is a registry fetch (full or delta, E-30).
+            req = req.header(X_EUREKA_ACCEPT, HeaderValue::from_static("compact"));
         }
         if let Some(body) = body {
             req = req

@@ -3,8 +3,16 @@
 
 mod support;
 
+#[cfg(feature = "server")]
+mod compact;
 mod faults;
 mod fetch;
 mod fixtures;
+#[cfg(feature = "server")]
+mod health;
+#[cfg(feature = "server")]
+mod inproc;
 mod lifecycle;
 mod merge;
+#[cfg(feature = "server")]
+mod zones;
