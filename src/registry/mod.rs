@@ -105,7 +105,7 @@ pub use self::config::{RegistryConfig, SelfPreservationMode};
 pub use self::origin::Origin;
 pub use self::preservation::SelfPreservationStatus;
 pub use self::renew::{Renew, RenewOutcome};
-pub use self::snapshot::RegistrySnapshot;
+pub use self::snapshot::{RegistrySnapshot, TargetState};
 pub use self::stats::RegistryStats;
 
 use self::clock::duration_ms;

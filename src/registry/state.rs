@@ -81,9 +81,9 @@ impl State {
     /// Records a visible change of `key` (delta entry, new revision, app list patched at
     /// the next publication).
     fn commit(&mut self, key: Key, record: Arc<InstanceInfo>, now: u64) {
-        self.index.mark_dirty(&key);
-        self.delta.record(now, key, record);
+        self.delta.record(now, key.clone(), record);
         self.content_revision = self.delta.version();
+        self.index.mark_dirty(&key, self.content_revision);
     }
 
     /// The revision of the last change of the content (not of the delta window).
@@ -490,7 +490,7 @@ impl State {
     // === snapshots and stats ===
 
     pub(crate) fn build_snapshot(&mut self) -> RegistrySnapshot {
-        let apps = self.index.published_lists();
+        let (apps, states) = self.index.published_lists();
         RegistrySnapshot::new(
             self.delta.version(),
             self.content_revision,
@@ -499,6 +499,7 @@ impl State {
             self.index.len(),
             self.delta.view(),
         )
+        .with_app_states(states)
     }
 
     pub(crate) fn stats(&mut self, now: u64) -> RegistryStats {
