@@ -4,7 +4,9 @@ use super::config::Config;
 use super::lifecycle::{self, InstancePaths, LocalRecord};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
-use super::{fetcher, ClientMetrics, ClientSnapshot, ClientState, Error, EurekaClient, Inner};
+use super::{
+    fetcher, follow, ClientMetrics, ClientSnapshot, ClientState, Error, EurekaClient, Inner,
+};
 use crate::codec::{self, Format, RegisterError};
 use crate::model::InstanceInfo;
 use rand::rngs::StdRng;
@@ -107,6 +109,45 @@ impl EurekaClientBuilder {
     /// watching off.
     pub fn watch(mut self, wait: Option<Duration>) -> Self {
         self.config.watch_wait = wait.unwrap_or(Duration::ZERO);
+        self
+    }
+
+    /// Follow only these applications instead of the whole registry (issue 15): the
+    /// client fetches `GET /apps/{APP}` for each, and against a server that supports it
+    /// (tower-eureka's: `x-eureka-version` on its answers) waits on each for the next
+    /// change of that app alone ([`watch`](Self::watch) sets the wait), so its traffic
+    /// grows with the apps it calls, not with the registry. Against any other server
+    /// (Java's) each app is fetched every [`fetch_interval`](Self::fetch_interval). Each
+    /// answer is checked against the app's reconcile hash (`x-eureka-hash`) and fetched
+    /// again on a mismatch.
+    ///
+    /// The published [`ClientSnapshot`] then holds just these apps (a Discover or a
+    /// lookup of another app finds nothing); each change of one of them is published at
+    /// once, sharing the lists of the others. In the [metrics](super::ClientMetrics), a
+    /// plain app fetch counts as a full fetch and a watch answer as a delta fetch.
+    ///
+    /// ```
+    /// use tower_eureka::client::EurekaClient;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_eureka::client::Error> {
+    /// let client = EurekaClient::builder(["http://127.0.0.1:8761/eureka"])
+    ///     .fetch_only()
+    ///     .follow_apps(["orders", "billing"])
+    ///     .start()?;
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub fn follow_apps<I, S>(mut self, apps: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut names: Vec<String> = apps
+            .into_iter()
+            .map(|a| crate::model::normalize_app_name(a.as_ref()))
+            .collect();
+        names.sort();
+        names.dedup();
+        self.config.follow_apps = names;
         self
     }
 
@@ -298,9 +339,12 @@ impl EurekaClientBuilder {
             runtime.spawn(task.run())
         });
         let fetch_task = fetch.then(|| {
-            let task =
-                fetcher::Fetcher::new(shared.clone(), StdRng::seed_from_u64(seeder.random()));
-            runtime.spawn(task.run())
+            let rng = StdRng::seed_from_u64(seeder.random());
+            if shared.config.follow_apps.is_empty() {
+                runtime.spawn(fetcher::Fetcher::new(shared.clone(), rng).run())
+            } else {
+                runtime.spawn(follow::run(shared.clone(), rng))
+            }
         });
         Ok(EurekaClient {
             inner: Arc::new(Inner {

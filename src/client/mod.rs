@@ -53,6 +53,7 @@ mod builder;
 mod config;
 mod error;
 mod fetcher;
+mod follow;
 mod lifecycle;
 mod local;
 mod merge;
