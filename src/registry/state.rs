@@ -42,6 +42,8 @@ pub(crate) struct State {
     content_revision: u64,
     /// The content revision last announced (see `take_content_change`).
     content_notified: u64,
+    /// Apps changed since the last announcement (may repeat): whose watchers to wake.
+    changed_apps: Vec<Arc<str>>,
 }
 
 impl State {
@@ -61,6 +63,7 @@ impl State {
             tombstones: Tombstones::default(),
             content_revision: 0,
             content_notified: 0,
+            changed_apps: Vec::new(),
         }
     }
 
@@ -84,6 +87,7 @@ impl State {
         self.delta.record(now, key.clone(), record);
         self.content_revision = self.delta.version();
         self.index.mark_dirty(&key, self.content_revision);
+        self.changed_apps.push(key.0);
     }
 
     /// The revision of the last change of the content (not of the delta window).
@@ -98,6 +102,11 @@ impl State {
             self.content_notified = self.content_revision;
             self.content_revision
         })
+    }
+
+    /// The apps changed since the last call, to wake their watchers.
+    pub(crate) fn take_changed_apps(&mut self) -> Vec<Arc<str>> {
+        std::mem::take(&mut self.changed_apps)
     }
 
     /// A `MODIFIED` change of the lease at `key`: its record, edited by `edit`, stamped

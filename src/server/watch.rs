@@ -28,9 +28,11 @@
 //! not exist yet (`watch=0&hash=`) waits for it to appear; one whose app went away is
 //! answered at once (404) since the hash no longer matches.
 //!
-//! A change of another target wakes these waiters too (they share the registry's one
-//! revision channel) but only to compare two numbers of the new snapshot and go back to
-//! sleep: nothing is encoded and nothing is sent. See BENCHMARKS.md for what that costs.
+//! A watcher of an app waits on that app's own revision channel
+//! ([`Registry::app_changes`]): a change of another app does not wake it. A watcher of a
+//! VIP waits on the registry's channel (which apps a VIP spans changes with the records),
+//! so any change wakes it, to compare two numbers of the new snapshot and go back to
+//! sleep: nothing is encoded and nothing is sent. BENCHMARKS.md measures both.
 
 use super::cache::Entity;
 use super::request::Query;
@@ -143,7 +145,12 @@ pub(super) async fn until_target_changed(
         return;
     }
     let deadline = Instant::now() + wait;
-    let mut changes = registry.changes();
+    // An app's watcher wakes only when its app changes; a VIP's on every change (which
+    // apps a VIP spans changes with the records), to compare its state and sleep again.
+    let mut changes = match target {
+        Entity::App(app) => registry.app_changes(app),
+        _ => registry.changes(),
+    };
     let settle = registry
         .config()
         .publish_interval
