@@ -190,7 +190,12 @@ impl Follower {
                 Outcome::Poll
             });
         }
-        Ok(Outcome::Watch)
+        Ok(if self.watching().is_some() {
+            Outcome::Watch
+        } else {
+            // The server could be watched but watching is off: poll.
+            Outcome::Poll
+        })
     }
 
     /// The app's instances in `reply`: a 404 is an app without instances.

@@ -304,3 +304,27 @@ async fn issue15_a_hash_mismatch_fetches_the_app_again() {
     assert_eq!(client.metrics().snapshot().reconcile_mismatches, 1);
     assert_eq!(client.instances(&Target::app("APP-1")).len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue15_with_watching_off_a_client_following_an_app_polls_our_server() {
+    let (svc, proxy, url) = start(3, Mode::Pass).await;
+    let client = EurekaClient::builder([url])
+        .fetch_only()
+        .fetch_interval(Duration::from_millis(200))
+        .watch(None)
+        .follow_apps(["APP-1"])
+        .start()
+        .expect("client");
+    let mut d = EurekaDiscover::new(client.snapshots(), Target::app("APP-1"), id_of as Make);
+    let _ = (next_change(&mut d).await, next_change(&mut d).await);
+    register(&svc, "APP-1", "polled");
+    assert_eq!(next_change(&mut d).await, "+polled");
+    let log = proxy.log();
+    assert!(
+        log.iter().all(|(p, _)| p == "/eureka/apps/APP-1"),
+        "{log:?}"
+    );
+    // Polls at the interval, not at the watch spacing: a handful, not dozens.
+    let polls = log.len();
+    assert!((1..=15).contains(&polls), "{polls} polls: {log:?}");
+}
