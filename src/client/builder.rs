@@ -112,43 +112,50 @@ impl EurekaClientBuilder {
         self
     }
 
-    /// Follow only these applications instead of the whole registry (issue 15): the
-    /// client fetches `GET /apps/{APP}` for each, and against a server that supports it
-    /// (tower-eureka's: `x-eureka-version` on its answers) waits on each for the next
-    /// change of that app alone ([`watch`](Self::watch) sets the wait), so its traffic
-    /// grows with the apps it calls, not with the registry. Against any other server
-    /// (Java's) each app is fetched every [`fetch_interval`](Self::fetch_interval). Each
-    /// answer is checked against the app's reconcile hash (`x-eureka-hash`) and fetched
-    /// again on a mismatch.
+    /// Follow only these targets instead of the whole registry (issue 15): the client
+    /// fetches `GET /apps/{APP}` (`/vips/{VIP}`, `/svips/{SVIP}`) for each, and against a
+    /// server that supports it (tower-eureka's: `x-eureka-version` on its answers) waits
+    /// on each for the next change of that target alone ([`watch`](Self::watch) sets the
+    /// wait), so its traffic grows with what it calls, not with the registry. Against any
+    /// other server (Java's) each target is fetched every
+    /// [`fetch_interval`](Self::fetch_interval). Each answer is checked against the
+    /// target's reconcile hash (`x-eureka-hash`) and fetched again on a mismatch. A target
+    /// that does not exist yet (404) is waited for.
     ///
-    /// The published [`ClientSnapshot`] then holds just these apps (a Discover or a
-    /// lookup of another app finds nothing); each change of one of them is published at
-    /// once, sharing the lists of the others. In the [metrics](super::ClientMetrics), a
-    /// plain app fetch counts as a full fetch and a watch answer as a delta fetch.
+    /// The published [`ClientSnapshot`] then holds just the instances of these targets
+    /// (a Discover or a lookup of anything else finds nothing); each change of one of them
+    /// is published at once, sharing the lists of the apps it did not touch. The server
+    /// matches VIP names exactly (E-21) while [`Target::vip`](super::Target::vip) lower-cases:
+    /// to follow a VIP spelled with capitals, name it as `Target::Vip("Orders".into())`.
+    /// In the [metrics](super::ClientMetrics), a plain fetch of a target counts as a full
+    /// fetch and a watch answer as a delta fetch. An empty list: the whole registry.
     ///
     /// ```
-    /// use tower_eureka::client::EurekaClient;
+    /// use tower_eureka::client::{EurekaClient, Target};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tower_eureka::client::Error> {
     /// let client = EurekaClient::builder(["http://127.0.0.1:8761/eureka"])
     ///     .fetch_only()
-    ///     .follow_apps(["orders", "billing"])
+    ///     .follow([Target::app("orders"), Target::vip("billing")])
     ///     .start()?;
     /// # drop(client); Ok(()) }
     /// ```
-    pub fn follow_apps<I, S>(mut self, apps: I) -> Self
+    pub fn follow<I: IntoIterator<Item = super::Target>>(mut self, targets: I) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        self.config.follow = targets
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
+        self
+    }
+
+    /// [`follow`](Self::follow) these applications, by name.
+    pub fn follow_apps<I, S>(self, apps: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut names: Vec<String> = apps
-            .into_iter()
-            .map(|a| crate::model::normalize_app_name(a.as_ref()))
-            .collect();
-        names.sort();
-        names.dedup();
-        self.config.follow_apps = names;
-        self
+        self.follow(apps.into_iter().map(|a| super::Target::app(a.as_ref())))
     }
 
     // --- registering ---
@@ -340,7 +347,7 @@ impl EurekaClientBuilder {
         });
         let fetch_task = fetch.then(|| {
             let rng = StdRng::seed_from_u64(seeder.random());
-            if shared.config.follow_apps.is_empty() {
+            if shared.config.follow.is_empty() {
                 runtime.spawn(fetcher::Fetcher::new(shared.clone(), rng).run())
             } else {
                 runtime.spawn(follow::run(shared.clone(), rng))

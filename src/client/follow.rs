@@ -1,6 +1,6 @@
-//! Following chosen applications instead of the whole registry (issue 15): one loop per
-//! app, each `GET /apps/{APP}`, waiting on the server for the next change of that app
-//! when the server supports it.
+//! Following chosen targets instead of the whole registry (issue 15): one loop per
+//! target, each `GET /apps/{APP}` (or `/vips/{VIP}`, `/svips/{SVIP}`), waiting on the
+//! server for the next change of that target when the server supports it.
 //!
 //! A loop holds what the server's last answer said about its app (`x-eureka-watch`,
 //! `x-eureka-version`, `x-eureka-hash`) and sends it back as
@@ -11,13 +11,16 @@
 //! every fetch interval. Failures back off as the whole-registry fetcher does; failover
 //! across server URLs is the transport's.
 //!
-//! Each answer is the app's full instance list. It replaces the app in the published
-//! [`ClientSnapshot`](super::ClientSnapshot) through
-//! [`ClientSnapshot::with_delta`](super::ClientSnapshot::with_delta) (a delta of `ADDED` for
-//! what is listed, `DELETED` for what is no longer), so the other apps keep their lists,
-//! and is published at once, inside the snapshot channel's lock, so that two loops never
-//! publish over each other. The copy of the app is then checked against the answer's
-//! hash; on a mismatch the app is fetched again, plainly.
+//! Each answer is the target's full instance list, checked against the answer's hash (on
+//! a mismatch the target is fetched again, plainly). The last answer of every target is
+//! kept; an app's list in the published [`ClientSnapshot`](super::ClientSnapshot) is the
+//! union of what the answers of all targets hold of it (an app and a VIP spanning it may
+//! both be followed; where two answers hold one instance, the newer answer's record
+//! wins). Each answer re-makes the apps it touches through
+//! [`ClientSnapshot::with_delta`](super::ClientSnapshot::with_delta) (a delta of `ADDED`
+//! for what is listed, `DELETED` for what is no longer), so the other apps keep their
+//! lists, and is published at once, inside the snapshot channel's lock, so that two loops
+//! never publish over each other.
 
 use super::error::{Chain, Error};
 use super::metrics::Event;
@@ -26,11 +29,15 @@ use super::snapshot::Target;
 use super::transport::{encode_segment, CallKind, Reply};
 use super::ClientState;
 use crate::codec;
-use crate::model::{ActionType, Application, Applications, InstanceInfo, StatusCounts};
+use crate::model::{
+    normalize_app_name, ActionType, Application, Applications, InstanceInfo, StatusCounts,
+};
+use crate::sync::lock;
 use http::{Method, StatusCode};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -39,14 +46,57 @@ use tokio::time::Instant;
 /// time cannot make the client spin).
 const WATCH_SPACING: Duration = Duration::from_millis(20);
 
-/// Runs one loop per followed app until aborted (dropping the set aborts them all).
+/// Runs one loop per followed target until aborted (dropping the set aborts them all).
 pub(crate) async fn run(shared: Arc<ClientState>, mut rng: StdRng) {
     let mut loops = JoinSet::new();
-    for app in shared.config.follow_apps.clone() {
+    let answers = Arc::new(Mutex::new(Answers::default()));
+    for target in shared.config.follow.clone() {
         let rng = StdRng::seed_from_u64(rng.random());
-        loops.spawn(Follower::new(shared.clone(), app, rng).run());
+        loops.spawn(Follower::new(shared.clone(), target, answers.clone(), rng).run());
     }
     while loops.join_next().await.is_some() {}
+}
+
+/// The last answer of each target, by app, with the answer's sequence number.
+#[derive(Default)]
+struct Answers {
+    seq: u64,
+    by_target: HashMap<Target, (u64, HashMap<String, Vec<Arc<InstanceInfo>>>)>,
+}
+
+impl Answers {
+    /// Stores `target`'s answer; returns the apps it touched (held before or now).
+    fn store(&mut self, target: &Target, listed: Vec<InstanceInfo>) -> BTreeSet<String> {
+        self.seq += 1;
+        let mut by_app: HashMap<String, Vec<Arc<InstanceInfo>>> = HashMap::new();
+        for i in listed {
+            by_app
+                .entry(normalize_app_name(&i.app))
+                .or_default()
+                .push(Arc::new(i));
+        }
+        let mut touched: BTreeSet<String> = by_app.keys().cloned().collect();
+        if let Some((_, old)) = self.by_target.insert(target.clone(), (self.seq, by_app)) {
+            touched.extend(old.into_keys());
+        }
+        touched
+    }
+
+    /// The union of what the answers hold of `app`; the newest answer's record wins.
+    fn app(&self, app: &str) -> Vec<Arc<InstanceInfo>> {
+        let mut held: Vec<&(u64, HashMap<String, Vec<Arc<InstanceInfo>>>)> =
+            self.by_target.values().collect();
+        held.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        let mut out: Vec<Arc<InstanceInfo>> = Vec::new();
+        for (_, by_app) in held {
+            for i in by_app.get(app).into_iter().flatten() {
+                if !out.iter().any(|o| o.id() == i.id()) {
+                    out.push(i.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// What the server said about the app in its last answer: what the next watch sends.
@@ -69,7 +119,10 @@ enum Outcome {
 
 struct Follower {
     shared: Arc<ClientState>,
-    app: String,
+    target: Target,
+    /// The target as a path: `apps/ORDERS`, `vips/orders`, `svips/orders`.
+    path: String,
+    answers: Arc<Mutex<Answers>>,
     rng: StdRng,
     backoff: RetryBackoff,
     held: Option<Held>,
@@ -77,12 +130,24 @@ struct Follower {
 }
 
 impl Follower {
-    fn new(shared: Arc<ClientState>, app: String, rng: StdRng) -> Self {
+    fn new(
+        shared: Arc<ClientState>,
+        target: Target,
+        answers: Arc<Mutex<Answers>>,
+        rng: StdRng,
+    ) -> Self {
         let interval = shared.config.registry_fetch_interval;
         let cap = interval.saturating_mul(shared.config.cache_refresh_backoff_bound.max(1));
+        let path = match &target {
+            Target::App(a) => format!("apps/{}", encode_segment(a)),
+            Target::Vip(v) => format!("vips/{}", encode_segment(v)),
+            Target::SecureVip(v) => format!("svips/{}", encode_segment(v)),
+        };
         Follower {
             shared,
-            app,
+            target,
+            path,
+            answers,
             rng,
             backoff: RetryBackoff::new(interval, cap),
             held: None,
@@ -97,7 +162,7 @@ impl Follower {
                     self.backoff.reset();
                     if self.failing {
                         self.failing = false;
-                        tracing::info!(app = %self.app, "eureka app fetch recovered");
+                        tracing::info!(target = ?self.target, "eureka target fetch recovered");
                     }
                     match outcome {
                         Outcome::Watch => WATCH_SPACING,
@@ -112,7 +177,7 @@ impl Follower {
                     let delay = self.backoff.fail(&mut self.rng);
                     if !self.failing {
                         self.failing = true;
-                        tracing::warn!(app = %self.app, error = %Chain(&e), retry_in = ?delay, "eureka app fetch failed; keeping the last copy of the app");
+                        tracing::warn!(target = ?self.target, error = %Chain(&e), retry_in = ?delay, "eureka target fetch failed; keeping the last copy of it");
                     }
                     delay
                 }
@@ -128,14 +193,14 @@ impl Follower {
     }
 
     async fn poll(&mut self) -> Result<Outcome, Error> {
-        let app = encode_segment(&self.app).into_owned();
+        let target = &self.path;
         let transport = &self.shared.transport;
         let watched = self.watching().is_some();
         let reply = match self.watching() {
             Some(held) => {
                 let wait = self.shared.config.watch_wait;
                 let path = format!(
-                    "apps/{app}?watch={}&hash={}&epoch={}&waitMs={}",
+                    "{target}?watch={}&hash={}&epoch={}&waitMs={}",
                     held.version,
                     held.hash,
                     held.epoch,
@@ -153,9 +218,8 @@ impl Follower {
                     .await?
             }
             None => {
-                let path = format!("apps/{app}");
                 transport
-                    .call(CallKind::TargetFetch, Method::GET, &path, None)
+                    .call(CallKind::TargetFetch, Method::GET, target, None)
                     .await?
             }
         };
@@ -165,7 +229,8 @@ impl Follower {
         } else {
             Event::FullFetch
         });
-        let copy = self.install(instances);
+        let copy = counts(instances.iter()).hashcode();
+        self.install(instances);
         self.shared.fetched_now(Instant::now());
         self.held = match (&reply.watch, &reply.target) {
             (Some(epoch), Some((version, hash))) => Some(Held {
@@ -180,7 +245,7 @@ impl Follower {
         };
         if copy != server {
             self.shared.metrics.count(Event::ReconcileMismatch);
-            tracing::debug!(app = %self.app, local = %copy, server, "app hash mismatch, fetching it again");
+            tracing::debug!(target = ?self.target, local = %copy, server, "target hash mismatch, fetching it again");
             self.held = None;
             // A plain answer that disagrees too is kept (it is what the server sent);
             // the next look is at the fetch interval.
@@ -198,44 +263,80 @@ impl Follower {
         })
     }
 
-    /// The app's instances in `reply`: a 404 is an app without instances.
+    /// The target's instances in `reply`: a 404 is a target without instances.
     fn instances(&self, reply: &Reply) -> Result<Vec<InstanceInfo>, Error> {
         match reply.status {
-            StatusCode::OK => {
-                let app = codec::decode_application(&reply.body, reply.format())
-                    .map_err(Error::decode)?;
-                Ok(app.instances)
-            }
+            StatusCode::OK => match self.target {
+                Target::App(_) => {
+                    let app = codec::decode_application(&reply.body, reply.format())
+                        .map_err(Error::decode)?;
+                    let name = app.name;
+                    Ok(app
+                        .instances
+                        .into_iter()
+                        .map(|mut i| {
+                            if i.app.is_empty() {
+                                i.app.clone_from(&name);
+                            }
+                            i
+                        })
+                        .collect())
+                }
+                Target::Vip(_) | Target::SecureVip(_) => {
+                    let apps = codec::decode_applications(&reply.body, reply.format())
+                        .map_err(Error::decode)?;
+                    Ok(apps
+                        .applications
+                        .into_iter()
+                        .flat_map(|a| {
+                            let name = a.name;
+                            a.instances.into_iter().map(move |mut i| {
+                                if i.app.is_empty() {
+                                    i.app.clone_from(&name);
+                                }
+                                i
+                            })
+                        })
+                        .collect())
+                }
+            },
             StatusCode::NOT_FOUND => Ok(Vec::new()),
             s => Err(Error::status(s.as_u16())),
         }
     }
 
-    /// Replaces the app in the published snapshot by `instances`, publishing only when
-    /// that changed something; returns the hash of the app's copy afterwards.
-    fn install(&self, instances: Vec<InstanceInfo>) -> String {
-        let target = Target::App(self.app.clone());
-        let mut hash = String::new();
+    /// Stores the answer and re-makes the apps it touches in the published snapshot,
+    /// publishing only when that changed something.
+    fn install(&self, instances: Vec<InstanceInfo>) {
         self.shared.snapshot_tx.send_if_modified(|current| {
-            let delta = replacement(&self.app, current.instances(&target), instances);
-            let next = current.with_delta(&delta, current.generation() + 1);
-            hash = counts(next.instances(&target)).hashcode();
+            let mut answers = lock(&self.answers);
+            let touched = answers.store(&self.target, instances);
+            let mut next = (**current).clone();
+            for app in touched {
+                let listed = answers.app(&app);
+                let delta = replacement(&app, next.instances(&Target::App(app.clone())), listed);
+                next = next.with_delta(&delta, 0);
+            }
+            drop(answers);
             let changed = !current.is_fetched() || !current.same_content(&next);
             if changed {
-                *current = Arc::new(next);
+                *current = Arc::new(next.fetched_as(current.generation() + 1));
             }
             changed
         });
-        hash
     }
 }
 
-fn counts(list: &[Arc<InstanceInfo>]) -> StatusCounts {
-    list.iter().map(|i| i.status).collect()
+fn counts<'a>(list: impl Iterator<Item = &'a InstanceInfo>) -> StatusCounts {
+    list.map(|i| i.status).collect()
 }
 
 /// A delta that turns `held` (the copy of `app`) into `listed`.
-fn replacement(app: &str, held: &[Arc<InstanceInfo>], listed: Vec<InstanceInfo>) -> Applications {
+fn replacement(
+    app: &str,
+    held: &[Arc<InstanceInfo>],
+    listed: Vec<Arc<InstanceInfo>>,
+) -> Applications {
     let mut instances: Vec<InstanceInfo> = held
         .iter()
         .filter(|h| !listed.iter().any(|l| l.id() == h.id()))
@@ -245,7 +346,8 @@ fn replacement(app: &str, held: &[Arc<InstanceInfo>], listed: Vec<InstanceInfo>)
             gone
         })
         .collect();
-    instances.extend(listed.into_iter().map(|mut i| {
+    instances.extend(listed.into_iter().map(|i| {
+        let mut i = Arc::unwrap_or_clone(i);
         i.action_type = Some(ActionType::Added);
         i
     }));
@@ -278,7 +380,7 @@ mod tests {
         let delta = replacement(
             "ORDERS",
             first.instances(&orders),
-            vec![inst("b"), inst("c")],
+            vec![Arc::new(inst("b")), Arc::new(inst("c"))],
         );
         let next = first.with_delta(&delta, 2);
         let ids: Vec<&str> = next.instances(&orders).iter().map(|i| i.id()).collect();
@@ -292,5 +394,37 @@ mod tests {
         // An empty answer (404) removes the app.
         let gone = replacement("ORDERS", next.instances(&orders), Vec::new());
         assert!(next.with_delta(&gone, 3).instances(&orders).is_empty());
+    }
+
+    #[test]
+    fn an_app_is_the_union_of_what_the_answers_hold_of_it_the_newest_winning() {
+        let mut answers = Answers::default();
+        let app = Target::app("orders");
+        let vip = Target::vip("shared");
+        let touched = answers.store(&app, vec![inst("a"), inst("b")]);
+        assert_eq!(touched.into_iter().collect::<Vec<_>>(), ["ORDERS"]);
+        let mut b2 = inst("b");
+        b2.status = crate::model::Status::Down;
+        let other = InstanceInfo::builder("BILLING").instance_id("x").build();
+        let touched = answers.store(&vip, vec![b2, other]);
+        assert_eq!(
+            touched.into_iter().collect::<Vec<_>>(),
+            ["BILLING", "ORDERS"]
+        );
+        let orders = answers.app("ORDERS");
+        let got: Vec<(&str, crate::model::Status)> =
+            orders.iter().map(|i| (i.id(), i.status)).collect();
+        assert_eq!(
+            got,
+            [
+                ("b", crate::model::Status::Down),
+                ("a", crate::model::Status::Up)
+            ]
+        );
+        // The VIP's next answer no longer holds BILLING: it is touched, and gone.
+        let touched = answers.store(&vip, Vec::new());
+        assert!(touched.contains("BILLING"));
+        assert!(answers.app("BILLING").is_empty());
+        assert_eq!(answers.app("ORDERS").len(), 2);
     }
 }

@@ -328,3 +328,66 @@ async fn issue15_with_watching_off_a_client_following_an_app_polls_our_server() 
     let polls = log.len();
     assert!((1..=15).contains(&polls), "{polls} polls: {log:?}");
 }
+
+fn register_vip(svc: &EurekaService, app: &str, id: &str, vip: &str) {
+    let inst = InstanceInfo::builder(app)
+        .instance_id(id)
+        .host_name(id)
+        .ip_addr("10.0.0.2")
+        .vip_address(vip)
+        .build();
+    assert!(svc.registry().register(inst, Origin::Client).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue15_a_client_following_a_vip_and_an_app_gets_both_and_nothing_else() {
+    let (svc, proxy, url) = start(10, Mode::Pass).await;
+    register_vip(&svc, "APP-5", "shared-5", "shared");
+    register_vip(&svc, "APP-6", "shared-6", "shared");
+    let client = EurekaClient::builder([url])
+        .fetch_only()
+        .fetch_interval(Duration::from_secs(60))
+        .follow([
+            Target::vip("shared"),
+            Target::app("APP-1"),
+            Target::vip("shared"),
+        ])
+        .start()
+        .expect("client");
+    let mut d = EurekaDiscover::new(client.snapshots(), Target::vip("shared"), id_of as Make);
+    let mut first = vec![next_change(&mut d).await, next_change(&mut d).await];
+    first.sort();
+    assert_eq!(first, ["+shared-5", "+shared-6"]);
+    // A new member of the VIP, in an app the client did not hold anything of.
+    register(&svc, "APP-7", "noise");
+    register_vip(&svc, "APP-7", "shared-7", "shared");
+    assert_eq!(next_change(&mut d).await, "+shared-7");
+    // A member leaving the VIP (re-registered under another): removed.
+    register_vip(&svc, "APP-5", "shared-5", "elsewhere");
+    assert_eq!(next_change(&mut d).await, "-shared-5");
+
+    let seen = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let snap = client.snapshot();
+            let mut names: Vec<&str> = snap.app_names().collect();
+            names.sort_unstable();
+            if names == ["APP-1", "APP-6", "APP-7"] {
+                // Of APP-6 and APP-7 only the VIP's instances, of APP-1 all.
+                let held = |a: &str| snap.instances(&Target::app(a)).len();
+                return (held("APP-1"), held("APP-6"), held("APP-7"));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    assert_eq!(seen.await.expect("the copy within 5 s"), (2, 1, 1));
+    let log = proxy.log();
+    for (path, _) in &log {
+        assert!(
+            path.starts_with("/eureka/vips/shared") || path.starts_with("/eureka/apps/APP-1"),
+            "fetched something else: {path}"
+        );
+    }
+    // Two targets (the repeated VIP is followed once): two plain fetches, no refetch.
+    let m = client.metrics().snapshot();
+    assert_eq!((m.full_fetches, m.reconcile_mismatches), (2, 0), "{m:?}");
+}
