@@ -57,18 +57,21 @@ pub(crate) async fn run(shared: Arc<ClientState>, mut rng: StdRng) {
     while loops.join_next().await.is_some() {}
 }
 
+/// One answer's instances, by app name.
+type ByApp = HashMap<String, Vec<Arc<InstanceInfo>>>;
+
 /// The last answer of each target, by app, with the answer's sequence number.
 #[derive(Default)]
 struct Answers {
     seq: u64,
-    by_target: HashMap<Target, (u64, HashMap<String, Vec<Arc<InstanceInfo>>>)>,
+    by_target: HashMap<Target, (u64, ByApp)>,
 }
 
 impl Answers {
     /// Stores `target`'s answer; returns the apps it touched (held before or now).
     fn store(&mut self, target: &Target, listed: Vec<InstanceInfo>) -> BTreeSet<String> {
         self.seq += 1;
-        let mut by_app: HashMap<String, Vec<Arc<InstanceInfo>>> = HashMap::new();
+        let mut by_app = ByApp::new();
         for i in listed {
             by_app
                 .entry(normalize_app_name(&i.app))
@@ -84,8 +87,7 @@ impl Answers {
 
     /// The union of what the answers hold of `app`; the newest answer's record wins.
     fn app(&self, app: &str) -> Vec<Arc<InstanceInfo>> {
-        let mut held: Vec<&(u64, HashMap<String, Vec<Arc<InstanceInfo>>>)> =
-            self.by_target.values().collect();
+        let mut held: Vec<&(u64, ByApp)> = self.by_target.values().collect();
         held.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
         let mut out: Vec<Arc<InstanceInfo>> = Vec::new();
         for (_, by_app) in held {
