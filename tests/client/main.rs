@@ -6,5 +6,6 @@ mod support;
 mod faults;
 mod fetch;
 mod fixtures;
+mod follow;
 mod lifecycle;
 mod merge;
