@@ -7,10 +7,13 @@
 //! {"unix_ms": 1764600001234, "endpoints": ["127.0.0.1:8081"]}
 //! ```
 //!
-//! The first line is the initial set (possibly empty), once the first fetch is done.
-//! Endpoints are `ip:port`, sorted. Against tower-eureka's server the client watches (a
-//! change is printed within milliseconds); against any other server it polls every
-//! `--fetch-secs` (default 30). Ctrl-C or SIGTERM ends it.
+//! The first line is the initial set (possibly empty, also when the app does not exist
+//! yet), once the first fetch is done. Endpoints are `ip:port`, sorted. The client
+//! follows just this app (`follow_apps`): against tower-eureka's server it waits on
+//! `GET /apps/{APP}?watch=…` for a change of this app alone (printed within
+//! milliseconds, and nothing of the other apps is fetched); against any other server it
+//! fetches `GET /apps/{APP}` every `--fetch-secs` (default 30). Ctrl-C or SIGTERM ends
+//! it.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -94,6 +97,8 @@ async fn main() -> ExitCode {
     let stop = tower_eureka::signal::shutdown_signal();
     tokio::pin!(stop);
     let client = match EurekaClient::builder(args.eureka)
+        .fetch_only()
+        .follow_apps([&args.app])
         .fetch_interval(Duration::from_secs(args.fetch_secs.max(1)))
         .start()
     {

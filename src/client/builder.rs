@@ -6,7 +6,9 @@ use super::lifecycle::{self, InstancePaths, LocalRecord};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
 use super::zones::ZoneConfig;
-use super::{fetcher, ClientMetrics, ClientSnapshot, ClientState, Error, EurekaClient, Inner};
+use super::{
+    fetcher, follow, ClientMetrics, ClientSnapshot, ClientState, Error, EurekaClient, Inner,
+};
 use crate::codec::{self, Format, RegisterError};
 use crate::model::InstanceInfo;
 use rand::rngs::StdRng;
@@ -112,6 +114,52 @@ impl EurekaClientBuilder {
     pub fn watch(mut self, wait: Option<Duration>) -> Self {
         self.config.watch_wait = wait.unwrap_or(Duration::ZERO);
         self
+    }
+
+    /// Follow only these targets instead of the whole registry (issue 15): the client
+    /// fetches `GET /apps/{APP}` (`/vips/{VIP}`, `/svips/{SVIP}`) for each, and against a
+    /// server that supports it (tower-eureka's: `x-eureka-version` on its answers) waits
+    /// on each for the next change of that target alone ([`watch`](Self::watch) sets the
+    /// wait), so its traffic grows with what it calls, not with the registry. Against any
+    /// other server (Java's) each target is fetched every
+    /// [`fetch_interval`](Self::fetch_interval). Each answer is checked against the
+    /// target's reconcile hash (`x-eureka-hash`) and fetched again on a mismatch. A target
+    /// that does not exist yet (404) is waited for.
+    ///
+    /// The published [`ClientSnapshot`] then holds just the instances of these targets
+    /// (a Discover or a lookup of anything else finds nothing); each change of one of them
+    /// is published at once, sharing the lists of the apps it did not touch. The server
+    /// matches VIP names exactly (E-21) while [`Target::vip`](super::Target::vip) lower-cases:
+    /// to follow a VIP spelled with capitals, name it as `Target::Vip("Orders".into())`.
+    /// In the [metrics](super::ClientMetrics), a plain fetch of a target counts as a full
+    /// fetch and a watch answer as a delta fetch. An empty list: the whole registry.
+    ///
+    /// ```
+    /// use tower_eureka::client::{EurekaClient, Target};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tower_eureka::client::Error> {
+    /// let client = EurekaClient::builder(["http://127.0.0.1:8761/eureka"])
+    ///     .fetch_only()
+    ///     .follow([Target::app("orders"), Target::vip("billing")])
+    ///     .start()?;
+    /// # drop(client); Ok(()) }
+    /// ```
+    pub fn follow<I: IntoIterator<Item = super::Target>>(mut self, targets: I) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        self.config.follow = targets
+            .into_iter()
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
+        self
+    }
+
+    /// [`follow`](Self::follow) these applications, by name.
+    pub fn follow_apps<I, S>(self, apps: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.follow(apps.into_iter().map(|a| super::Target::app(a.as_ref())))
     }
 
     // --- registering ---
@@ -463,9 +511,12 @@ impl EurekaClientBuilder {
             runtime.spawn(task.run())
         });
         let fetch_task = fetch.then(|| {
-            let task =
-                fetcher::Fetcher::new(shared.clone(), StdRng::seed_from_u64(seeder.random()));
-            runtime.spawn(task.run())
+            let rng = StdRng::seed_from_u64(seeder.random());
+            if shared.config.follow.is_empty() {
+                runtime.spawn(fetcher::Fetcher::new(shared.clone(), rng).run())
+            } else {
+                runtime.spawn(follow::run(shared.clone(), rng))
+            }
         });
         Ok(EurekaClient {
             inner: Arc::new(Inner {

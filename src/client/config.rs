@@ -38,6 +38,9 @@ pub(crate) struct Config {
     /// See `EurekaClientBuilder::watch`: how long one watching delta waits, zero for no
     /// watching.
     pub(crate) watch_wait: Duration,
+    /// See `EurekaClientBuilder::follow`: the targets to follow one by one instead of
+    /// fetching the whole registry (empty: the whole registry).
+    pub(crate) follow: Vec<super::Target>,
     /// See `EurekaClientBuilder::unregister_on_shutdown`.
     pub(crate) unregister_on_shutdown: bool,
     /// See `EurekaClientBuilder::shutdown_drain`.
@@ -80,6 +83,7 @@ impl Default for Config {
             session_reconnect_interval: Duration::from_secs(1200),
             disable_delta: false,
             watch_wait: Duration::from_secs(30),
+            follow: Vec::new(),
             unregister_on_shutdown: true,
             shutdown_drain: Duration::ZERO,
             gzip: true,

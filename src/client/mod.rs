@@ -80,6 +80,7 @@ mod builder;
 mod config;
 mod error;
 mod fetcher;
+mod follow;
 mod health;
 mod lifecycle;
 mod local;

@@ -155,6 +155,13 @@ impl ClientSnapshot {
         }
     }
 
+    /// The same snapshot, authoritative (fetched), under generation `generation`.
+    pub(crate) fn fetched_as(mut self, generation: u64) -> Self {
+        self.fetched = true;
+        self.generation = generation;
+        self
+    }
+
     /// The same snapshot under another generation number.
     pub(crate) fn with_generation(mut self, generation: u64) -> Self {
         self.generation = generation;

@@ -140,6 +140,8 @@ pub(crate) enum CallKind {
     Cancel,
     FullFetch,
     DeltaFetch,
+    /// `GET /apps/{APP}` of a followed app (issue 15): 404 is an answer (no such app yet).
+    TargetFetch,
 }
 
 impl CallKind {
@@ -157,6 +159,7 @@ impl CallKind {
             CallKind::Cancel => true,
             CallKind::DeltaFetch => code == 403 || code == 404,
             CallKind::FullFetch => false,
+            CallKind::TargetFetch => code == 404,
         }
     }
 
@@ -167,6 +170,7 @@ impl CallKind {
             CallKind::Cancel => "cancel",
             CallKind::FullFetch => "full fetch",
             CallKind::DeltaFetch => "delta fetch",
+            CallKind::TargetFetch => "app fetch",
         }
     }
 }
@@ -180,6 +184,8 @@ pub(crate) struct Reply {
     /// The server supports watching: the `x-eureka-watch` value on its answer, the epoch
     /// of the versions it answers with (issue 15).
     pub(crate) watch: Option<String>,
+    /// A target answer's `x-eureka-version` and `x-eureka-hash` (watch per target).
+    pub(crate) target: Option<(u64, String)>,
 }
 
 impl Reply {
@@ -468,12 +474,23 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
             .map(str::to_owned);
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let target = match (header("x-eureka-version"), header("x-eureka-hash")) {
+            (Some(v), Some(h)) => v.trim().parse::<u64>().ok().map(|v| (v, h)),
+            _ => None,
+        };
         let body = resp.bytes().await?;
         Ok(Reply {
             status,
             content_type,
             body,
             watch,
+            target,
         })
     }
 }
@@ -594,6 +611,7 @@ mod tests {
             content_type: ct.map(HeaderValue::from_static),
             body: Bytes::from_static(body.as_bytes()),
             watch: None,
+            target: None,
         };
         assert_eq!(reply(Some("application/xml"), "{}").format(), Format::Xml);
         assert_eq!(

@@ -4,7 +4,7 @@
 
 use super::lease::{Key, Lease};
 use super::sharded::Sharded;
-use super::snapshot::InstanceList;
+use super::snapshot::{InstanceList, TargetState};
 use super::Map;
 use crate::model::{InstanceInfo, StatusCounts};
 use std::sync::Arc;
@@ -17,6 +17,9 @@ struct AppLeases {
     list: InstanceList,
     /// Ids changed since `list` was built (unsorted, may repeat).
     dirty: Vec<Arc<str>>,
+    /// The content revision of the app's last change, and the status counts of `list`:
+    /// what a watch of this one app compares (issue 15).
+    state: TargetState,
 }
 
 impl Default for AppLeases {
@@ -25,6 +28,7 @@ impl Default for AppLeases {
             leases: Map::default(),
             list: Arc::from(Vec::new()),
             dirty: Vec::new(),
+            state: TargetState::default(),
         }
     }
 }
@@ -62,6 +66,8 @@ impl AppLeases {
             }
         }
         out.extend(rest.cloned());
+        // The list is rebuilt anyway: counting it is the same order of work.
+        self.state.counts = out.iter().map(|i| i.status).collect();
         self.list = out.into();
         self.list.clone()
     }
@@ -205,18 +211,21 @@ impl Index {
         true
     }
 
-    /// Notes that `key`'s record changed: its app's list is patched at the next
-    /// publication.
-    pub(crate) fn mark_dirty(&mut self, key: &Key) {
+    /// Notes that `key`'s record changed at content revision `revision`: its app's list
+    /// is patched at the next publication.
+    pub(crate) fn mark_dirty(&mut self, key: &Key, revision: u64) {
         if let Some(a) = self.apps.get_mut(&key.0) {
             a.mark_dirty(&key.1);
+            a.state.version = revision;
         }
     }
 
-    /// Every non-empty app with its instance list, in name order. Unchanged apps hand out
-    /// their previous list (the same allocation); changed ones are patched.
-    pub(crate) fn published_lists(&mut self) -> Vec<(Arc<str>, InstanceList)> {
+    /// Every non-empty app with its instance list, in name order, and beside it (same
+    /// order) each app's [`TargetState`]. Unchanged apps hand out their previous list (the
+    /// same allocation); changed ones are patched.
+    pub(crate) fn published_lists(&mut self) -> (Vec<(Arc<str>, InstanceList)>, Vec<TargetState>) {
         let mut apps = Vec::with_capacity(self.names.len());
+        let mut states = Vec::with_capacity(self.names.len());
         for name in &self.names {
             let Some(a) = self.apps.get_mut(name) else {
                 continue;
@@ -224,9 +233,10 @@ impl Index {
             let list = a.published_list();
             if !list.is_empty() {
                 apps.push((name.clone(), list));
+                states.push(a.state);
             }
         }
-        apps
+        (apps, states)
     }
 
     /// Every app with its leases, in no particular order (tests: the full rebuild).

@@ -105,7 +105,7 @@ pub use self::config::{RegistryConfig, SelfPreservationMode};
 pub use self::origin::Origin;
 pub use self::preservation::SelfPreservationStatus;
 pub use self::renew::{Renew, RenewOutcome};
-pub use self::snapshot::RegistrySnapshot;
+pub use self::snapshot::{RegistrySnapshot, TargetState};
 pub use self::stats::RegistryStats;
 
 use self::clock::duration_ms;
@@ -139,6 +139,9 @@ struct Inner {
     /// sent only when a write changed the content (never by a heartbeat or a delta-window
     /// sweep).
     changes: tokio::sync::watch::Sender<u64>,
+    /// Per-app revision channels of the apps someone watches ([`Registry::app_changes`]);
+    /// sent with the app's live content revision when it changes.
+    app_changes: Mutex<Map<Arc<str>, tokio::sync::watch::Sender<u64>>>,
     /// Random, fixed for this registry's life: revisions of two registries (two servers,
     /// or one restarted) are not comparable, and this says which one a revision is of.
     epoch: u64,
@@ -157,6 +160,7 @@ impl Registry {
                 last_publish: AtomicU64::new(clock.elapsed_ms()),
                 published: ArcSwap::new(first),
                 changes: tokio::sync::watch::Sender::new(state.content_revision()),
+                app_changes: Mutex::new(Map::default()),
                 epoch: rand::random::<u64>() | 1,
                 state: Mutex::new(state),
                 clock,
@@ -194,6 +198,15 @@ impl Registry {
         if let Some(content) = st.take_content_change() {
             // The content changed: wake whoever waits for that (a long-polling delta).
             self.inner.changes.send_replace(content);
+            let apps = st.take_changed_apps();
+            let watched = crate::sync::lock(&self.inner.app_changes);
+            if !watched.is_empty() {
+                for app in &apps {
+                    if let Some(tx) = watched.get(app) {
+                        tx.send_replace(content);
+                    }
+                }
+            }
         }
         self.inner
             .delta_deadline
@@ -402,6 +415,41 @@ impl Registry {
     /// ```
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.changes.subscribe()
+    }
+
+    /// A receiver of application `app`'s live content revision (upper-case name): like
+    /// [`changes`](Self::changes), but it changes only when that app does (issue 15: a
+    /// watcher of one app sleeps through the changes of the others). It starts at the
+    /// registry's content revision; an app that does not exist yet can be waited for.
+    /// Each write costs one lookup per app it changed while someone watches; channels
+    /// nobody receives any more are dropped as new ones are made.
+    ///
+    /// ```
+    /// use tower_eureka::model::InstanceInfo;
+    /// use tower_eureka::registry::{Origin, Registry, RegistryConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let registry = Registry::new(RegistryConfig::default());
+    /// let mut orders = registry.app_changes("ORDERS");
+    /// registry.register(InstanceInfo::builder("billing").build(), Origin::Client).unwrap();
+    /// assert!(!orders.has_changed().unwrap());
+    /// registry.register(InstanceInfo::builder("orders").build(), Origin::Client).unwrap();
+    /// assert!(orders.has_changed().unwrap());
+    /// # }
+    /// ```
+    pub fn app_changes(&self, app: &str) -> tokio::sync::watch::Receiver<u64> {
+        let mut watched = crate::sync::lock(&self.inner.app_changes);
+        if let Some(tx) = watched.get(app) {
+            return tx.subscribe();
+        }
+        if watched.len() >= 64 && watched.len().is_power_of_two() {
+            // Amortised: forget the apps nobody watches any more.
+            watched.retain(|_, tx| tx.receiver_count() > 0);
+        }
+        let tx = tokio::sync::watch::Sender::new(*self.inner.changes.borrow());
+        let rx = tx.subscribe();
+        watched.insert(Arc::from(app), tx);
+        rx
     }
 
     /// A random number fixed for this registry's life: revisions are comparable only

@@ -4,11 +4,50 @@ use super::delta::DeltaView;
 use crate::model::{
     vip_index, Application, Applications, InstanceInfo, StatusCounts, VipField, VipIndex, VipMatch,
 };
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 /// An application's published instance list.
 pub(crate) type InstanceList = Arc<[Arc<InstanceInfo>]>;
+
+/// What a watch of one target (an app, a VIP, a secure VIP) compares, as of one snapshot
+/// (issue 15): the content revision of the target's last change, and the per-status
+/// counts of its instances (its reconcile hash, W-60, over the target alone).
+///
+/// A target that has no instance has version 0 and no counts. An instance leaving a
+/// target that keeps others moves the version of its app; when nothing of the app is
+/// left in the target, the counts shrink: so a watcher holding a version *and* a hash
+/// learns of every change, departures included, without the registry remembering
+/// targets that are gone.
+///
+/// ```
+/// use tower_eureka::model::InstanceInfo;
+/// use tower_eureka::registry::{Origin, Registry, RegistryConfig};
+/// use std::time::Duration;
+///
+/// let registry = Registry::new(RegistryConfig {
+///     publish_interval: Duration::ZERO,
+///     ..RegistryConfig::default()
+/// });
+/// assert_eq!(registry.snapshot().app_state("ORDERS").version, 0);
+/// let orders = InstanceInfo::builder("orders").vip_address("orders-vip").build();
+/// registry.register(orders, Origin::Client).unwrap();
+/// let snap = registry.snapshot();
+/// let state = snap.app_state("ORDERS");
+/// assert_eq!(state.version, snap.content_revision());
+/// assert_eq!(state.counts.hashcode(), "UP_1_");
+/// assert_eq!(snap.vip_state("orders-vip"), state);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TargetState {
+    /// The content revision of the target's last change (0: no instance).
+    pub version: u64,
+    /// Instances of the target per status.
+    pub counts: StatusCounts,
+}
+
+type TargetStates = HashMap<Box<str>, TargetState>;
 
 /// One consistent, immutable view of the whole registry: the full registry, its reconcile
 /// hash and the delta, all from the same instant (R-92).
@@ -28,8 +67,12 @@ pub struct RegistrySnapshot {
     pub(crate) apps: Vec<(Arc<str>, InstanceList)>,
     pub(crate) len: usize,
     pub(crate) delta: Arc<DeltaView>,
+    /// Beside `apps`, same order: each app's watch state.
+    app_states: Vec<TargetState>,
     vips: OnceLock<VipIndex>,
     svips: OnceLock<VipIndex>,
+    vip_states: OnceLock<TargetStates>,
+    svip_states: OnceLock<TargetStates>,
 }
 
 impl RegistrySnapshot {
@@ -51,9 +94,67 @@ impl RegistrySnapshot {
             apps,
             len,
             delta,
+            app_states: Vec::new(),
             vips: OnceLock::new(),
             svips: OnceLock::new(),
+            vip_states: OnceLock::new(),
+            svip_states: OnceLock::new(),
         }
+    }
+
+    /// This snapshot with the apps' watch states (one per app of `apps`, same order).
+    pub(crate) fn with_app_states(mut self, states: Vec<TargetState>) -> Self {
+        debug_assert_eq!(states.len(), self.apps.len());
+        self.app_states = states;
+        self
+    }
+
+    /// The watch state of application `name` (upper-case): O(log apps). An unknown app
+    /// has the default state (version 0, no instances).
+    pub fn app_state(&self, name: &str) -> TargetState {
+        self.apps
+            .binary_search_by(|(n, _)| (**n).cmp(name))
+            .ok()
+            .and_then(|i| self.app_states.get(i).copied())
+            .unwrap_or_default()
+    }
+
+    /// The watch state of VIP `vip` (E-21 matching): the latest version of the apps of
+    /// its instances and the counts of its instances. The states of every VIP are built
+    /// together, once per snapshot on first use; then each lookup is one hash lookup.
+    pub fn vip_state(&self, vip: &str) -> TargetState {
+        self.vip_states
+            .get_or_init(|| self.build_states(VipField::Vip))
+            .get(vip)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// [`vip_state`](Self::vip_state) for a secure VIP.
+    pub fn svip_state(&self, svip: &str) -> TargetState {
+        self.svip_states
+            .get_or_init(|| self.build_states(VipField::SecureVip))
+            .get(svip)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn build_states(&self, field: VipField) -> TargetStates {
+        let index = match field {
+            VipField::Vip => self.vips.get_or_init(|| self.build_index(field)),
+            VipField::SecureVip => self.svips.get_or_init(|| self.build_index(field)),
+        };
+        index
+            .iter()
+            .map(|(vip, list)| {
+                let mut state = TargetState::default();
+                for i in list {
+                    state.counts.add(i.status);
+                    state.version = state.version.max(self.app_state(&i.app).version);
+                }
+                (vip.clone(), state)
+            })
+            .collect()
     }
 
     /// The registry revision this snapshot shows; it increases on every visible change

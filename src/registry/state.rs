@@ -42,6 +42,8 @@ pub(crate) struct State {
     content_revision: u64,
     /// The content revision last announced (see `take_content_change`).
     content_notified: u64,
+    /// Apps changed since the last announcement (may repeat): whose watchers to wake.
+    changed_apps: Vec<Arc<str>>,
 }
 
 impl State {
@@ -61,6 +63,7 @@ impl State {
             tombstones: Tombstones::default(),
             content_revision: 0,
             content_notified: 0,
+            changed_apps: Vec::new(),
         }
     }
 
@@ -81,9 +84,10 @@ impl State {
     /// Records a visible change of `key` (delta entry, new revision, app list patched at
     /// the next publication).
     fn commit(&mut self, key: Key, record: Arc<InstanceInfo>, now: u64) {
-        self.index.mark_dirty(&key);
-        self.delta.record(now, key, record);
+        self.delta.record(now, key.clone(), record);
         self.content_revision = self.delta.version();
+        self.index.mark_dirty(&key, self.content_revision);
+        self.changed_apps.push(key.0);
     }
 
     /// The revision of the last change of the content (not of the delta window).
@@ -98,6 +102,11 @@ impl State {
             self.content_notified = self.content_revision;
             self.content_revision
         })
+    }
+
+    /// The apps changed since the last call, to wake their watchers.
+    pub(crate) fn take_changed_apps(&mut self) -> Vec<Arc<str>> {
+        std::mem::take(&mut self.changed_apps)
     }
 
     /// A `MODIFIED` change of the lease at `key`: its record, edited by `edit`, stamped
@@ -490,7 +499,7 @@ impl State {
     // === snapshots and stats ===
 
     pub(crate) fn build_snapshot(&mut self) -> RegistrySnapshot {
-        let apps = self.index.published_lists();
+        let (apps, states) = self.index.published_lists();
         RegistrySnapshot::new(
             self.delta.version(),
             self.content_revision,
@@ -499,6 +508,7 @@ impl State {
             self.index.len(),
             self.delta.view(),
         )
+        .with_app_states(states)
     }
 
     pub(crate) fn stats(&mut self, now: u64) -> RegistryStats {

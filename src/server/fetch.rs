@@ -7,8 +7,9 @@
 use super::cache::{Entity, Key, PayloadCache};
 use super::request::RequestCtx;
 use super::response::{empty, instance_response, payload, ResponseBody};
+use super::watch;
 use crate::registry::Registry;
-use http::{Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 
 /// A registry payload in the variant `ctx` negotiated; 404 when the entity does not exist.
 pub(super) fn entity(
@@ -28,6 +29,39 @@ pub(super) fn entity(
         Some(bytes) => payload(StatusCode::OK, ctx.format, bytes, ctx.gzip),
         None => empty(StatusCode::NOT_FOUND),
     }
+}
+
+/// A per-target payload (`/apps/{app}`, `/vips/..`, `/svips/..`): [`entity`], plus the
+/// headers a watching client sends back (watch per target, issue 15): the registry's
+/// epoch, the target's version and its reconcile hash, all of the snapshot the body
+/// comes from; on 404 too (version 0, empty hash), so a client may wait for the target
+/// to appear.
+pub(super) fn target(
+    registry: &Registry,
+    cache: &PayloadCache,
+    ctx: &RequestCtx,
+    entity: Entity,
+) -> Response<ResponseBody> {
+    let snap = registry.snapshot();
+    let state = watch::state(&snap, &entity).unwrap_or_default();
+    let key = Key {
+        entity,
+        format: ctx.format,
+        compact: ctx.compact,
+        gzip: ctx.gzip,
+    };
+    let mut res = match cache.get(&snap, &key) {
+        Some(bytes) => payload(StatusCode::OK, ctx.format, bytes, ctx.gzip),
+        None => empty(StatusCode::NOT_FOUND),
+    };
+    let h = res.headers_mut();
+    h.insert(watch::HEADER, HeaderValue::from(registry.epoch()));
+    h.insert(watch::VERSION_HEADER, HeaderValue::from(state.version));
+    // A hash is ASCII letters, digits and `_`: always a valid header value.
+    if let Ok(v) = HeaderValue::from_str(&state.counts.hashcode()) {
+        h.insert(watch::HASH_HEADER, v);
+    }
+    res
 }
 
 /// `GET /apps/{app}/{id}` (E-19).

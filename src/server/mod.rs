@@ -64,7 +64,7 @@
 //! | `register` | `POST /apps/{app}` (E-10) |
 //! | `instance` | heartbeat, cancel, status overrides, metadata (E-11..E-15) |
 //! | `replication` | the peer-replication batch receiver (E-22) |
-//! | `watch` | the long poll on the delta (`?watch=V`, issue 15) |
+//! | `watch` | the long poll on the delta and on one app or VIP (`?watch=V`, issue 15) |
 //! | `status` | `/status`, `/serverinfo/statusoverrides` (E-24, E-25) |
 //! | `operator` | the routes outside the prefix: `/health` (liveness), `/ready` (readiness, P-40), the dashboard's paths |
 //! | `dashboard` | the dashboard page and its JSON twin (`{path}/dashboard.json`) |

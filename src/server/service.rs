@@ -208,7 +208,9 @@ where
         if route == Route::Delta && !inner.config.disable_delta {
             match watch::ask(&ctx.query) {
                 Ok(watch::Ask::Now) => {}
-                Ok(watch::Ask::After { after, wait, epoch }) => {
+                Ok(watch::Ask::After {
+                    after, wait, epoch, ..
+                }) => {
                     return watch_delta(inner, ctx, timing, (after, wait, epoch));
                 }
                 Err(reason) => {
@@ -216,6 +218,35 @@ where
                     let res = error(StatusCode::BAD_REQUEST, &reason);
                     inner.record(name, &res, start);
                     return ResponseFuture::ready(res);
+                }
+            }
+        }
+        if req.method() == Method::GET {
+            if let Some(entity) = target_of(&route) {
+                match watch::ask(&ctx.query) {
+                    Ok(watch::Ask::Now) => {}
+                    Ok(watch::Ask::After {
+                        after,
+                        wait,
+                        epoch,
+                        hash,
+                    }) => {
+                        let w = TargetWatch {
+                            entity,
+                            route,
+                            after,
+                            wait,
+                            epoch,
+                            hash,
+                        };
+                        return watch_target(inner, ctx, timing, w);
+                    }
+                    Err(reason) => {
+                        let (name, start, _) = timing;
+                        let res = error(StatusCode::BAD_REQUEST, &reason);
+                        inner.record(name, &res, start);
+                        return ResponseFuture::ready(res);
+                    }
                 }
             }
         }
@@ -315,6 +346,56 @@ fn watch_delta(
         async move {
             watch::until_past(&inner.registry, after, wait, epoch).await;
             let res = inner.handle(&ctx, &Method::GET, Route::Delta);
+            record.record("status", res.status().as_u16());
+            inner.record(name, &res, start);
+            Ok(res)
+        }
+        .instrument(span),
+    )
+}
+
+/// The watchable target a route reads, if it is one (watch per target, issue 15).
+fn target_of(route: &Route) -> Option<Entity> {
+    match route {
+        Route::App(a) => Some(Entity::App(a.clone())),
+        Route::Vip(v) => Some(Entity::Vip(v.clone())),
+        Route::SecureVip(v) => Some(Entity::SecureVip(v.clone())),
+        _ => None,
+    }
+}
+
+/// What a watching target request asks.
+struct TargetWatch {
+    entity: Entity,
+    route: Route,
+    after: u64,
+    wait: std::time::Duration,
+    epoch: Option<u64>,
+    hash: Option<String>,
+}
+
+/// A watching target fetch (issue 15): waits until the target is news to the client (at
+/// most `wait`), then answers the target as it is then.
+fn watch_target(
+    inner: Arc<Inner>,
+    ctx: RequestCtx,
+    timing: Timing,
+    w: TargetWatch,
+) -> ResponseFuture {
+    let (name, start, span) = timing;
+    let record = span.clone();
+    ResponseFuture::boxed(
+        async move {
+            watch::until_target_changed(
+                &inner.registry,
+                &w.entity,
+                w.after,
+                w.hash.as_deref(),
+                w.wait,
+                w.epoch,
+            )
+            .await;
+            let res = inner.handle(&ctx, &Method::GET, w.route);
             record.record("status", res.status().as_u16());
             inner.record(name, &res, start);
             Ok(res)
@@ -494,7 +575,12 @@ impl Inner {
                 .insert("x-eureka-syncing", HeaderValue::from_static("true"));
             return r;
         }
-        fetch::entity(&self.registry, &self.cache, ctx, entity)
+        match entity {
+            Entity::App(_) | Entity::Vip(_) | Entity::SecureVip(_) => {
+                fetch::target(&self.registry, &self.cache, ctx, entity)
+            }
+            Entity::Apps | Entity::Delta => fetch::entity(&self.registry, &self.cache, ctx, entity),
+        }
     }
 }
 

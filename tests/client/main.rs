@@ -8,6 +8,7 @@ mod compact;
 mod faults;
 mod fetch;
 mod fixtures;
+mod follow;
 #[cfg(feature = "server")]
 mod health;
 #[cfg(feature = "server")]

@@ -9,3 +9,4 @@ mod overrides;
 mod preservation;
 mod snapshots;
 mod support;
+mod targets;

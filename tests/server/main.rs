@@ -8,6 +8,7 @@ mod operator;
 mod service;
 mod slow_clients;
 mod support;
+mod target_watch;
 mod text_safety;
 mod watch;
 
