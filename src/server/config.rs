@@ -32,6 +32,11 @@ pub struct ServerConfig {
     /// Most connections [`serve`](super::serve) keeps open at once (default 16384); beyond
     /// it new connections wait in the listen backlog until one closes.
     pub max_connections: usize,
+    /// Most requests [`serve`](super::serve) keeps in progress before it sheds load with
+    /// `503` and `Retry-After` (default 1024; 0: never shed). Heartbeats, cancels and the
+    /// probes have a reserve of their own, full-registry fetches may use half; long polls
+    /// are not counted. See [`ShedLayer`](super::ShedLayer).
+    pub max_concurrent_requests: usize,
     /// Serve Prometheus metrics at `/metrics` on the service root (outside
     /// [`prefix`](Self::prefix)) and count every request by route and status for them
     /// (default **true**). Off: `/metrics` is not a route and requests are not timed;
@@ -104,6 +109,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(10),
             max_connections: 16_384,
+            max_concurrent_requests: 1024,
             metrics: true,
             dashboard: DashboardConfig::default(),
             auth: BasicAuth::new(),

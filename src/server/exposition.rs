@@ -44,6 +44,7 @@ pub struct EurekaMetrics {
     pub(super) cache: Arc<PayloadCache>,
     pub(super) http: Option<Arc<HttpMetrics>>,
     pub(super) replicator: Option<Arc<dyn Replicator>>,
+    pub(super) shed: Arc<super::shed::ShedStats>,
 }
 
 impl fmt::Debug for EurekaMetrics {
@@ -280,6 +281,25 @@ impl Collector for EurekaMetrics {
                     .collect(),
             )?;
         }
+        family(
+            e,
+            "eureka_http_shed",
+            "Requests answered 503 by load shedding (tower-eureka.max-concurrent-requests), by class.",
+            MetricType::Counter,
+            ["class"],
+            self.shed
+                .shed_by_class()
+                .into_iter()
+                .map(|(c, n)| ([c.to_owned()], Sample::Counter(n)))
+                .collect(),
+        )?;
+        let (general, priority) = self.shed.in_progress();
+        single(
+            e,
+            "eureka_http_in_progress",
+            "Requests in progress as load shedding counts them (long polls excluded).",
+            Sample::Gauge((general + priority) as f64),
+        )?;
         let peers = self
             .replicator
             .as_ref()

@@ -100,6 +100,7 @@ mod operator;
 mod service;
 
 mod serve;
+mod shed;
 
 pub(crate) use self::auth::authorization as basic_authorization;
 pub use self::auth::{AuthFuture, BasicAuth, BasicAuthLayer, OperatorRoutes, RequireBasicAuth};
@@ -112,3 +113,4 @@ pub use self::serve::serve;
 #[cfg(feature = "tls")]
 pub use self::serve::serve_tls;
 pub use self::service::EurekaService;
+pub use self::shed::{Shed, ShedBody, ShedLayer, ShedStats};

@@ -103,6 +103,8 @@ where
         .timer(TokioTimer::new())
         .header_read_timeout(service.config().header_read_timeout);
     let permits = Arc::new(Semaphore::new(service.config().max_connections.max(1)));
+    // Load shedding beyond `max_concurrent_requests` requests in progress (issue 11).
+    let shed = service.shed_or_count();
     tokio::pin!(shutdown);
     loop {
         // Reap finished connections: the set holds only open ones.
@@ -127,7 +129,7 @@ where
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let hyper_service = TowerToHyperService::new(service.clone());
+                let hyper_service = TowerToHyperService::new(tower::Layer::layer(&shed, service.clone()));
                 match &acceptor {
                     Acceptor::Plain => {
                         let conn = builder.serve_connection(TokioIo::new(stream), hyper_service);

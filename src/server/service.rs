@@ -24,6 +24,7 @@ use super::operator::{self, OpPaths, OpRoute};
 use super::request::RequestCtx;
 use super::response::{body_error, bytes_response, error, unauthorized, ResponseBody};
 use super::route::{NoRoute, Route};
+use super::shed::{ShedLayer, ShedStats};
 use super::{dashboard, fetch, instance, register, replication, status, watch};
 use crate::registry::Registry;
 use http::header::{HeaderValue, ALLOW};
@@ -61,6 +62,8 @@ struct Inner {
     ops: OpPaths,
     /// When the service was created (epoch ms), for the dashboard's uptime.
     start_time: u64,
+    /// The counters of the load-shedding layer [`serve`](super::serve) puts in front.
+    shed: Arc<ShedStats>,
     _stop: tokio::sync::watch::Sender<()>,
 }
 
@@ -131,6 +134,7 @@ impl EurekaService {
                 config,
                 replicator,
                 start_time,
+                shed: Arc::default(),
                 _stop: stop,
             }),
         }
@@ -150,6 +154,20 @@ impl EurekaService {
     /// collector an application can register in its own registry. See [`EurekaMetrics`].
     pub fn metrics(&self) -> EurekaMetrics {
         self.inner.metrics()
+    }
+
+    /// The load-shedding layer [`serve`](super::serve) puts in front of this service
+    /// (its counters are this service's: `/metrics` shows what it shed), or `None` when
+    /// [`ServerConfig::max_concurrent_requests`] is 0.
+    pub fn shed_layer(&self) -> Option<ShedLayer> {
+        let limit = self.inner.config.max_concurrent_requests;
+        (limit > 0).then(|| ShedLayer::with_stats(limit, self.inner.shed.clone()))
+    }
+
+    /// [`shed_layer`](Self::shed_layer), or one that only counts when shedding is off.
+    pub(crate) fn shed_or_count(&self) -> ShedLayer {
+        self.shed_layer()
+            .unwrap_or_else(|| ShedLayer::unbounded(self.inner.shed.clone()))
     }
 }
 
@@ -474,6 +492,7 @@ impl Inner {
             cache: self.cache.clone(),
             http: self.http.clone(),
             replicator: self.replicator.clone(),
+            shed: self.shed.clone(),
         }
     }
 

@@ -355,6 +355,16 @@ fn bad_configuration_exits_2_naming_the_key_and_its_source() {
             vec!["server.address".into(), bad_address.clone()],
         ),
         (
+            vec!["--max-concurrent-requests=lots"],
+            vec![],
+            vec!["tower-eureka.max-concurrent-requests".into()],
+        ),
+        (
+            vec![],
+            vec![("TOWER_EUREKA_MAX_CONCURRENT_REQUESTS", "-5")],
+            vec!["tower-eureka.max-concurrent-requests".into()],
+        ),
+        (
             vec!["--config", &unset],
             vec![],
             vec!["EUREKA_TEST_UNSET_VARIABLE".into(), unset.clone()],

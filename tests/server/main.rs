@@ -6,6 +6,7 @@ mod fuzz_regressions;
 mod hardening;
 mod operator;
 mod service;
+mod shed;
 mod slow_clients;
 mod support;
 mod target_watch;

@@ -113,6 +113,16 @@ pub(crate) static SETTINGS: &[Setting] = &[
         |s| s.server.max_connections.to_string(),
     )
     .flag("max-connections"),
+    Setting::new(
+        "tower-eureka.max-concurrent-requests",
+        "Most requests in progress before load is shed with 503 + Retry-After (0: never); heartbeats, cancels and probes have their own reserve, full fetches may use half, long polls are not counted.",
+        |s, v| {
+            s.server.max_concurrent_requests = number(v)?;
+            Ok(())
+        },
+        |s| s.server.max_concurrent_requests.to_string(),
+    )
+    .flag("max-concurrent-requests"),
     // === dashboard ===
     Setting::new(
         "eureka.dashboard.path",
