@@ -474,6 +474,7 @@ impl Inner {
             Route::Status => status::status(
                 &self.registry,
                 self.replicator.as_ref().and_then(|r| r.status()),
+                &self.config.remote_regions,
             ),
             Route::StatusOverrides => status::status_overrides(&self.registry),
             // POST routes are handled before `handle` is called.
@@ -494,7 +495,13 @@ impl Inner {
                 .insert("x-eureka-syncing", HeaderValue::from_static("true"));
             return r;
         }
-        fetch::entity(&self.registry, &self.cache, ctx, entity)
+        fetch::entity(
+            &self.registry,
+            &self.cache,
+            &self.config.remote_regions,
+            ctx,
+            entity,
+        )
     }
 }
 
