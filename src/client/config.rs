@@ -51,6 +51,10 @@ pub(crate) struct Config {
     /// See `EurekaClientBuilder::ca_pem`: PEM CA bundles trusted besides the Mozilla roots.
     #[cfg(feature = "tls")]
     pub(crate) ca_pems: Vec<Vec<u8>>,
+    /// See `EurekaClientBuilder::fetch_remote_regions_registry`: the `regions` query value.
+    pub(crate) remote_regions: Option<String>,
+    /// See `EurekaClientBuilder::region_zones`.
+    pub(crate) zone_regions: std::sync::Arc<super::regions::ZoneRegions>,
 }
 
 impl Default for Config {
@@ -78,6 +82,8 @@ impl Default for Config {
             rng_seed: None,
             #[cfg(feature = "tls")]
             ca_pems: Vec::new(),
+            remote_regions: None,
+            zone_regions: std::sync::Arc::default(),
         }
     }
 }

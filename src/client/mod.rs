@@ -57,6 +57,7 @@ mod lifecycle;
 mod local;
 mod merge;
 mod metrics;
+mod regions;
 mod schedule;
 mod selector;
 mod snapshot;

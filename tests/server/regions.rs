@@ -53,6 +53,25 @@ async fn get_raw(s: &TestServer, path: &str) -> (u16, Vec<u8>) {
 }
 
 /// The instance ids, sorted.
+/// `eureka_payload_cache_misses` of `s` (each miss is one encode).
+async fn cache_misses(s: &TestServer) -> u64 {
+    let root = s.base.trim_end_matches("/eureka");
+    let text = s
+        .http
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find(|l| l.starts_with("eureka_payload_cache_misses"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no eureka_payload_cache_misses in\n{text}"))
+}
+
 fn ids(v: &[(String, String, String)]) -> Vec<&str> {
     let mut ids: Vec<&str> = v.iter().map(|(_, id, _)| id.as_str()).collect();
     ids.sort_unstable();
@@ -89,10 +108,19 @@ async fn r130_e16_remote_instances_are_merged_only_when_asked_w63_hash_over_the_
     assert_eq!(hash, "DOWN_1_UP_3_", "W-63: the hash counts the merge");
     assert_eq!(ids(&merged), ["a-b2", "a1", "b1", "l1"]);
 
-    // Lower-cased, sorted, unknown names ignored: one cache entry, the same bytes.
+    // Lower-cased, sorted, unknown names ignored: one cache entry, the same bytes, encoded
+    // once: no miss for the repeats.
     let (_, exact) = get_raw(&a, "/apps?regions=b").await;
+    let misses = cache_misses(&a).await;
     let (_, spelled) = get_raw(&a, "/apps?regions=nowhere,%20B").await;
+    let (_, again) = get_raw(&a, "/apps?regions=b").await;
     assert_eq!(exact, spelled);
+    assert_eq!(exact, again);
+    assert_eq!(
+        cache_misses(&a).await,
+        misses,
+        "served from the cache, not re-merged"
+    );
     // Only unknown names, or an empty value: the plain answer byte for byte.
     let (_, plain) = get_raw(&a, "/apps").await;
     for q in ["/apps?regions=nowhere", "/apps?regions="] {
@@ -243,4 +271,86 @@ async fn r130_the_app_allow_list_limits_what_is_merged() {
         "{st}"
     );
     assert_eq!(st["instances"], 3, "{st}");
+}
+
+/// Registers `id` of `app` on `s` in zone `zone`.
+async fn register_in_zone(s: &TestServer, app: &str, id: &str, zone: &str) {
+    let body = super::support::register_body(app, id, &format!("{id}.host"), 8080, "UP")
+        .replace("\"zone\":\"zone-a\"", &format!("\"zone\":\"{zone}\""));
+    let r = s.post_json(&format!("/apps/{app}"), body).await;
+    assert_eq!(r.status(), 204);
+}
+
+/// Drives `d` until it has nothing more to yield; its endpoint ids, sorted.
+async fn discovered<M: tower_eureka::discover::MakeEndpoint>(
+    d: &mut tower_eureka::discover::EurekaDiscover<M>,
+) -> Vec<String> {
+    use std::pin::Pin;
+    use std::task::Poll;
+    use tower::discover::Discover as _;
+    while let Poll::Ready(Some(Ok(_))) =
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *d).poll_discover(cx))).await
+    {}
+    let mut ids: Vec<String> = d.endpoint_ids().map(str::to_owned).collect();
+    ids.sort();
+    ids
+}
+
+// C-71, C-22: a client asking a for region b sees both regions' instances, reconciles the
+// merged hash on every delta (no full-fetch fallback), tells remote instances by zone, and
+// its Discovers use local instances unless told to include b.
+#[tokio::test(start_paused = true)]
+async fn c71_a_client_fetching_region_b_sees_both_and_reconciles_the_merge() {
+    use tower_eureka::client::{EurekaClient, Target};
+    use tower_eureka::discover::EurekaDiscover;
+    let b = start().await;
+    register_in_zone(&b, "billing", "b1", "zone-b").await;
+    let (a, _fetchers) = region_a(&b.base, None).await;
+    register_in_zone(&a, "billing", "a1", "zone-a").await;
+    until_ready(&a).await;
+
+    // Not 10 s: that is the server's idle-connection timeout, and a pooled connection the
+    // server closes at the very instant the client reuses it fails the call.
+    let every = Duration::from_secs(7);
+    let client = EurekaClient::builder([a.base.clone()])
+        .fetch_interval(every)
+        .fetch_remote_regions_registry(["B"])
+        .region_zones("b", ["Zone-B"])
+        .rng_seed(7)
+        .start()
+        .expect("client");
+    let mut snaps = client.snapshots();
+    let snap = snaps
+        .wait_for(|s| s.is_fetched())
+        .await
+        .expect("a snapshot")
+        .clone();
+    let billing = snap.instances(&Target::app("billing"));
+    let regions: Vec<(&str, Option<&str>)> = billing
+        .iter()
+        .map(|i| (i.id(), snap.region_of(i)))
+        .collect();
+    assert_eq!(regions.len(), 2, "{regions:?}");
+    assert!(regions.contains(&("a1", None)) && regions.contains(&("b1", Some("b"))));
+    assert_eq!(snap.hashcode(), "UP_2_");
+
+    // A change in b reaches the client through a's next fetch of b and the client's next
+    // delta, which reconciles against the merged hash.
+    register_in_zone(&b, "billing", "b2", "zone-b").await;
+    tokio::time::sleep(INTERVAL + every * 2).await;
+    let snap = client.snapshot();
+    assert_eq!(snap.instances(&Target::app("billing")).len(), 3);
+    assert_eq!(snap.hashcode(), "UP_3_");
+    tokio::time::sleep(every * 3).await;
+    let m = client.metrics().snapshot();
+    assert_eq!(m.full_fetches, 1, "{m:?}");
+    assert_eq!(m.reconcile_mismatches, 0, "{m:?}");
+    assert!(m.delta_fetches >= 5, "{m:?}");
+
+    let ids = |i: &tower_eureka::model::InstanceInfo| i.id().to_owned();
+    let mut local = EurekaDiscover::new(client.snapshots(), Target::app("billing"), ids);
+    assert_eq!(discovered(&mut local).await, ["a1"]);
+    let mut both =
+        EurekaDiscover::new(client.snapshots(), Target::app("billing"), ids).include_regions(["b"]);
+    assert_eq!(discovered(&mut both).await, ["a1", "b1", "b2"]);
 }
