@@ -136,7 +136,7 @@ pub(crate) fn same_record(old: &InstanceInfo, new: &InstanceInfo) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
+    use crate::model::{ActionType, Status};
 
     fn inst(app: &str, host: &str, status: Status, action: Option<ActionType>) -> InstanceInfo {
         let mut i = InstanceInfo::builder(app).host_name(host).build();

@@ -125,7 +125,7 @@ pub fn spawn_remote_regions(
                 url,
                 client: client.clone(),
                 regions: regions.clone(),
-                clock: clock.clone(),
+                clock,
                 settings: settings.clone(),
             };
             tokio::spawn(fetcher.run())

@@ -338,12 +338,11 @@ struct Merge {
 
 impl DeltaTarget for Merge {
     fn upsert(&mut self, app: String, instance: &InstanceInfo) {
-        let mut i = instance.clone();
-        i.action_type = None;
+        // Kept as delivered, action type included, as Java's copy keeps it.
         self.apps
             .entry(app)
             .or_default()
-            .insert(i.id().to_owned(), Arc::new(i));
+            .insert(instance.id().to_owned(), Arc::new(instance.clone()));
     }
 
     fn delete(&mut self, app: &str, id: &str) {
