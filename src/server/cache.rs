@@ -202,6 +202,11 @@ fn encode(snap: &RegistrySnapshot, key: &Key) -> Option<Bytes> {
     let mut out = Vec::new();
     let acc = accept(key.compact);
     if !key.regions.is_empty() {
+        if let Entity::App(name) = &key.entity {
+            let list = key.regions.app(name)?;
+            codec::encode_application_from(name, list, key.format, acc, &mut out);
+            return Some(Bytes::from(out));
+        }
         return Some(encode_merged(snap, key, acc, out));
     }
     match &key.entity {

@@ -34,6 +34,14 @@ pub(super) fn entity(
             }
             remote.select(asked)
         }
+        // Java's transparent fallback: an app absent here is looked up in the regions.
+        Entity::App(ref name)
+            if remote.transparent_fallback()
+                && !remote.is_empty()
+                && registry.snapshot().app(name).map_or(true, <[_]>::is_empty) =>
+        {
+            remote.select(Some(&remote.names().collect::<Vec<_>>().join(",")))
+        }
         _ => Selection::default(),
     };
     let snap = registry.snapshot();

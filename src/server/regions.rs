@@ -40,9 +40,20 @@ type Apps = BTreeMap<String, BTreeMap<String, Arc<InstanceInfo>>>;
 ///
 /// Cheap to clone (clones share the copies). The default has no regions: every `regions`
 /// parameter is then ignored.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RemoteRegions {
     regions: Arc<[Region]>,
+    /// `GET /apps/{app}` of an app absent locally answers from the first region holding it.
+    fallback: bool,
+}
+
+impl Default for RemoteRegions {
+    fn default() -> Self {
+        RemoteRegions {
+            regions: Arc::from(Vec::new()),
+            fallback: true,
+        }
+    }
 }
 
 struct Region {
@@ -131,6 +142,7 @@ impl RemoteRegions {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         RemoteRegions {
             regions: out.into(),
+            fallback: true,
         }
     }
 
@@ -174,7 +186,21 @@ impl RemoteRegions {
             .collect::<Vec<_>>();
         RemoteRegions {
             regions: regions.into(),
+            fallback: self.fallback,
         }
+    }
+
+    /// Whether `GET /apps/{app}` of an application this server does not hold answers
+    /// with the first remote region (by name) that holds it, as Java does unless
+    /// `eureka.server.disable-transparent-fallback-to-other-region` is set (default true).
+    pub fn with_transparent_fallback(mut self, on: bool) -> Self {
+        self.fallback = on;
+        self
+    }
+
+    /// Whether [`with_transparent_fallback`](Self::with_transparent_fallback) is on.
+    pub fn transparent_fallback(&self) -> bool {
+        self.fallback
     }
 
     /// Whether no region is configured.
@@ -402,6 +428,19 @@ impl Selection {
                 .iter()
                 .filter(|(n, _)| allowed(p.allow.as_deref(), n))
                 .map(|(n, l)| (n.as_str(), l.values().map(|i| &**i)))
+        })
+    }
+
+    /// The first selected region's instances of application `name`, if one holds any
+    /// (the transparent fallback of `GET /apps/{app}`).
+    pub(super) fn app(&self, name: &str) -> Option<Vec<&InstanceInfo>> {
+        self.0.iter().find_map(|p| {
+            let list = p
+                .copy
+                .apps
+                .get(name)
+                .filter(|_| allowed(p.allow.as_deref(), name))?;
+            (!list.is_empty()).then(|| list.values().map(|i| &**i).collect())
         })
     }
 

@@ -11,7 +11,7 @@ fn r130_remote_regions_from_a_yaml_map_a_properties_map_env_and_flags() {
     let dir = scratch("regions");
     let yml = write(
         &dir.join("application.yml"),
-        "eureka:\n  server:\n    remote-region-urls-with-name:\n      us-west: http://127.0.0.1:1/eureka/\n      eu-Central: http://u:secret@127.0.0.1:2/eureka\n    remote-region-registry-fetch-interval: 5\n",
+        "eureka:\n  server:\n    remote-region-urls-with-name:\n      us-west: http://127.0.0.1:1/eureka/\n      eu-Central: http://u:secret@127.0.0.1:2/eureka\n    remote-region-registry-fetch-interval: 5\n    disable-transparent-fallback-to-other-region: true\n",
     );
     let (status, out, err) = run(&["--config", &yml, "--print-config"], &[]);
     assert!(status.success(), "{status}: {err}");
@@ -27,6 +27,14 @@ fn r130_remote_regions_from_a_yaml_map_a_properties_map_env_and_flags() {
     );
     assert!(
         line(&out, "eureka.server.remote-region-registry-fetch-interval").contains("= 5 # file"),
+        "{out}"
+    );
+    assert!(
+        line(
+            &out,
+            "eureka.server.disable-transparent-fallback-to-other-region"
+        )
+        .contains("= true # file"),
         "{out}"
     );
     assert!(!err.contains("unknown key"), "{err}");

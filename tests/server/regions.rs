@@ -354,3 +354,37 @@ async fn c71_a_client_fetching_region_b_sees_both_and_reconciles_the_merge() {
         EurekaDiscover::new(client.snapshots(), Target::app("billing"), ids).include_regions(["b"]);
     assert_eq!(discovered(&mut both).await, ["a1", "b1", "b2"]);
 }
+
+// R-130 (Java's transparent fallback): `GET /apps/{app}` of an app a does not hold answers
+// from region b; an app a holds answers locally; off, it is 404.
+#[tokio::test(start_paused = true)]
+async fn r130_e18_an_app_absent_here_answers_from_the_remote_region_unless_disabled() {
+    let b = start().await;
+    assert_eq!(b.register("billing", "b1", "UP").await.status(), 204);
+    assert_eq!(b.register("orders", "b-o1", "UP").await.status(), 204);
+    let (a, _fetchers) = region_a(&b.base, None).await;
+    assert_eq!(a.register("orders", "a1", "UP").await.status(), 204);
+    until_ready(&a).await;
+    let (code, v) = a.get_json("/apps/BILLING").await;
+    assert_eq!(code, 200);
+    assert_eq!(v["application"]["instance"][0]["instanceId"], "b1");
+    let (code, v) = a.get_json("/apps/ORDERS").await;
+    assert_eq!(code, 200);
+    let local: Vec<_> = v["application"]["instance"]
+        .as_array()
+        .expect("instances")
+        .iter()
+        .map(|i| i["instanceId"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(local, ["a1"], "a local app is answered locally only");
+    assert_eq!(a.get_json("/apps/NOWHERE").await.0, 404);
+
+    let mut cfg = config();
+    cfg.remote_regions =
+        RemoteRegions::new([("b", b.base.as_str())]).with_transparent_fallback(false);
+    let svc = EurekaService::new(cfg);
+    let _off_fetchers = spawn_remote_regions(&svc, RemoteRegionSettings::every(INTERVAL));
+    let off = serve_service(svc).await;
+    until_ready(&off).await;
+    assert_eq!(off.get_json("/apps/BILLING").await.0, 404);
+}

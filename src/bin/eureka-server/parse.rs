@@ -68,7 +68,8 @@ pub(crate) fn region_urls(
         all.retain(|(n, _)| *n != name);
         all.push((name, url));
     }
-    Ok(tower_eureka::server::RemoteRegions::new(all))
+    Ok(tower_eureka::server::RemoteRegions::new(all)
+        .with_transparent_fallback(to.transparent_fallback()))
 }
 
 fn region_list(v: &str) -> Result<Vec<(String, String)>, String> {

@@ -3,8 +3,8 @@
 //! everything is validated before the binary binds its port.
 
 use crate::parse::check_dashboard_path;
-use crate::settings::{Binary, Mode, Setting, Settings, MAP_KEYS, NO_OPS, SETTINGS};
-use crate::source::{canonical, env_names, fold_map_keys, FileValues, Origin};
+use crate::settings::{Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
+use crate::source::{canonical, env_names, fold_map_keys, FileValues, Origin, MAP_KEYS};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -449,6 +449,17 @@ pub(crate) static SETTINGS: &[Setting] = &[
         |s| s.binary.remote_region_interval.as_secs().to_string(),
     )
     .flag("remote-region-fetch-interval"),
+    Setting::new(
+        "eureka.server.disable-transparent-fallback-to-other-region",
+        "GET /apps/{app} of an app absent here does not answer from a remote region.",
+        |s, v| {
+            let r = std::mem::take(&mut s.server.remote_regions);
+            s.server.remote_regions = r.with_transparent_fallback(!boolean(v)?);
+            Ok(())
+        },
+        |s| (!s.server.remote_regions.transparent_fallback()).to_string(),
+    )
+    .bool(),
     // === cluster ===
     Setting::new(
         "tower-eureka.peers",
@@ -599,11 +610,6 @@ pub(crate) static NO_OPS: &[(&str, &str)] = &[
         "replication runs on the async runtime, without a thread pool",
     ),
 ];
-
-/// Settings that are maps in Spring (`Map<String, String>`): in a file, one key per entry
-/// under the setting's key, folded into the setting by
-/// [`fold_map_keys`](crate::source::fold_map_keys).
-pub(crate) static MAP_KEYS: &[&str] = &["eureka.server.remote-region-urls-with-name"];
 
 #[cfg(test)]
 mod tests {

@@ -223,6 +223,10 @@ fn scalar(node: &yaml_rust2::Yaml) -> Option<String> {
 
 // === map settings ===
 
+/// Settings that are maps in Spring (`Map<String, String>`): in a file, one key per entry
+/// under the setting's key, folded into the setting by [`fold_map_keys`].
+pub(crate) static MAP_KEYS: &[&str] = &["eureka.server.remote-region-urls-with-name"];
+
 /// Folds the entries of a map setting into one entry of that setting: a key with more
 /// segments than one of `map_keys` whose leading segments are that key (relaxed) names a
 /// map entry (`eureka.server.remote-region-urls-with-name.us-west: http://..` in YAML or a
