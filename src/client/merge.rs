@@ -8,7 +8,7 @@ use crate::model::{normalize_app_name, Application, Applications, InstanceInfo};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-pub(crate) use crate::model::{walk_delta, DeltaTarget};
+pub(crate) use crate::model::{same_record, walk_delta, DeltaTarget};
 
 /// Applies a delta to a registry copy and returns the next copy (C-21). `copy` is not
 /// touched, so readers of the current copy never see a half-applied delta (C-23).
@@ -116,21 +116,6 @@ impl DeltaTarget for ModelCopy {
             target.instances.retain(|x| x.id() != id);
         }
     }
-}
-
-/// Whether two records of one instance are the same but for
-/// `leaseInfo.lastRenewalTimestamp`, which changes with every heartbeat and would otherwise
-/// make every full fetch look like a change.
-pub(crate) fn same_record(old: &InstanceInfo, new: &InstanceInfo) -> bool {
-    if old == new {
-        return true;
-    }
-    if old.lease_info.last_renewal_timestamp == new.lease_info.last_renewal_timestamp {
-        return false;
-    }
-    let mut new = new.clone();
-    new.lease_info.last_renewal_timestamp = old.lease_info.last_renewal_timestamp;
-    *old == new
 }
 
 #[cfg(test)]

@@ -38,3 +38,18 @@ pub(crate) fn walk_delta(delta: &Applications, target: &mut impl DeltaTarget) {
         }
     }
 }
+
+/// Whether two records of one instance are the same but for
+/// `leaseInfo.lastRenewalTimestamp`, which changes with every heartbeat and would otherwise
+/// make every full fetch look like a change.
+pub(crate) fn same_record(old: &InstanceInfo, new: &InstanceInfo) -> bool {
+    if old == new {
+        return true;
+    }
+    if old.lease_info.last_renewal_timestamp == new.lease_info.last_renewal_timestamp {
+        return false;
+    }
+    let mut new = new.clone();
+    new.lease_info.last_renewal_timestamp = old.lease_info.last_renewal_timestamp;
+    *old == new
+}

@@ -32,7 +32,7 @@ pub(super) fn entity(
                     "remote regions have not completed their first fetch",
                 );
             }
-            remote.select(asked)
+            remote.select(asked, matches!(entity, Entity::Delta))
         }
         // Java's transparent fallback: an app absent here is looked up in the regions.
         Entity::App(ref name)
@@ -40,7 +40,7 @@ pub(super) fn entity(
                 && !remote.is_empty()
                 && registry.snapshot().app(name).map_or(true, <[_]>::is_empty) =>
         {
-            remote.select(Some(&remote.names().collect::<Vec<_>>().join(",")))
+            remote.select(Some(&remote.names().collect::<Vec<_>>().join(",")), false)
         }
         _ => Selection::default(),
     };

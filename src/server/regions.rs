@@ -24,7 +24,8 @@
 //! ```
 
 use crate::model::{
-    normalize_app_name, walk_delta, Applications, DeltaTarget, InstanceInfo, StatusCounts,
+    normalize_app_name, same_record, walk_delta, Applications, DeltaTarget, InstanceInfo,
+    StatusCounts,
 };
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,8 +76,11 @@ struct Region {
 /// One region's copy as of one fetch: what requests merge.
 #[derive(Debug, Default)]
 pub(crate) struct RegionCopy {
-    /// Bumped on every install; 0 until the first fetch succeeded.
+    /// Bumped whenever the copy or its delta records change; 0 until the first fetch
+    /// succeeded.
     pub(crate) version: u64,
+    /// Bumped whenever the copy's applications change (what `/apps` merges).
+    pub(crate) apps_version: u64,
     pub(crate) apps: Apps,
     /// The records of the region's last delta answer (empty after a full fetch).
     pub(crate) delta: Vec<Arc<InstanceInfo>>,
@@ -313,8 +317,9 @@ impl RemoteRegions {
     // --- the request side ---
 
     /// The regions a request's `regions` value selects, with their current copies: its
-    /// names lower-cased, trimmed, sorted, unknown ones dropped. Empty for none.
-    pub(super) fn select(&self, value: Option<&str>) -> Selection {
+    /// names lower-cased, trimmed, sorted, unknown ones dropped. Empty for none. `delta`:
+    /// for a delta payload, which also changes with the regions' delta records.
+    pub(super) fn select(&self, value: Option<&str>, delta: bool) -> Selection {
         let mut picked: Vec<usize> = value
             .unwrap_or("")
             .split(',')
@@ -331,6 +336,11 @@ impl RemoteRegions {
                 .filter_map(|i| Some((i, self.regions.get(i)?.copy.load_full())))
                 .map(|(i, copy)| Picked {
                     index: i,
+                    stamp: if delta {
+                        copy.version
+                    } else {
+                        copy.apps_version
+                    },
                     allow: self
                         .regions
                         .get(i)
@@ -343,17 +353,34 @@ impl RemoteRegions {
 }
 
 impl Region {
+    /// Publishes a new copy. Its version moves only when its content does (renewal
+    /// timestamps aside), so that a quiet region does not make the merged payloads be
+    /// encoded again after every fetch.
     fn store(&self, apps: Apps, delta: Vec<Arc<InstanceInfo>>, now_ms: u64) {
         let prev = self.copy.load();
-        let version = prev.version + 1;
-        let instances = apps.values().map(BTreeMap::len).sum();
-        self.copy.store(Arc::new(RegionCopy {
-            version,
+        let first = prev.version == 0;
+        let apps_same = !first && same_apps(&prev.apps, &apps);
+        let delta_same = !first && same_list(&prev.delta, &delta);
+        // What did not change is kept as it was served (renewal timestamps included).
+        let (apps, instances) = if apps_same {
+            (prev.apps.clone(), prev.instances)
+        } else {
+            let n = apps.values().map(BTreeMap::len).sum();
+            (apps, n)
+        };
+        let next = RegionCopy {
+            version: prev.version + u64::from(!(apps_same && delta_same)),
+            apps_version: prev.apps_version + u64::from(!apps_same),
             apps,
-            delta,
+            delta: if delta_same {
+                prev.delta.clone()
+            } else {
+                delta
+            },
             fetched_at_ms: now_ms,
             instances,
-        }));
+        };
+        self.copy.store(Arc::new(next));
         self.failures.store(0, Ordering::Relaxed);
     }
 }
@@ -378,6 +405,22 @@ impl DeltaTarget for Merge {
     }
 }
 
+fn same_list(a: &[Arc<InstanceInfo>], b: &[Arc<InstanceInfo>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_record(x, y))
+}
+
+fn same_apps(a: &Apps, b: &Apps) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((na, la), (nb, lb))| {
+            na == nb
+                && la.len() == lb.len()
+                && la
+                    .iter()
+                    .zip(lb)
+                    .all(|((ia, ra), (ib, rb))| ia == ib && same_record(ra, rb))
+        })
+}
+
 fn hash_of(apps: &Apps) -> String {
     let mut counts = StatusCounts::new();
     for i in apps.values().flat_map(BTreeMap::values) {
@@ -397,6 +440,8 @@ pub(super) struct Selection(Vec<Picked>);
 #[derive(Clone)]
 struct Picked {
     index: usize,
+    /// The copy's version that the payload depends on (the cache key).
+    stamp: u64,
     /// The region's application allow-list, applied as the copy is read.
     allow: Option<Arc<BTreeSet<String>>>,
     copy: Arc<RegionCopy>,
@@ -463,23 +508,14 @@ fn allowed(allow: Option<&BTreeSet<String>>, app: &str) -> bool {
 impl fmt::Debug for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(
-                self.0
-                    .iter()
-                    .map(|p| (p.index, p.copy.version, p.allow.is_some())),
-            )
+            .entries(self.0.iter().map(|p| (p.index, p.stamp, p.allow.is_some())))
             .finish()
     }
 }
 
 impl PartialEq for Selection {
     fn eq(&self, other: &Self) -> bool {
-        self.same_regions(other)
-            && self
-                .0
-                .iter()
-                .zip(&other.0)
-                .all(|(a, b)| a.copy.version == b.copy.version)
+        self.same_regions(other) && self.0.iter().zip(&other.0).all(|(a, b)| a.stamp == b.stamp)
     }
 }
 
@@ -489,7 +525,7 @@ impl Hash for Selection {
     fn hash<H: Hasher>(&self, state: &mut H) {
         for p in &self.0 {
             p.index.hash(state);
-            p.copy.version.hash(state);
+            p.stamp.hash(state);
         }
     }
 }

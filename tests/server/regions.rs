@@ -121,6 +121,17 @@ async fn r130_e16_remote_instances_are_merged_only_when_asked_w63_hash_over_the_
         misses,
         "served from the cache, not re-merged"
     );
+    // A fetch of b that brings nothing new (a heartbeat moves only a renewal timestamp)
+    // leaves the merged payload as it was: not encoded again.
+    assert_eq!(b.put("/apps/BILLING/b1").await, 200);
+    tokio::time::sleep(INTERVAL + Duration::from_secs(1)).await;
+    let (_, later) = get_raw(&a, "/apps?regions=b").await;
+    assert_eq!(later, exact);
+    assert_eq!(
+        cache_misses(&a).await,
+        misses,
+        "a quiet region is not re-encoded"
+    );
     // Only unknown names, or an empty value: the plain answer byte for byte.
     let (_, plain) = get_raw(&a, "/apps").await;
     for q in ["/apps?regions=nowhere", "/apps?regions="] {
