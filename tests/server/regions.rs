@@ -399,3 +399,45 @@ async fn r130_e18_an_app_absent_here_answers_from_the_remote_region_unless_disab
     until_ready(&off).await;
     assert_eq!(off.get_json("/apps/BILLING").await.0, 404);
 }
+
+// an unreachable region is retried with back-off on tokio time: the interval
+// doubled per consecutive failure (60 s, 120 s, 240 s), at most 10 intervals.
+#[tokio::test(start_paused = true)]
+async fn r130_an_unreachable_region_is_retried_with_backoff() {
+    let gone = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let (a, _fetchers) = region_a(&format!("http://{gone}/eureka"), None).await;
+    // No pooled connections: the waits below outlast the server's 10 s idle timeout.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    let status_url = a.url("/status");
+    let failed = |v: serde_json::Value| v["remoteRegions"][0]["failedFetches"].as_u64();
+    let start = tokio::time::Instant::now();
+    // (seconds since start, failed fetches by then): tries at 0, 60, 180, 420 s.
+    for (at, want) in [
+        (5, 1),
+        (55, 1),
+        (65, 2),
+        (175, 2),
+        (185, 3),
+        (415, 3),
+        (425, 4),
+    ] {
+        tokio::time::sleep_until(start + Duration::from_secs(at)).await;
+        let body = fresh
+            .get(&status_url)
+            .send()
+            .await
+            .expect("GET /status")
+            .bytes()
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(failed(v), Some(want), "at {at} s");
+    }
+}
