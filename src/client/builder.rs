@@ -99,6 +99,37 @@ impl EurekaClientBuilder {
         self
     }
 
+    /// Also fetch the registries of these remote regions (Java's
+    /// `fetchRemoteRegionsRegistry`, C-71; default none): full and delta fetches carry
+    /// `?regions=r1,r2` and the server merges those regions in (R-130). The copy and its
+    /// hash check cover everything fetched; which instances are remote is told by their
+    /// zones ([`region_zones`](Self::region_zones)), and Discovers use local instances
+    /// unless told otherwise
+    /// ([`EurekaDiscover::include_regions`](crate::discover::EurekaDiscover::include_regions)).
+    /// Watching is off while regions are fetched (a watch wakes on local changes only).
+    pub fn fetch_remote_regions_registry<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let list: Vec<String> = regions.into_iter().map(|r| r.as_ref().to_owned()).collect();
+        self.config.remote_regions = super::regions::query_value(&list);
+        self
+    }
+
+    /// The zones of remote region `region` (Spring's
+    /// `eureka.client.availability-zones.<region>`, C-70): an instance in one of them
+    /// belongs to that region, any other instance to the local one. Call once per region.
+    pub fn region_zones<I, S>(mut self, region: &str, zones: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        std::sync::Arc::make_mut(&mut self.config.zone_regions)
+            .add(region, zones.into_iter().map(|z| z.as_ref().to_owned()));
+        self
+    }
+
     /// Always fetch the full registry instead of deltas (default false: deltas, C-20).
     pub fn disable_delta(mut self, disable: bool) -> Self {
         self.config.disable_delta = disable;

@@ -63,6 +63,10 @@ pub(crate) struct Config {
     /// See `EurekaClientBuilder::ca_pem`: PEM CA bundles trusted besides the Mozilla roots.
     #[cfg(feature = "tls")]
     pub(crate) ca_pems: Vec<Vec<u8>>,
+    /// See `EurekaClientBuilder::fetch_remote_regions_registry`: the `regions` query value.
+    pub(crate) remote_regions: Option<String>,
+    /// See `EurekaClientBuilder::region_zones`.
+    pub(crate) zone_regions: std::sync::Arc<super::regions::ZoneRegions>,
 }
 
 impl Default for Config {
@@ -95,6 +99,8 @@ impl Default for Config {
             health_check_timeout: Duration::from_secs(5),
             #[cfg(feature = "tls")]
             ca_pems: Vec::new(),
+            remote_regions: None,
+            zone_regions: std::sync::Arc::default(),
         }
     }
 }

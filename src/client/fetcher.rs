@@ -130,6 +130,7 @@ impl Fetcher {
     fn can_watch(&self) -> bool {
         self.watchable.is_some()
             && !self.shared.config.watch_wait.is_zero()
+            && self.shared.config.remote_regions.is_none()
             && !self.shared.config.disable_delta
             && self
                 .current
@@ -176,7 +177,7 @@ impl Fetcher {
         let reply = self
             .shared
             .transport
-            .call(CallKind::FullFetch, Method::GET, "apps/", None)
+            .call(CallKind::FullFetch, Method::GET, &self.path("apps/"), None)
             .await?;
         self.watchable = reply.watch.clone();
         if reply.status != StatusCode::OK {
@@ -184,7 +185,16 @@ impl Fetcher {
         }
         let full: Applications =
             codec::decode_applications(&reply.body, reply.format()).map_err(Error::decode)?;
-        Ok(ClientSnapshot::from_owned(full, self.generation))
+        Ok(ClientSnapshot::from_owned(full, self.generation)
+            .with_zone_regions(&self.shared.config.zone_regions))
+    }
+
+    /// `path` with the remote regions asked for (C-71), if any.
+    fn path(&self, path: &str) -> String {
+        match &self.shared.config.remote_regions {
+            Some(r) => format!("{path}?regions={r}"),
+            None => path.to_owned(),
+        }
     }
 
     async fn fetch_delta(&mut self) -> Result<ClientSnapshot, NeedFull> {
@@ -216,7 +226,12 @@ impl Fetcher {
         } else {
             self.shared
                 .transport
-                .call(CallKind::DeltaFetch, Method::GET, "apps/delta", None)
+                .call(
+                    CallKind::DeltaFetch,
+                    Method::GET,
+                    &self.path("apps/delta"),
+                    None,
+                )
                 .await
         };
         let reply = match reply {

@@ -86,6 +86,7 @@ mod lifecycle;
 mod local;
 mod merge;
 mod metrics;
+mod regions;
 mod schedule;
 mod selector;
 mod snapshot;

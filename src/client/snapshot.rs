@@ -1,6 +1,7 @@
 //! The client's published copy of the registry: an immutable, copy-on-write snapshot.
 
 use super::apps::AppTable;
+use super::regions::ZoneRegions;
 use super::vips::VipTable;
 use crate::model::{normalize_app_name, Applications, InstanceInfo, Status, VipField};
 use std::fmt;
@@ -78,6 +79,8 @@ pub struct ClientSnapshot {
     apps: AppTable,
     vips: VipTable,
     svips: VipTable,
+    /// Which instances belong to remote regions (C-71), by zone.
+    regions: Arc<ZoneRegions>,
 }
 
 impl ClientSnapshot {
@@ -91,6 +94,7 @@ impl ClientSnapshot {
             apps: AppTable::default(),
             vips: VipTable::new(VipField::Vip),
             svips: VipTable::new(VipField::SecureVip),
+            regions: Arc::default(),
         }
     }
 
@@ -128,6 +132,7 @@ impl ClientSnapshot {
             vips: empty.vips.updated(&empty.apps, &apps, &names),
             svips: empty.svips.updated(&empty.apps, &apps, &names),
             apps,
+            regions: Arc::default(),
         }
     }
 
@@ -152,6 +157,7 @@ impl ClientSnapshot {
             vips: self.vips.updated(&self.apps, &apps, &changed),
             svips: self.svips.updated(&self.apps, &apps, &changed),
             apps,
+            regions: self.regions.clone(),
         }
     }
 
@@ -159,6 +165,21 @@ impl ClientSnapshot {
     pub(crate) fn fetched_as(mut self, generation: u64) -> Self {
         self.fetched = true;
         self.generation = generation;
+        self
+    }
+
+    /// The remote region `inst` belongs to by its zone (C-71), `None` for the local
+    /// region: always `None` unless the client fetches remote regions and was told their
+    /// zones ([`region_zones`](super::EurekaClientBuilder::region_zones)).
+    pub fn region_of(&self, inst: &InstanceInfo) -> Option<&str> {
+        self.regions.region_of(inst)
+    }
+
+    /// This snapshot, its instances sorted into regions by `regions`.
+    pub(crate) fn with_zone_regions(mut self, regions: &Arc<ZoneRegions>) -> Self {
+        if !regions.is_empty() {
+            self.regions = regions.clone();
+        }
         self
     }
 

@@ -32,17 +32,20 @@
 //! | `peer` | one peer's sender and counters (P-32, P-33, P-45) |
 //! | `sync` | the startup sync (P-40) |
 //! | `repair` | anti-entropy through `GET /apps` (P-35) |
+//! | `remote` | the remote-region fetchers: [`spawn_remote_regions`] |
 
 mod breaker;
 mod config;
 mod http;
 mod peer;
 mod queue;
+mod remote;
 mod repair;
 mod sync;
 mod wire;
 
 pub use self::config::{BadPeerUrl, ClusterConfig, PeerUrl};
+pub use self::remote::{spawn_remote_regions, RemoteRegionFetchers, RemoteRegionSettings};
 
 use self::peer::Peer;
 use self::queue::TaskKey;

@@ -71,6 +71,8 @@ type Changed = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub struct EurekaDiscover<M: MakeEndpoint> {
     target: Target,
     zones: ZoneAffinity,
+    /// Remote regions whose instances are used besides the local ones (C-71).
+    regions: Vec<String>,
     make: M,
     snapshots: Snapshots,
     watch: Watch,
@@ -171,6 +173,7 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
         EurekaDiscover {
             target,
             zones: ZoneAffinity::Off,
+            regions: Vec::new(),
             make,
             snapshots,
             watch: Watch::Fresh,
@@ -183,6 +186,27 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
     /// instance of the target). See [`ZoneAffinity`].
     pub fn zone_affinity(mut self, zones: ZoneAffinity) -> Self {
         self.zones = zones;
+        self
+    }
+
+    /// Also use the instances of these remote regions (default none: local instances only).
+    /// Remote instances are there only when the client fetches those regions
+    /// ([`fetch_remote_regions_registry`](crate::client::EurekaClientBuilder::fetch_remote_regions_registry))
+    /// and knows their zones; see [`ClientSnapshot::region_of`].
+    ///
+    /// Local by default because a remote region is another failure domain, further away:
+    /// Java keeps remote instances apart too (`getApplicationsForARegion`), and a caller
+    /// who fetched regions for failover or inventory should not start sending traffic
+    /// across regions by surprise.
+    pub fn include_regions<I, S>(mut self, regions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.regions = regions
+            .into_iter()
+            .map(|r| r.as_ref().trim().to_ascii_lowercase())
+            .collect();
         self
     }
 
@@ -200,7 +224,14 @@ impl<M: MakeEndpoint> EurekaDiscover<M> {
     fn diff(&mut self, snap: &ClientSnapshot) {
         self.todo.clear();
         let mut desired: HashMap<&str, &Arc<InstanceInfo>> = HashMap::new();
-        for inst in self.zones.select(snap.up_instances(&self.target)) {
+        let wanted = |i: &&Arc<InstanceInfo>| {
+            snap.region_of(i)
+                .map_or(true, |r| self.regions.iter().any(|w| w == r))
+        };
+        for inst in self
+            .zones
+            .select(snap.up_instances(&self.target).filter(wanted))
+        {
             desired.insert(inst.id(), inst);
         }
         let mut inserts = Vec::new();

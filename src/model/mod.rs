@@ -21,6 +21,7 @@
 //! ```
 
 mod builder;
+mod delta;
 mod hash;
 mod instance;
 mod status;
@@ -28,6 +29,7 @@ mod text;
 mod vip;
 
 pub use self::builder::InstanceInfoBuilder;
+pub(crate) use self::delta::{same_record, walk_delta, DeltaTarget};
 pub use self::hash::{apps_hashcode, StatusCounts};
 pub use self::instance::{
     Application, Applications, DataCenterInfo, DataCenterName, InstanceInfo, LeaseInfo, Metadata,

@@ -9,6 +9,7 @@
 //! Hits, misses (each miss is one encode) and encode times are counted for `/metrics`.
 
 use super::metrics::{Histogram, ENCODE_BOUNDS};
+use super::regions::Selection;
 use crate::codec::{self, Accept, Format};
 use crate::model::{InstanceInfo, StatusCounts};
 use crate::registry::RegistrySnapshot;
@@ -31,13 +32,16 @@ pub(super) enum Entity {
     SecureVip(String),
 }
 
-/// One cached variant: entity, format, full/compact and gzip.
+/// One cached variant: entity, format, full/compact, gzip and the remote regions merged in
+/// (R-91; regions only for `Apps` and `Delta`, empty for every other entity).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Key {
     pub(super) entity: Entity,
     pub(super) format: Format,
     pub(super) compact: bool,
     pub(super) gzip: bool,
+    /// The remote copies merged in, at their versions.
+    pub(super) regions: Selection,
 }
 
 type Slot = Arc<OnceLock<Option<Bytes>>>;
@@ -70,6 +74,10 @@ impl Generation {
 
     fn slot(&self, key: &Key) -> Slot {
         let mut slots = lock(&self.slots);
+        if !key.regions.is_empty() && !slots.contains_key(key) {
+            // A remote copy changed: the payloads merging its older version are dead.
+            slots.retain(|k, _| !k.regions.same_regions(&key.regions) || k.regions == key.regions);
+        }
         slots.entry(key.clone()).or_default().clone()
     }
 }
@@ -193,6 +201,14 @@ fn accept(compact: bool) -> Accept {
 fn encode(snap: &RegistrySnapshot, key: &Key) -> Option<Bytes> {
     let mut out = Vec::new();
     let acc = accept(key.compact);
+    if !key.regions.is_empty() {
+        if let Entity::App(name) = &key.entity {
+            let list = key.regions.app(name)?;
+            codec::encode_application_from(name, list, key.format, acc, &mut out);
+            return Some(Bytes::from(out));
+        }
+        return Some(encode_merged(snap, key, acc, out));
+    }
     match &key.entity {
         Entity::Apps => {
             out.reserve(snap.len() * 1100 + 128);
@@ -254,6 +270,51 @@ fn encode(snap: &RegistrySnapshot, key: &Key) -> Option<Bytes> {
         }
     }
     Some(Bytes::from(out))
+}
+
+/// Encodes `/apps` or `/apps/delta` with the selected remote regions merged in:
+/// instances of an application present in several regions are one application, and
+/// `apps__hashcode` counts the merged full registry (W-63, R-83). Runs once per change of
+/// any input (the local snapshot or a selected copy), on a cache miss.
+fn encode_merged(snap: &RegistrySnapshot, key: &Key, acc: Accept, mut out: Vec<u8>) -> Bytes {
+    let mut full: BTreeMap<&str, Vec<&InstanceInfo>> = BTreeMap::new();
+    for (name, list) in snap.apps() {
+        full.entry(name)
+            .or_default()
+            .extend(list.iter().map(|i| &**i));
+    }
+    for (name, list) in key.regions.apps() {
+        full.entry(name).or_default().extend(list);
+    }
+    let counts: StatusCounts = full.values().flatten().map(|i| i.status).collect();
+    let hash = counts.hashcode();
+    if matches!(key.entity, Entity::Delta) {
+        let mut delta: BTreeMap<&str, Vec<&InstanceInfo>> = BTreeMap::new();
+        for (name, list) in snap.delta() {
+            delta
+                .entry(name)
+                .or_default()
+                .extend(list.iter().map(|i| &**i));
+        }
+        for i in key.regions.delta() {
+            delta.entry(i.app.as_str()).or_default().push(i);
+        }
+        let version = snap
+            .delta_version()
+            .saturating_add(key.regions.version_sum());
+        codec::encode_applications_from(
+            i64::try_from(version).unwrap_or(i64::MAX),
+            &hash,
+            delta,
+            key.format,
+            acc,
+            &mut out,
+        );
+    } else {
+        out.reserve(full.values().map(Vec::len).sum::<usize>() * 1100 + 128);
+        codec::encode_applications_from(1, &hash, full, key.format, acc, &mut out);
+    }
+    Bytes::from(out)
 }
 
 /// Gzip with the fast level: these payloads are compressed once per change, but a busy

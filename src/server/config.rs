@@ -2,6 +2,7 @@
 //! its dashboard.
 
 use super::auth::BasicAuth;
+use super::regions::RemoteRegions;
 use crate::registry::RegistryConfig;
 use std::time::Duration;
 
@@ -49,6 +50,10 @@ pub struct ServerConfig {
     /// HTTP Basic users (default none: no authentication). With users, the whole REST API
     /// answers 401 without their credentials; see [`BasicAuth`].
     pub auth: BasicAuth,
+    /// Remote regions merged into `GET /apps?regions=..` and `GET /apps/delta?regions=..`
+    /// (R-130; default none). Their copies are filled by
+    /// [`spawn_remote_regions`](crate::cluster::spawn_remote_regions).
+    pub remote_regions: RemoteRegions,
 }
 
 /// Where the dashboard is served, and whether (Spring's `eureka.dashboard.enabled` and
@@ -113,6 +118,7 @@ impl Default for ServerConfig {
             metrics: true,
             dashboard: DashboardConfig::default(),
             auth: BasicAuth::new(),
+            remote_regions: RemoteRegions::default(),
         }
     }
 }

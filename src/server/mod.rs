@@ -50,6 +50,7 @@
 //! | module | what it holds |
 //! |---|---|
 //! | `auth` | [`BasicAuth`], [`BasicAuthLayer`]: HTTP Basic users, constant-time check |
+//! | `regions` | [`RemoteRegions`]: the copies of remote regions' registries (R-130) |
 //! | `config` | [`ServerConfig`], [`DashboardConfig`] |
 //! | `hook` | [`Replicator`]: what the server reports to the cluster layer, [`PeerMetrics`] |
 //! | `route` | the path → route table (E-01..E-03, E-26) |
@@ -72,6 +73,8 @@
 //! | `serve` | [`serve`], [`serve_tls`]: the accept loop of the standalone binary |
 
 mod auth;
+mod regions;
+
 mod config;
 mod hook;
 mod route;
@@ -108,6 +111,7 @@ pub use self::config::{DashboardConfig, ServerConfig};
 pub use self::exposition::EurekaMetrics;
 pub use self::future::ResponseFuture;
 pub use self::hook::{PeerMetrics, Replicator, WriteKind};
+pub use self::regions::{RegionStatus, RemoteRegions};
 pub use self::response::ResponseBody;
 pub use self::serve::serve;
 #[cfg(feature = "tls")]

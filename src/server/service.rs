@@ -574,6 +574,7 @@ impl Inner {
             Route::Status => status::status(
                 &self.registry,
                 self.replicator.as_ref().and_then(|r| r.status()),
+                &self.config.remote_regions,
             ),
             Route::StatusOverrides => status::status_overrides(&self.registry),
             // POST routes are handled before `handle` is called.
@@ -595,10 +596,20 @@ impl Inner {
             return r;
         }
         match entity {
-            Entity::App(_) | Entity::Vip(_) | Entity::SecureVip(_) => {
-                fetch::target(&self.registry, &self.cache, ctx, entity)
-            }
-            Entity::Apps | Entity::Delta => fetch::entity(&self.registry, &self.cache, ctx, entity),
+            Entity::App(_) | Entity::Vip(_) | Entity::SecureVip(_) => fetch::target(
+                &self.registry,
+                &self.cache,
+                &self.config.remote_regions,
+                ctx,
+                entity,
+            ),
+            Entity::Apps | Entity::Delta => fetch::entity(
+                &self.registry,
+                &self.cache,
+                &self.config.remote_regions,
+                ctx,
+                entity,
+            ),
         }
     }
 }

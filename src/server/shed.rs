@@ -439,7 +439,11 @@ mod tests {
         let mut got = Vec::new();
         let mut sizes = Vec::new();
         while let Some(frame) = body.frame().await {
-            let data = frame.map(|f| f.into_data().ok()).ok().flatten().unwrap_or_default();
+            let data = frame
+                .map(|f| f.into_data().ok())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             sizes.push(data.len());
             got.extend_from_slice(&data);
             if got.len() < payload.len() {

@@ -1,14 +1,20 @@
 //! Informational endpoints: `GET /status` (E-24) and `/serverinfo/statusoverrides` (E-25).
 
+use super::regions::RemoteRegions;
 use super::response::{bytes_response, ResponseBody};
 use crate::registry::Registry;
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use serde_json::{json, Map, Value};
 
-/// `GET /status`: health, general and per-application statistics, and why
-/// self-preservation is on or off.
-pub(super) fn status(registry: &Registry, cluster: Option<Value>) -> Response<ResponseBody> {
+/// `GET /status`: health, general and per-application statistics, why
+/// self-preservation is on or off, and each remote region's copy when there are
+/// any.
+pub(super) fn status(
+    registry: &Registry,
+    cluster: Option<Value>,
+    remote: &RemoteRegions,
+) -> Response<ResponseBody> {
     let snap = registry.snapshot();
     let sp = registry.self_preservation();
     let mut apps = Map::new();
@@ -37,6 +43,25 @@ pub(super) fn status(registry: &Registry, cluster: Option<Value>) -> Response<Re
         },
     });
     let mut body = body;
+    if let (false, Value::Object(m)) = (remote.is_empty(), &mut body) {
+        let regions: Vec<Value> = remote
+            .status()
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "url": crate::redact::userinfo(&r.url),
+                    "ready": r.ready,
+                    "instances": r.instances,
+                    "lastFetchTimestamp": r.last_fetch_ms,
+                    "failedFetches": r.failures,
+                    "fullFetches": r.full_fetches,
+                    "deltaFetches": r.delta_fetches,
+                })
+            })
+            .collect();
+        m.insert("remoteRegions".into(), Value::Array(regions));
+    }
     if let (Some(Value::Object(extra)), Value::Object(m)) = (cluster, &mut body) {
         m.extend(extra);
     }

@@ -405,3 +405,5 @@ fn bad_configuration_exits_2_naming_the_key_and_its_source() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod regions;

@@ -5,6 +5,7 @@ mod auth;
 mod fuzz_regressions;
 mod hardening;
 mod operator;
+mod regions;
 mod service;
 mod shed;
 mod slow_clients;

@@ -26,7 +26,11 @@ pub(crate) async fn start() -> TestServer {
 }
 
 pub(crate) async fn start_with(config: ServerConfig) -> TestServer {
-    let svc = EurekaService::new(config);
+    serve_service(EurekaService::new(config)).await
+}
+
+/// Serves `svc` on 127.0.0.1:0 until the returned server is dropped.
+pub(crate) async fn serve_service(svc: EurekaService) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");

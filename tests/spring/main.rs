@@ -15,6 +15,7 @@ mod proxy;
 mod server_process;
 
 mod java_server;
+mod regions;
 mod spring_client;
 
 use bytes::Bytes;

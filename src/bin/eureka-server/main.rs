@@ -38,7 +38,7 @@ mod values;
 
 use std::process::ExitCode;
 use std::time::Duration;
-use tower_eureka::cluster::{Cluster, PeerUrl};
+use tower_eureka::cluster::{spawn_remote_regions, Cluster, PeerUrl, RemoteRegionSettings};
 use tower_eureka::server::{serve, serve_tls, EurekaService};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::EnvFilter;
@@ -201,6 +201,7 @@ async fn run(resolved: resolve::Resolved, from_file: bool, reload: Reload) -> Ex
     };
     let addr = listener.local_addr().unwrap_or(listen);
     let prefix = config.prefix.clone();
+    let peer_tls = cluster.peer_tls.clone();
     let service = if cluster.peers.is_empty() && !from_file {
         EurekaService::new(config)
     } else {
@@ -218,6 +219,12 @@ async fn run(resolved: resolve::Resolved, from_file: bool, reload: Reload) -> Ex
         }
         service
     };
+    let _remote_regions = (!service.config().remote_regions.is_empty()).then(|| {
+        let mut settings = RemoteRegionSettings::every(binary.remote_region_interval);
+        settings.tls = peer_tls;
+        tracing::info!(regions = ?service.config().remote_regions.names().collect::<Vec<_>>(), "remote regions on");
+        spawn_remote_regions(&service, settings)
+    });
     let shutdown = tower_eureka::signal::shutdown_signal();
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("eureka-server listening on {scheme}://{addr}{prefix}");

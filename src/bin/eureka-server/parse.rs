@@ -52,6 +52,58 @@ pub(crate) fn urls(v: &str) -> Result<Vec<PeerUrl>, String> {
         .collect()
 }
 
+/// Remote regions as Java writes them, `name;url` separated by commas
+/// (`us-west;http://h:8761/eureka/,eu;http://h2/eureka/`); `name=url` is accepted too.
+/// Each URL is checked as a peer URL is, and kept as written (with its user info). The
+/// regions are added to those of `to` (a name given again takes its new URL).
+pub(crate) fn region_urls(
+    to: &tower_eureka::server::RemoteRegions,
+    v: &str,
+) -> Result<tower_eureka::server::RemoteRegions, String> {
+    let mut all: Vec<(String, String)> = to
+        .urls()
+        .map(|(n, u)| (n.to_owned(), u.to_owned()))
+        .collect();
+    for (name, url) in region_list(v)? {
+        all.retain(|(n, _)| *n != name);
+        all.push((name, url));
+    }
+    Ok(tower_eureka::server::RemoteRegions::new(all)
+        .with_transparent_fallback(to.transparent_fallback()))
+}
+
+fn region_list(v: &str) -> Result<Vec<(String, String)>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            let (name, url) = entry
+                .split_once(';')
+                .or_else(|| entry.split_once('='))
+                .ok_or_else(|| format!("{}: expected region;url", mask_userinfo(entry)))?;
+            let name = name.trim().to_ascii_lowercase();
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '/') {
+                return Err(format!("{:?}: not a region name", name));
+            }
+            PeerUrl::parse(url)
+                .map_err(|e| format!("region {name}: {}: {}", mask_userinfo(&e.url), e.reason))?;
+            Ok((name, url.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// Remote regions as shown: `name;url`, user info left out.
+pub(crate) fn join_region_urls(regions: &tower_eureka::server::RemoteRegions) -> String {
+    regions
+        .urls()
+        .map(|(name, url)| {
+            let shown = PeerUrl::parse(url).map_or_else(|_| mask_userinfo(url), |u| u.base());
+            format!("{name};{shown}")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Peer URLs as shown: `PeerUrl::base` leaves user info out.
 pub(crate) fn join_urls(list: &[PeerUrl]) -> String {
     list.iter().map(PeerUrl::base).collect::<Vec<_>>().join(",")

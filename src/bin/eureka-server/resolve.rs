@@ -4,7 +4,7 @@
 
 use crate::parse::check_dashboard_path;
 use crate::settings::{Binary, Mode, Setting, Settings, NO_OPS, SETTINGS};
-use crate::source::{canonical, env_names, FileValues, Origin};
+use crate::source::{canonical, env_names, fold_map_keys, FileValues, Origin, MAP_KEYS};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ pub(crate) fn resolve(
     if let Some(file) = file {
         path.clone_from(&file.path);
         warnings.extend(file.warnings);
-        for (key, value) in file.entries {
+        for (key, value) in fold_map_keys(file.entries, MAP_KEYS) {
             let c = canonical(&key);
             if let Some(i) = SETTINGS
                 .iter()
@@ -353,6 +353,12 @@ impl Resolved {
             (None, None) => "not set".to_owned(),
         };
         let _ = writeln!(out, "#   own URL: {own}");
+        let regions = crate::parse::join_region_urls(&self.server.remote_regions);
+        let _ = writeln!(
+            out,
+            "#   remote regions: {}",
+            if regions.is_empty() { "none" } else { &regions }
+        );
         let _ = writeln!(
             out,
             "#   self-preservation: {:?}",

@@ -27,7 +27,8 @@
 
 pub(crate) use crate::entry::{Kind, Setting};
 use crate::parse::{
-    boolean, file, join_urls, millis, ms, number, path, show_path, urls, user_name,
+    boolean, file, join_region_urls, join_urls, millis, ms, number, path, region_urls, show_path,
+    urls, user_name,
 };
 pub(crate) use crate::values::{Binary, LogFormat, Mode, Redacted, Settings};
 use std::time::Duration;
@@ -431,6 +432,44 @@ pub(crate) static SETTINGS: &[Setting] = &[
         |s| s.server.max_body_bytes.to_string(),
     )
     .flag("max-body-bytes"),
+    // === remote regions (R-130) ===
+    Setting::new(
+        "eureka.server.remote-region-urls-with-name",
+        "Remote regions merged into GET /apps?regions=..: region;url pairs separated by commas \
+         (Java's form), or in a file one key per region (eureka.server.remote-region-urls-with-name.us-west: http://..).",
+        |s, v| {
+            s.server.remote_regions = region_urls(&s.server.remote_regions, v)?;
+            Ok(())
+        },
+        |s| join_region_urls(&s.server.remote_regions),
+    )
+    .flag("remote-region")
+    .list(),
+    Setting::new(
+        "eureka.server.remote-region-registry-fetch-interval",
+        "Seconds between two fetches of each remote region's registry.",
+        |s, v| {
+            let secs: u64 = number(v)?;
+            if secs == 0 {
+                return Err("must be at least 1 second".into());
+            }
+            s.binary.remote_region_interval = Duration::from_secs(secs);
+            Ok(())
+        },
+        |s| s.binary.remote_region_interval.as_secs().to_string(),
+    )
+    .flag("remote-region-fetch-interval"),
+    Setting::new(
+        "eureka.server.disable-transparent-fallback-to-other-region",
+        "GET /apps/{app} of an app absent here does not answer from a remote region.",
+        |s, v| {
+            let r = std::mem::take(&mut s.server.remote_regions);
+            s.server.remote_regions = r.with_transparent_fallback(!boolean(v)?);
+            Ok(())
+        },
+        |s| (!s.server.remote_regions.transparent_fallback()).to_string(),
+    )
+    .bool(),
     // === cluster ===
     Setting::new(
         "tower-eureka.peers",

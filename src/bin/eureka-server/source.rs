@@ -221,6 +221,49 @@ fn scalar(node: &yaml_rust2::Yaml) -> Option<String> {
     }
 }
 
+// === map settings ===
+
+/// Settings that are maps in Spring (`Map<String, String>`): in a file, one key per entry
+/// under the setting's key, folded into the setting by [`fold_map_keys`].
+pub(crate) static MAP_KEYS: &[&str] = &["eureka.server.remote-region-urls-with-name"];
+
+/// Folds the entries of a map setting into one entry of that setting: a key with more
+/// segments than one of `map_keys` whose leading segments are that key (relaxed) names a
+/// map entry (`eureka.server.remote-region-urls-with-name.us-west: http://..` in YAML or a
+/// properties file, Spring's `Map<String, String>` binding; `[us-west]` also), and becomes
+/// `name;value` in one comma-separated entry under the map key, where its first entry was.
+/// Map entry names keep their case and dashes, which Spring's relaxed names would drop.
+pub(crate) fn fold_map_keys(entries: Pairs, map_keys: &[&str]) -> Pairs {
+    let mut out: Pairs = Vec::with_capacity(entries.len());
+    let mut at: Vec<Option<usize>> = vec![None; map_keys.len()];
+    for (key, value) in entries {
+        let hit = map_keys.iter().enumerate().find_map(|(m, map_key)| {
+            let n = map_key.split('.').count();
+            let segments: Vec<&str> = key.splitn(n + 1, '.').collect();
+            let (head, name) = (segments.get(..n)?, segments.get(n)?);
+            (canonical(&head.join(".")) == canonical(map_key))
+                .then(|| (m, head.join("."), name.trim_matches(['[', ']']).to_owned()))
+        });
+        match hit {
+            Some((m, head, name)) => {
+                let entry = format!("{name};{value}");
+                match at[m].and_then(|i| out.get_mut(i)) {
+                    Some((_, v)) => {
+                        v.push(',');
+                        v.push_str(&entry);
+                    }
+                    None => {
+                        at[m] = Some(out.len());
+                        out.push((head, entry));
+                    }
+                }
+            }
+            None => out.push((key, value)),
+        }
+    }
+    out
+}
+
 // === .properties ===
 
 /// Reads a Java `.properties` text (escapes, continuation lines, `=`, `:` or space).

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use tower_eureka::cluster::{ClusterConfig, PeerUrl};
+use tower_eureka::cluster::{ClusterConfig, PeerUrl, RemoteRegionSettings};
 use tower_eureka::registry::SelfPreservationMode;
 use tower_eureka::server::{OperatorRoutes, ServerConfig};
 
@@ -51,6 +51,9 @@ pub(crate) struct Binary {
     /// `eureka.server.peer-eureka-nodes-update-interval-ms`: how often the peer list is
     /// read again (zero: only on `SIGHUP`).
     pub(crate) peer_refresh: Duration,
+    /// `eureka.server.remote-region-registry-fetch-interval`: between two fetches of a
+    /// remote region.
+    pub(crate) remote_region_interval: Duration,
 }
 
 impl Default for Binary {
@@ -68,6 +71,7 @@ impl Default for Binary {
             peer_ca: None,
             // Java's peerEurekaNodesUpdateIntervalMs (P-43).
             peer_refresh: Duration::from_secs(600),
+            remote_region_interval: RemoteRegionSettings::default().interval,
         }
     }
 }
