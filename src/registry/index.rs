@@ -1,69 +1,57 @@
 //! Where the leases live: apps → (id → lease), the sorted app names, the id → apps index
-//! (E-20), the per-status counts behind the hash (W-60), and each app's copy-on-write
-//! instance list for snapshots.
+//! (E-20), the per-status counts behind the hash (W-60), and each app's changes since the
+//! last publication, from which the publication patches the app's copy-on-write instance
+//! list outside the lock (R-03, R-92; see `publish`).
 
 use super::lease::{Key, Lease};
+use super::publish::{compact_if_due, AppUpdate, Change, COMPACT_MIN};
 use super::sharded::Sharded;
-use super::snapshot::InstanceList;
 use super::Map;
 use crate::model::{InstanceInfo, StatusCounts};
 use std::sync::Arc;
 
-/// One application's leases and its published instance list.
+/// One application's leases and what changed in them since the last publication.
 #[derive(Debug)]
 struct AppLeases {
     leases: Map<Arc<str>, Lease>,
-    /// The last published instance list, sorted by id.
-    list: InstanceList,
-    /// Ids changed since `list` was built (unsorted, may repeat).
-    dirty: Vec<Arc<str>>,
+    /// Changes since the last publication, in order: each id's record as it was right after
+    /// the change (`None`: removed). The publication patches the published list with them.
+    changes: Vec<Change<Option<Arc<InstanceInfo>>>>,
+    /// When `changes` is compacted next (see `publish::compact_if_due`).
+    compact_at: usize,
+    /// Created since the last publication: its list starts empty, whatever the published
+    /// snapshot holds under its name (an app removed and registered again).
+    fresh: bool,
 }
 
 impl Default for AppLeases {
     fn default() -> Self {
         AppLeases {
             leases: Map::default(),
-            list: Arc::from(Vec::new()),
-            dirty: Vec::new(),
+            changes: Vec::new(),
+            compact_at: COMPACT_MIN,
+            fresh: true,
         }
     }
 }
 
 impl AppLeases {
-    fn mark_dirty(&mut self, id: &Arc<str>) {
-        self.dirty.push(id.clone());
-        if self.dirty.len() > 2 * self.leases.len() + 64 {
-            // Nobody published for a long time: keep the backlog bounded.
-            self.dirty.sort_unstable();
-            self.dirty.dedup();
-        }
+    fn changed(&mut self, seq: u64, id: &Arc<str>) {
+        let record = self.leases.get(id).map(|l| l.record.clone());
+        self.changes.push((seq, id.clone(), record));
+        compact_if_due(&mut self.changes, &mut self.compact_at);
     }
 
-    /// The instance list, patched with the changed ids: one merge pass over the previous
-    /// list (O(size + changes × log changes)), no full sort.
-    fn published_list(&mut self) -> InstanceList {
-        if self.dirty.is_empty() {
-            return self.list.clone();
+    /// Hands over the changes since the last publication (O(1)).
+    fn take(&mut self) -> AppUpdate {
+        if self.changes.is_empty() && !self.fresh {
+            return AppUpdate::Same;
         }
-        let mut dirty = std::mem::take(&mut self.dirty);
-        dirty.sort_unstable();
-        dirty.dedup();
-        let old = &self.list;
-        let mut out: Vec<Arc<InstanceInfo>> = Vec::with_capacity(self.leases.len());
-        let mut rest = old.iter().peekable();
-        for id in &dirty {
-            while let Some(r) = rest.next_if(|r| r.id() < &**id) {
-                out.push(r.clone());
-            }
-            // Skip the old version of this id, if any.
-            let _ = rest.next_if(|r| r.id() == &**id);
-            if let Some(lease) = self.leases.get(id) {
-                out.push(lease.record.clone());
-            }
+        self.compact_at = COMPACT_MIN;
+        AppUpdate::Changed {
+            fresh: std::mem::replace(&mut self.fresh, false),
+            changes: std::mem::take(&mut self.changes),
         }
-        out.extend(rest.cloned());
-        self.list = out.into();
-        self.list.clone()
     }
 }
 
@@ -205,25 +193,21 @@ impl Index {
         true
     }
 
-    /// Notes that `key`'s record changed: its app's list is patched at the next
-    /// publication.
-    pub(crate) fn mark_dirty(&mut self, key: &Key) {
+    /// Notes that `key`'s record changed (the `seq`-th change of the registry): its app's
+    /// list is patched at the next publication.
+    pub(crate) fn mark_dirty(&mut self, key: &Key, seq: u64) {
         if let Some(a) = self.apps.get_mut(&key.0) {
-            a.mark_dirty(&key.1);
+            a.changed(seq, &key.1);
         }
     }
 
-    /// Every non-empty app with its instance list, in name order. Unchanged apps hand out
-    /// their previous list (the same allocation); changed ones are patched.
-    pub(crate) fn published_lists(&mut self) -> Vec<(Arc<str>, InstanceList)> {
+    /// Every app holding a lease, in name order, with what changed in it since the last
+    /// call: O(apps), the changes handed over whole.
+    pub(crate) fn take_updates(&mut self) -> Vec<(Arc<str>, AppUpdate)> {
         let mut apps = Vec::with_capacity(self.names.len());
         for name in &self.names {
-            let Some(a) = self.apps.get_mut(name) else {
-                continue;
-            };
-            let list = a.published_list();
-            if !list.is_empty() {
-                apps.push((name.clone(), list));
+            if let Some(a) = self.apps.get_mut(name) {
+                apps.push((name.clone(), a.take()));
             }
         }
         apps
