@@ -55,9 +55,10 @@
 //!   from a client). Apps map to per-app hash maps of leases; a
 //!   lease holds its record as an immutable `Arc<InstanceInfo>` that is replaced, never
 //!   mutated, on every visible change.
-//! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, one push into the expiry
-//!   wheel (buckets keyed by expiry second; stale entries are skipped when drained), a
-//!   counter increment. It never scans and it is **not a visible change**: it neither
+//! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, a counter increment; it
+//!   leaves the expiry wheel alone (buckets keyed by expiry second: a lease's entry is
+//!   pushed again at its current expiry when its bucket is drained, stale entries are
+//!   skipped). It never scans and it is **not a visible change**: it neither
 //!   rebuilds a record nor bumps the revision. Consequently `leaseInfo.lastRenewalTimestamp`
 //!   in a snapshot is "as of the record's last visible change" (register, status change,
 //!   cancel); R-41 forbids clients and tests from relying on it. Renew-time status changes

@@ -204,7 +204,7 @@ impl State {
         origin: Origin,
         now: u64,
     ) -> RenewOutcome {
-        // The common path is one lookup, a timestamp write and at most one wheel push.
+        // The common path is one lookup and a timestamp write (the wheel is left alone).
         let (status_change, verdict, key) = {
             let Some(lease) = self.index.get_mut(app, id) else {
                 self.counters.renewals_not_found += 1;
@@ -218,7 +218,7 @@ impl State {
             }
             lease.touch(now);
             lease.client_write = origin == Origin::Client;
-            self.wheel.schedule(lease, self.legacy_expiry);
+            self.wheel.renewed(lease, self.legacy_expiry);
             let status_change = (effective != stored).then_some(effective);
             // dirty-timestamp comparison (the lease is renewed either way).
             let stored_ldt = lease.record.last_dirty_timestamp;
@@ -343,7 +343,7 @@ impl State {
         }
         let lease = self.index.get_mut(app, id)?;
         lease.touch(now);
-        self.wheel.schedule(lease, self.legacy_expiry);
+        self.wheel.renewed(lease, self.legacy_expiry);
         Some(lease.key.clone())
     }
 
