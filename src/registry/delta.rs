@@ -2,7 +2,7 @@
 //! window behind `GET /apps/delta` (R-80..R-84), and the revision it gives the registry.
 
 use super::lease::Key;
-use super::publish::{compact_if_due, newest_per_id, Change, COMPACT_MIN};
+use super::publish::{compact_if_due, newest_per_id, Change};
 use super::sharded::Sharded;
 use super::Map;
 use crate::model::InstanceInfo;
@@ -39,22 +39,14 @@ struct Latest {
 /// One app's share of the window: its entries (oldest first), for the order of apps and
 /// for dropping, and the records pushed since the last view, which the next view appends
 /// to this app's previous list (outside the registry lock, see `publish`).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct AppDelta {
     entries: VecDeque<(u64, Key)>,
     pending: Vec<Change<Arc<InstanceInfo>>>,
     /// When `pending` is compacted next.
     compact_at: usize,
-}
-
-impl Default for AppDelta {
-    fn default() -> Self {
-        AppDelta {
-            entries: VecDeque::new(),
-            pending: Vec::new(),
-            compact_at: COMPACT_MIN,
-        }
-    }
+    /// Keys of this app whose newest entry is in the window.
+    distinct: usize,
 }
 
 /// What changed in the delta since the last view, taken under the registry lock in O(apps)
@@ -132,11 +124,12 @@ impl DeltaLog {
     fn push(&mut self, at_ms: u64, key: Key, record: Arc<InstanceInfo>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.latest.insert(key.clone(), Latest { seq });
+        let new_key = self.latest.insert(key.clone(), Latest { seq }).is_none();
         let app = self.by_app.entry(key.0.clone()).or_default();
+        app.distinct += usize::from(new_key);
         app.entries.push_back((seq, key.clone()));
         app.pending.push((seq, key.1.clone(), record));
-        compact_if_due(&mut app.pending, &mut app.compact_at);
+        compact_if_due(&mut app.pending, &mut app.compact_at, app.distinct);
         self.entries.push_back(Entry { at_ms, seq, key });
         self.view_valid = false;
     }
@@ -158,12 +151,14 @@ impl DeltaLog {
                 break;
             }
             if let Some(e) = self.entries.pop_front() {
-                if self.latest.get(&e.key).is_some_and(|l| l.seq == e.seq) {
+                let newest = self.latest.get(&e.key).is_some_and(|l| l.seq == e.seq);
+                if newest {
                     self.latest.remove(&e.key);
                 }
                 // Entries leave in global sequence order, so this app's oldest entry is
                 // the one leaving.
                 if let Some(app) = self.by_app.get_mut(&e.key.0) {
+                    app.distinct = app.distinct.saturating_sub(usize::from(newest));
                     app.entries.pop_front();
                     if app.entries.is_empty() {
                         self.by_app.remove(&e.key.0);
@@ -201,7 +196,7 @@ impl DeltaLog {
             .iter_mut()
             .filter_map(|(name, app)| {
                 let &(first, _) = app.entries.front()?;
-                app.compact_at = COMPACT_MIN;
+                app.compact_at = 0;
                 Some(AppPending {
                     first,
                     name: name.clone(),
@@ -434,17 +429,17 @@ mod tests {
     }
 
     // The incremental views (built from the last one, as publications build them) always
-    // equal the view by definition, through random pushes, sweeps and views.
+    // equal the view by definition, through random pushes, sweeps, views and compactions.
     #[test]
     fn incremental_views_match_the_definition() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-        let retention = 200;
+        let retention = 1_000;
         let mut d = DeltaLog::new(retention);
         let mut last = Arc::default();
         let mut pushes = Vec::new();
         let mut now = 0;
-        for step in 0..3_000u64 {
-            now += rng.random_range(0..8);
+        for step in 0..6_000u64 {
+            now += rng.random_range(0..if step < 1_500 { 8 } else { 2 });
             let app = ["A", "B", "C", "D"][rng.random_range(0..4)];
             let id = format!("i-{}", rng.random_range(0..12));
             let mut r = InstanceInfo::builder(app).instance_id(id.as_str()).build();
@@ -452,7 +447,8 @@ mod tests {
             let r = Arc::new(r);
             pushes.push((now, d.next_seq, key(app, &id), r.clone()));
             d.record(now, key(app, &id), r);
-            if rng.random_range(0..5) == 0 {
+            // Views often, then rarely (long runs of pending records get compacted).
+            if rng.random_range(0..if step < 1_500 { 5 } else { 400 }) == 0 {
                 now += rng.random_range(0..60);
                 d.sweep(now);
                 let v = view(&mut d, &mut last);

@@ -4,7 +4,7 @@
 //! list outside the lock (R-03, R-92; see `publish`).
 
 use super::lease::{Key, Lease};
-use super::publish::{compact_if_due, AppUpdate, Change, COMPACT_MIN};
+use super::publish::{compact_if_due, AppUpdate, Change};
 use super::sharded::Sharded;
 use super::Map;
 use crate::model::{InstanceInfo, StatusCounts};
@@ -29,7 +29,7 @@ impl Default for AppLeases {
         AppLeases {
             leases: Map::default(),
             changes: Vec::new(),
-            compact_at: COMPACT_MIN,
+            compact_at: 0,
             fresh: true,
         }
     }
@@ -39,7 +39,7 @@ impl AppLeases {
     fn changed(&mut self, seq: u64, id: &Arc<str>) {
         let record = self.leases.get(id).map(|l| l.record.clone());
         self.changes.push((seq, id.clone(), record));
-        compact_if_due(&mut self.changes, &mut self.compact_at);
+        compact_if_due(&mut self.changes, &mut self.compact_at, self.leases.len());
     }
 
     /// Hands over the changes since the last publication (O(1)).
@@ -47,7 +47,7 @@ impl AppLeases {
         if self.changes.is_empty() && !self.fresh {
             return AppUpdate::Same;
         }
-        self.compact_at = COMPACT_MIN;
+        self.compact_at = 0;
         AppUpdate::Changed {
             fresh: std::mem::replace(&mut self.fresh, false),
             changes: std::mem::take(&mut self.changes),

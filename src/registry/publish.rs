@@ -79,18 +79,22 @@ pub(crate) fn newest_per_id<T>(changes: &mut Vec<Change<T>>) {
     changes.dedup_by(|later, kept| later.1 == kept.1);
 }
 
-/// Bounds a list of changes that nobody published for a while: once it passes its mark,
-/// only the newest change per id is kept (old records are let go), and the mark moves to
-/// twice what is left, so that compaction costs O(log n) per change.
-pub(crate) fn compact_if_due<T>(changes: &mut Vec<Change<T>>, mark: &mut usize) {
-    if changes.len() > *mark {
+/// Bounds a list of changes that nobody published for a while. `live` is how many
+/// distinct ids the list can hold without waste (an app's leases, the keys of an app's
+/// delta window): while the list stays under twice that (plus a little), nothing is done,
+/// so registrations of new ids never pay for it. Past that and past its `mark`, only the
+/// newest change per id is kept (superseded records are let go) and the mark moves to
+/// twice what is left, so that compaction costs O(log n) per change even when most of what
+/// is left is removals.
+pub(crate) fn compact_if_due<T>(changes: &mut Vec<Change<T>>, mark: &mut usize, live: usize) {
+    if changes.len() > (*mark).max(2 * live + COMPACT_MIN) {
         newest_per_id(changes);
         changes.sort_unstable_by_key(|c| c.0);
-        *mark = COMPACT_MIN.max(2 * changes.len());
+        *mark = 2 * changes.len();
     }
 }
 
-/// The first mark of [`compact_if_due`].
+/// The slack of [`compact_if_due`].
 pub(crate) const COMPACT_MIN: usize = 64;
 
 /// Every app's list: the previous one where nothing changed (the same allocation), patched
@@ -174,12 +178,17 @@ mod tests {
 
     #[test]
     fn compaction_keeps_the_newest_in_order_and_moves_its_mark() {
-        let mut mark = 4;
-        let mut c: Vec<Change<u32>> = (0..5).map(|s| (s, Arc::from("x"), s as u32)).collect();
-        compact_if_due(&mut c, &mut mark);
-        assert_eq!(c.len(), 1);
-        assert_eq!(c[0].0, 4);
-        assert_eq!(mark, COMPACT_MIN);
+        let mut mark = 0;
+        let mut c: Vec<Change<u32>> = (0..65).map(|s| (s, Arc::from("x"), s as u32)).collect();
+        // Under twice `live` plus the slack: left alone.
+        compact_if_due(&mut c, &mut mark, 1);
+        assert_eq!(c.len(), 65);
+        c.push((65, Arc::from("y"), 65));
+        c.push((66, Arc::from("x"), 66));
+        compact_if_due(&mut c, &mut mark, 1);
+        let got: Vec<(u64, &str)> = c.iter().map(|(s, i, _)| (*s, &**i)).collect();
+        assert_eq!(got, vec![(65, "y"), (66, "x")]);
+        assert_eq!(mark, 4);
     }
 
     #[test]
