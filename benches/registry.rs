@@ -202,9 +202,11 @@ fn auth(c: &mut Criterion) {
 
 /// Publication after a mass change: every instance of a 10k / 100k registry (100 apps)
 /// re-registered, so every app list and every app's delta list changes, then one
-/// `snapshot()`. Two lines per size: the publication's wall time, and the longest single
-/// heartbeat (`renew` on another thread, nonstop) that ran while it was publishing: what a
-/// publication makes heartbeats and registrations wait. Each reported time is the mean per
+/// `snapshot()`. Three lines per size: the publication's wall time; the longest single
+/// heartbeat (`renew` on another thread, nonstop) that ran while it was publishing, what a
+/// publication makes heartbeats and registrations wait; and, as its baseline, the longest
+/// heartbeat while the main thread spins off the registry for as long as the publication
+/// took (the scheduler's share on a shared machine). Each reported time is the mean per
 /// publication. A registry is filled only for the lines that run (criterion's filter).
 fn publication(c: &mut Criterion) {
     let mut g = c.benchmark_group("publication");
@@ -236,6 +238,32 @@ fn publication(c: &mut Criterion) {
                 for _ in 0..iters {
                     f.change();
                     total += hb.longest_during(|| black_box(f.reg.snapshot().revision()));
+                }
+                total
+            })
+        });
+        // Baseline: the longest heartbeat while the main thread spins, off the registry,
+        // for as long as a publication took: what the shared machine's scheduler alone
+        // does to a heartbeat over that time.
+        g.bench_function(BenchmarkId::new("longest-heartbeat-baseline", n), |b| {
+            let (f, hb) = fixture.get_or_insert_with(|| {
+                let f = MassChange::new(n);
+                let hb = Heartbeats::start(&f);
+                (f, hb)
+            });
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.change();
+                    let t = std::time::Instant::now();
+                    black_box(f.reg.snapshot().revision());
+                    let took = t.elapsed();
+                    total += hb.longest_during(|| {
+                        let t = std::time::Instant::now();
+                        while t.elapsed() < took {
+                            std::hint::spin_loop();
+                        }
+                    });
                 }
                 total
             })
