@@ -1,6 +1,8 @@
 //! Criterion benches of the registry state machine (no HTTP): the cost of register, renew
 //! and cancel at 1k and 100k instances (a heartbeat must not depend on the registry's size),
-//! and of publishing a snapshot after one change at 10k instances.
+//! of publishing a snapshot after one change at 10k instances, and of publishing after a
+//! mass change (every instance re-registered) at 10k and 100k: how long the publication
+//! takes and the longest heartbeat that waited for it (issue 8's publication pause).
 //!
 //! ```text
 //! cargo bench --bench registry -- --warm-up-time 1 --measurement-time 3
@@ -198,5 +200,170 @@ fn auth(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ops, auth);
+/// Publication after a mass change: every instance of a 10k / 100k registry (100 apps)
+/// re-registered, so every app list and every app's delta list changes, then one
+/// `snapshot()`. Three lines per size: the publication's wall time; the longest single
+/// heartbeat (`renew` on another thread, nonstop) that ran while it was publishing, what a
+/// publication makes heartbeats and registrations wait; and, as its baseline, the longest
+/// heartbeat while the main thread spins off the registry for as long as the publication
+/// took (the scheduler's share on a shared machine). Each reported time is the mean per
+/// publication. A registry is filled only for the lines that run (criterion's filter).
+fn publication(c: &mut Criterion) {
+    let mut g = c.benchmark_group("publication");
+    g.sample_size(10);
+    for n in [10_000u64, 100_000] {
+        let mut fixture: Option<MassChange> = None;
+        g.bench_function(BenchmarkId::new("publish-after-mass-change", n), |b| {
+            let f = fixture.get_or_insert_with(|| MassChange::new(n));
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.change();
+                    let t = std::time::Instant::now();
+                    black_box(f.reg.snapshot().revision());
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+        let mut fixture: Option<(MassChange, Heartbeats)> = None;
+        g.bench_function(BenchmarkId::new("longest-heartbeat-during-it", n), |b| {
+            let (f, hb) = fixture.get_or_insert_with(|| {
+                let f = MassChange::new(n);
+                let hb = Heartbeats::start(&f);
+                (f, hb)
+            });
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.change();
+                    total += hb.longest_during(|| black_box(f.reg.snapshot().revision()));
+                }
+                total
+            })
+        });
+        // Baseline: the longest heartbeat while the main thread spins, off the registry,
+        // for as long as a publication took: what the shared machine's scheduler alone
+        // does to a heartbeat over that time.
+        g.bench_function(BenchmarkId::new("longest-heartbeat-baseline", n), |b| {
+            let (f, hb) = fixture.get_or_insert_with(|| {
+                let f = MassChange::new(n);
+                let hb = Heartbeats::start(&f);
+                (f, hb)
+            });
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    f.change();
+                    let t = std::time::Instant::now();
+                    black_box(f.reg.snapshot().revision());
+                    let took = t.elapsed();
+                    total += hb.longest_during(|| {
+                        let t = std::time::Instant::now();
+                        while t.elapsed() < took {
+                            std::hint::spin_loop();
+                        }
+                    });
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
+/// A registry of `n` instances that [`change`](Self::change) re-registers whole.
+struct MassChange {
+    reg: Registry,
+    keys: Vec<(String, String)>,
+    n: u64,
+    round: u64,
+}
+
+impl MassChange {
+    fn new(n: u64) -> MassChange {
+        let (reg, keys) = registry(n, Duration::ZERO);
+        let _ = reg.snapshot();
+        MassChange {
+            reg,
+            keys,
+            n,
+            round: 0,
+        }
+    }
+
+    fn change(&mut self) {
+        self.round += 1;
+        for i in 0..self.n {
+            let mut inst = instance(i);
+            inst.last_dirty_timestamp += self.round;
+            self.reg.register(inst, Origin::Client).unwrap();
+        }
+    }
+}
+
+/// A thread renewing one lease nonstop, timing each renew while asked to.
+struct Heartbeats {
+    active: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    longest: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    beats: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeats {
+    fn start(f: &MassChange) -> Heartbeats {
+        use std::sync::atomic::Ordering;
+        let mut hb = Heartbeats {
+            active: Default::default(),
+            longest: Default::default(),
+            beats: Default::default(),
+            stop: Default::default(),
+            thread: None,
+        };
+        let (reg, active, stop) = (f.reg.clone(), hb.active.clone(), hb.stop.clone());
+        let (longest, beats) = (hb.longest.clone(), hb.beats.clone());
+        let (app, id) = f.keys[f.keys.len() / 2].clone();
+        hb.thread = Some(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if !active.load(Ordering::Acquire) {
+                    std::thread::yield_now();
+                    continue;
+                }
+                let t = std::time::Instant::now();
+                black_box(reg.renew(&app, &id, Renew::new(), Origin::Client));
+                let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                longest.fetch_max(ns, Ordering::Relaxed);
+                beats.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+        hb
+    }
+
+    /// The longest single renew while `work` ran.
+    fn longest_during<R>(&self, work: impl FnOnce() -> R) -> Duration {
+        use std::sync::atomic::Ordering;
+        self.active.store(true, Ordering::Release);
+        // Wait until the heartbeat thread runs, then reset its record.
+        let seen = self.beats.load(Ordering::Relaxed);
+        while self.beats.load(Ordering::Relaxed) < seen + 100 {
+            std::hint::spin_loop();
+        }
+        self.longest.store(0, Ordering::Relaxed);
+        black_box(work());
+        self.active.store(false, Ordering::Release);
+        Duration::from_nanos(self.longest.load(Ordering::Relaxed))
+    }
+}
+
+impl Drop for Heartbeats {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+criterion_group!(benches, ops, auth, publication);
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 //! window behind `GET /apps/delta` (R-80..R-84), and the revision it gives the registry.
 
 use super::lease::Key;
+use super::publish::{compact_if_due, newest_per_id, Change};
 use super::sharded::Sharded;
 use super::Map;
 use crate::model::InstanceInfo;
@@ -17,6 +18,9 @@ pub(crate) type Records = Arc<[Arc<InstanceInfo>]>;
 pub(crate) struct DeltaView {
     pub(crate) apps: Vec<(Arc<str>, Records)>,
     pub(crate) len: usize,
+    /// For each app of `apps`, the sequence number of each record's entry (increasing):
+    /// what the next view needs to drop what left the window.
+    seqs: Vec<Arc<[u64]>>,
 }
 
 #[derive(Debug)]
@@ -28,21 +32,51 @@ struct Entry {
 
 #[derive(Debug)]
 struct Latest {
-    record: Arc<InstanceInfo>,
     /// Sequence number of the newest entry for this key.
     seq: u64,
 }
 
-/// One app's share of the window: its entries (oldest first) and its materialised list,
-/// rebuilt only after the app itself changed, so that publishing after one change costs
-/// O(apps + that app's entries) even while the window holds a mass re-registration.
+/// One app's share of the window: its entries (oldest first), for the order of apps and
+/// for dropping, and the records pushed since the last view, which the next view appends
+/// to this app's previous list (outside the registry lock, see `publish`).
 #[derive(Debug, Default)]
 struct AppDelta {
     entries: VecDeque<(u64, Key)>,
-    list: Option<Records>,
+    pending: Vec<Change<Arc<InstanceInfo>>>,
+    /// When `pending` is compacted next.
+    compact_at: usize,
+    /// Keys of this app whose newest entry is in the window.
+    distinct: usize,
 }
 
-/// A time-ordered queue of `(time, app, id)` entries plus the latest record per key.
+/// What changed in the delta since the last view, taken under the registry lock in O(apps)
+/// and made into the next [`DeltaView`] outside it ([`build`](Self::build)).
+#[derive(Debug)]
+pub(crate) struct DeltaUpdate {
+    /// The sequence number of the oldest entry still in the window: records of older
+    /// entries left it.
+    front: u64,
+    /// Distinct records in the window.
+    len: usize,
+    /// Every app with entries in the window: the sequence of its first entry, its name and
+    /// the records pushed since the last view, in order.
+    apps: Vec<AppPending>,
+}
+
+/// One app's part of a [`DeltaUpdate`].
+#[derive(Debug)]
+struct AppPending {
+    /// The sequence number of its first entry in the window (the order of apps, R-82).
+    first: u64,
+    name: Arc<str>,
+    /// The records pushed since the last view, in order.
+    pending: Vec<Change<Arc<InstanceInfo>>>,
+}
+
+/// One app of a view being built: `(first entry, name, records, their sequences)`.
+type BuiltApp = (u64, Arc<str>, Records, Arc<[u64]>);
+
+/// A time-ordered queue of `(time, app, id)` entries plus the newest entry per key.
 #[derive(Debug)]
 pub(crate) struct DeltaLog {
     entries: VecDeque<Entry>,
@@ -50,7 +84,8 @@ pub(crate) struct DeltaLog {
     latest: Sharded<Key, Latest>,
     by_app: Map<Arc<str>, AppDelta>,
     next_seq: u64,
-    view: Option<Arc<DeltaView>>,
+    /// Nothing changed since the last [`take_update`](Self::take_update).
+    view_valid: bool,
     /// How long an entry stays.
     retention_ms: u64,
     /// The registry revision and `versions__delta`: starts at 1 and moves on every
@@ -66,7 +101,7 @@ impl DeltaLog {
             latest: Sharded::default(),
             by_app: Map::default(),
             next_seq: 0,
-            view: None,
+            view_valid: false,
             retention_ms,
             version: 1,
         }
@@ -89,12 +124,14 @@ impl DeltaLog {
     fn push(&mut self, at_ms: u64, key: Key, record: Arc<InstanceInfo>) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.latest.insert(key.clone(), Latest { record, seq });
+        let new_key = self.latest.insert(key.clone(), Latest { seq }).is_none();
         let app = self.by_app.entry(key.0.clone()).or_default();
+        app.distinct += usize::from(new_key);
         app.entries.push_back((seq, key.clone()));
-        app.list = None;
+        app.pending.push((seq, key.1.clone(), record));
+        compact_if_due(&mut app.pending, &mut app.compact_at, app.distinct);
         self.entries.push_back(Entry { at_ms, seq, key });
-        self.view = None;
+        self.view_valid = false;
     }
 
     /// Drops entries past the retention window (kept while `now - at <= retention`); a
@@ -114,14 +151,15 @@ impl DeltaLog {
                 break;
             }
             if let Some(e) = self.entries.pop_front() {
-                if self.latest.get(&e.key).is_some_and(|l| l.seq == e.seq) {
+                let newest = self.latest.get(&e.key).is_some_and(|l| l.seq == e.seq);
+                if newest {
                     self.latest.remove(&e.key);
                 }
                 // Entries leave in global sequence order, so this app's oldest entry is
                 // the one leaving.
                 if let Some(app) = self.by_app.get_mut(&e.key.0) {
+                    app.distinct = app.distinct.saturating_sub(usize::from(newest));
                     app.entries.pop_front();
-                    app.list = None;
                     if app.entries.is_empty() {
                         self.by_app.remove(&e.key.0);
                     }
@@ -130,7 +168,7 @@ impl DeltaLog {
             }
         }
         if dropped {
-            self.view = None;
+            self.view_valid = false;
         }
         dropped
     }
@@ -147,44 +185,108 @@ impl DeltaLog {
         self.latest.len()
     }
 
-    /// The materialised view, rebuilt after a change: O(apps), plus the entries of the apps
-    /// that changed since the last view.
-    pub(crate) fn view(&mut self) -> Arc<DeltaView> {
-        if let Some(v) = &self.view {
-            return v.clone();
+    /// What changed since the last call, `None` when nothing did (the last view stands):
+    /// O(apps), each app's pending records handed over whole.
+    pub(crate) fn take_update(&mut self) -> Option<DeltaUpdate> {
+        if std::mem::replace(&mut self.view_valid, true) {
+            return None;
         }
-        let latest = &self.latest;
-        let mut order: Vec<(u64, Arc<str>, Records)> = Vec::with_capacity(self.by_app.len());
-        for (name, app) in self.by_app.iter_mut() {
-            let Some(&(first_seq, _)) = app.entries.front() else {
-                continue;
-            };
-            let list = app
-                .list
-                .get_or_insert_with(|| {
-                    // The last entry of each key, in entry order: instances in order of
-                    // their last change.
-                    app.entries
-                        .iter()
-                        .filter_map(|(seq, key)| {
-                            latest
-                                .get(key)
-                                .filter(|l| l.seq == *seq)
-                                .map(|l| l.record.clone())
-                        })
-                        .collect()
+        let apps = self
+            .by_app
+            .iter_mut()
+            .filter_map(|(name, app)| {
+                let &(first, _) = app.entries.front()?;
+                app.compact_at = 0;
+                Some(AppPending {
+                    first,
+                    name: name.clone(),
+                    pending: std::mem::take(&mut app.pending),
                 })
-                .clone();
-            if !list.is_empty() {
-                order.push((first_seq, name.clone(), list));
+            })
+            .collect();
+        Some(DeltaUpdate {
+            front: self.entries.front().map_or(self.next_seq, |e| e.seq),
+            len: self.latest.len(),
+            apps,
+        })
+    }
+}
+
+impl DeltaUpdate {
+    /// The view after this update, from `prev`, the view of the last update (`None` before
+    /// the first): per app, the previous records whose entries are still in the window and
+    /// that no newer entry replaced, then the newest pending record of each id. O(apps +
+    /// size of the apps with new entries); apps that only lost entries cost a slice copy,
+    /// apps with neither share their lists. Runs with no lock held.
+    pub(crate) fn build(self, prev: Option<&DeltaView>) -> DeltaView {
+        let prev_at: Map<&str, usize> = prev.map_or_else(Map::default, |p| {
+            p.apps
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (&**n, i))
+                .collect()
+        });
+        let front = self.front;
+        let mut order: Vec<BuiltApp> = Vec::with_capacity(self.apps.len());
+        for app in self.apps {
+            let AppPending {
+                first,
+                name,
+                mut pending,
+            } = app;
+            let base = match (prev, prev_at.get(&*name)) {
+                (Some(p), Some(&i)) => Some((&p.apps[i].1, &p.seqs[i])),
+                _ => None,
+            };
+            let (records, seqs): (Records, Arc<[u64]>) = match base {
+                Some((records, seqs)) if pending.is_empty() => {
+                    // Sequences increase along the list: what left is a prefix.
+                    match seqs.partition_point(|&s| s < front) {
+                        0 => (records.clone(), seqs.clone()),
+                        cut => (records[cut..].into(), seqs[cut..].into()),
+                    }
+                }
+                base => {
+                    pending.retain(|(s, _, _)| *s >= front);
+                    newest_per_id(&mut pending);
+                    let replaced = |r: &Arc<InstanceInfo>| {
+                        pending
+                            .binary_search_by(|(_, id, _)| (**id).cmp(r.id()))
+                            .is_ok()
+                    };
+                    let mut records = Vec::new();
+                    let mut seqs = Vec::new();
+                    if let Some((r, s)) = base {
+                        let cut = s.partition_point(|&q| q < front);
+                        for (rec, seq) in r[cut..].iter().zip(&s[cut..]) {
+                            if !replaced(rec) {
+                                records.push(rec.clone());
+                                seqs.push(*seq);
+                            }
+                        }
+                    }
+                    pending.sort_unstable_by_key(|c| c.0);
+                    for (seq, _, rec) in pending {
+                        records.push(rec);
+                        seqs.push(seq);
+                    }
+                    (records.into(), seqs.into())
+                }
+            };
+            if !records.is_empty() {
+                order.push((first, name, records, seqs));
             }
         }
-        order.sort_unstable_by_key(|(first, _, _)| *first);
-        let view = Arc::new(DeltaView {
-            apps: order.into_iter().map(|(_, n, l)| (n, l)).collect(),
-            len: self.latest.len(),
-        });
-        self.view = Some(view.clone());
+        order.sort_unstable_by_key(|(first, _, _, _)| *first);
+        let mut view = DeltaView {
+            apps: Vec::with_capacity(order.len()),
+            len: self.len,
+            seqs: Vec::with_capacity(order.len()),
+        };
+        for (_, name, records, seqs) in order {
+            view.apps.push((name, records));
+            view.seqs.push(seqs);
+        }
         view
     }
 }
@@ -193,6 +295,7 @@ impl DeltaLog {
 mod tests {
     use super::*;
     use crate::model::ActionType;
+    use rand::{Rng, SeedableRng};
 
     fn rec(app: &str, id: &str, action: ActionType) -> Arc<InstanceInfo> {
         let mut i = InstanceInfo::builder(app).instance_id(id).build();
@@ -204,18 +307,30 @@ mod tests {
         (Arc::from(app), Arc::from(id))
     }
 
+    /// The next view, built from the last one as a publication does.
+    fn view(d: &mut DeltaLog, last: &mut Arc<DeltaView>) -> Arc<DeltaView> {
+        if let Some(update) = d.take_update() {
+            *last = Arc::new(update.build(Some(last)));
+        }
+        last.clone()
+    }
+
+    fn names(v: &DeltaView) -> Vec<&str> {
+        v.apps.iter().map(|(n, _)| &**n).collect()
+    }
+
     // one record per key, latest state; apps by first entry, instances by last entry.
     #[test]
     fn r82_latest_state_and_order() {
         let mut d = DeltaLog::new(180_000);
+        let mut last = Arc::default();
         d.push(0, key("B", "b1"), rec("B", "b1", ActionType::Added));
         d.push(1, key("A", "a1"), rec("A", "a1", ActionType::Added));
         d.push(2, key("B", "b2"), rec("B", "b2", ActionType::Added));
         d.push(3, key("B", "b1"), rec("B", "b1", ActionType::Deleted));
-        let v = d.view();
+        let v = view(&mut d, &mut last);
         assert_eq!(v.len, 3);
-        let names: Vec<&str> = v.apps.iter().map(|(n, _)| &**n).collect();
-        assert_eq!(names, vec!["B", "A"]);
+        assert_eq!(names(&v), vec!["B", "A"]);
         let b: Vec<(&str, Option<ActionType>)> = v.apps[0]
             .1
             .iter()
@@ -228,12 +343,15 @@ mod tests {
                 ("b1", Some(ActionType::Deleted))
             ]
         );
+        // Nothing changed: the same view.
+        assert!(d.take_update().is_none());
     }
 
     // entries are kept for the whole retention window, then dropped.
     #[test]
     fn r81_retention() {
         let mut d = DeltaLog::new(100);
+        let mut last = Arc::default();
         d.push(0, key("A", "a1"), rec("A", "a1", ActionType::Added));
         d.push(10, key("A", "a1"), rec("A", "a1", ActionType::Modified));
         assert_eq!(d.deadline(), 100);
@@ -241,9 +359,10 @@ mod tests {
         assert!(d.sweep(101));
         // The newer entry still holds the key.
         assert_eq!(d.len(), 1);
+        assert_eq!(view(&mut d, &mut last).len, 1);
         assert!(d.sweep(111));
         assert_eq!(d.len(), 0);
-        assert!(d.view().apps.is_empty());
+        assert!(view(&mut d, &mut last).apps.is_empty());
         assert_eq!(d.deadline(), u64::MAX);
     }
 
@@ -252,27 +371,101 @@ mod tests {
     #[test]
     fn r82_order_after_sweep_and_shared_lists() {
         let mut d = DeltaLog::new(10);
+        let mut last = Arc::default();
         d.push(0, key("B", "b1"), rec("B", "b1", ActionType::Added));
         d.push(10, key("A", "a1"), rec("A", "a1", ActionType::Added));
         d.push(20, key("B", "b2"), rec("B", "b2", ActionType::Added));
-        let before = d.view();
-        let names: Vec<&str> = before.apps.iter().map(|(n, _)| &**n).collect();
-        assert_eq!(names, vec!["B", "A"]);
+        let before = view(&mut d, &mut last);
+        assert_eq!(names(&before), vec!["B", "A"]);
         // b1's entry leaves the window: B's first entry is now after A's.
         assert!(d.sweep(15));
-        let v = d.view();
-        let names: Vec<&str> = v.apps.iter().map(|(n, _)| &**n).collect();
-        assert_eq!(names, vec!["A", "B"]);
+        let v = view(&mut d, &mut last);
+        assert_eq!(names(&v), vec!["A", "B"]);
         assert_eq!(v.len, 2);
         let a_list = v.apps[0].1.clone();
         // A change to B only: A's list is the very same allocation.
         d.push(30, key("B", "b3"), rec("B", "b3", ActionType::Added));
-        let w = d.view();
+        let w = view(&mut d, &mut last);
         assert!(Arc::ptr_eq(&w.apps[0].1, &a_list));
         assert_eq!(w.apps[1].1.len(), 2);
         // Everything leaves: no apps at all.
         assert!(d.sweep(1_000));
-        assert!(d.view().apps.is_empty());
+        assert!(view(&mut d, &mut last).apps.is_empty());
         assert_eq!(d.len(), 0);
+    }
+
+    /// The view by its definition, from every push: the keys whose newest push
+    /// is in the window, with that push's record; apps by their first push in the window,
+    /// instances by their newest push.
+    fn expected(
+        pushes: &[(u64, u64, Key, Arc<InstanceInfo>)],
+        now: u64,
+        retention: u64,
+    ) -> Vec<(String, Vec<(String, u64)>)> {
+        let window: Vec<_> = pushes
+            .iter()
+            .filter(|(at, ..)| now.saturating_sub(*at) <= retention)
+            .collect();
+        type App = (u64, String, Vec<(u64, String, u64)>);
+        let mut apps: Vec<App> = Vec::new();
+        for (i, (_, seq, key, record)) in window.iter().enumerate() {
+            let newest = window[i + 1..].iter().all(|(_, _, k, _)| k != key);
+            let pos = match apps.iter().position(|(_, n, _)| *n == *key.0) {
+                Some(p) => p,
+                None => {
+                    apps.push((*seq, key.0.to_string(), Vec::new()));
+                    apps.len() - 1
+                }
+            };
+            if newest {
+                let stamp = record.last_dirty_timestamp;
+                apps[pos].2.push((*seq, key.1.to_string(), stamp));
+            }
+        }
+        apps.into_iter()
+            .filter(|(_, _, l)| !l.is_empty())
+            .map(|(_, n, l)| (n, l.into_iter().map(|(_, id, t)| (id, t)).collect()))
+            .collect()
+    }
+
+    // The incremental views (built from the last one, as publications build them) always
+    // equal the view by definition, through random pushes, sweeps, views and compactions.
+    #[test]
+    fn incremental_views_match_the_definition() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let retention = 1_000;
+        let mut d = DeltaLog::new(retention);
+        let mut last = Arc::default();
+        let mut pushes = Vec::new();
+        let mut now = 0;
+        for step in 0..6_000u64 {
+            now += rng.random_range(0..if step < 1_500 { 8 } else { 2 });
+            let app = ["A", "B", "C", "D"][rng.random_range(0..4)];
+            let id = format!("i-{}", rng.random_range(0..12));
+            let mut r = InstanceInfo::builder(app).instance_id(id.as_str()).build();
+            r.last_dirty_timestamp = step;
+            let r = Arc::new(r);
+            pushes.push((now, d.next_seq, key(app, &id), r.clone()));
+            d.record(now, key(app, &id), r);
+            // Views often, then rarely (long runs of pending records get compacted).
+            if rng.random_range(0..if step < 1_500 { 5 } else { 400 }) == 0 {
+                now += rng.random_range(0..60);
+                d.sweep(now);
+                let v = view(&mut d, &mut last);
+                let got: Vec<(String, Vec<(String, u64)>)> = v
+                    .apps
+                    .iter()
+                    .map(|(n, l)| {
+                        let l = l
+                            .iter()
+                            .map(|r| (r.id().to_owned(), r.last_dirty_timestamp))
+                            .collect();
+                        (n.to_string(), l)
+                    })
+                    .collect();
+                assert_eq!(got, expected(&pushes, now, retention), "step {step}");
+                assert_eq!(v.len, got.iter().map(|(_, l)| l.len()).sum::<usize>());
+            }
+        }
     }
 }

@@ -96,13 +96,17 @@ impl Eviction {
                     continue;
                 };
                 if lease.uid != entry.uid || lease.tracked != Tracked::Wheel(slot) {
-                    continue; // stale: renewed, re-registered or removed since
+                    continue; // stale: re-registered, removed or re-pooled since
                 }
                 if lease.is_expired(cutoff, legacy) {
                     lease.tracked = Tracked::Pool;
                     self.pool.push((entry.key, entry.uid));
                 } else {
-                    wheel.push(slot, entry);
+                    // Renewed since it was pushed (renewals leave the wheel alone): into
+                    // the bucket of its current expiry.
+                    let due = ExpiryWheel::slot_of(lease.expires_at(legacy));
+                    lease.tracked = Tracked::Wheel(due);
+                    wheel.push(due, entry);
                 }
             }
         }

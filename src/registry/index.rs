@@ -1,75 +1,61 @@
 //! Where the leases live: apps → (id → lease), the sorted app names, the id → apps index
-//! (E-20), the per-status counts behind the hash (W-60), and each app's copy-on-write
-//! instance list for snapshots.
+//! (E-20), the per-status counts behind the hash (W-60), and each app's changes since the
+//! last publication, from which the publication patches the app's copy-on-write instance
+//! list outside the lock (R-03, R-92; see `publish`).
 
 use super::lease::{Key, Lease};
+use super::publish::{compact_if_due, AppUpdate, Change};
 use super::sharded::Sharded;
-use super::snapshot::{InstanceList, TargetState};
 use super::Map;
 use crate::model::{InstanceInfo, StatusCounts};
 use std::sync::Arc;
 
-/// One application's leases and its published instance list.
+/// One application's leases and what changed in them since the last publication.
 #[derive(Debug)]
 struct AppLeases {
     leases: Map<Arc<str>, Lease>,
-    /// The last published instance list, sorted by id.
-    list: InstanceList,
-    /// Ids changed since `list` was built (unsorted, may repeat).
-    dirty: Vec<Arc<str>>,
-    /// The content revision of the app's last change, and the status counts of `list`:
-    /// what a watch of this one app compares (issue 15).
-    state: TargetState,
+    /// Changes since the last publication, in order: each id's record as it was right after
+    /// the change (`None`: removed). The publication patches the published list with them.
+    changes: Vec<Change<Option<Arc<InstanceInfo>>>>,
+    /// When `changes` is compacted next (see `publish::compact_if_due`).
+    compact_at: usize,
+    /// Created since the last publication: its list starts empty, whatever the published
+    /// snapshot holds under its name (an app removed and registered again).
+    fresh: bool,
+    /// The content revision of the app's last change: what a watch of this one app
+    /// compares (issue 15); the counts beside it are taken from the built list.
+    version: u64,
 }
 
 impl Default for AppLeases {
     fn default() -> Self {
         AppLeases {
             leases: Map::default(),
-            list: Arc::from(Vec::new()),
-            dirty: Vec::new(),
-            state: TargetState::default(),
+            changes: Vec::new(),
+            compact_at: 0,
+            fresh: true,
+            version: 0,
         }
     }
 }
 
 impl AppLeases {
-    fn mark_dirty(&mut self, id: &Arc<str>) {
-        self.dirty.push(id.clone());
-        if self.dirty.len() > 2 * self.leases.len() + 64 {
-            // Nobody published for a long time: keep the backlog bounded.
-            self.dirty.sort_unstable();
-            self.dirty.dedup();
-        }
+    fn changed(&mut self, seq: u64, id: &Arc<str>) {
+        let record = self.leases.get(id).map(|l| l.record.clone());
+        self.changes.push((seq, id.clone(), record));
+        compact_if_due(&mut self.changes, &mut self.compact_at, self.leases.len());
     }
 
-    /// The instance list, patched with the changed ids: one merge pass over the previous
-    /// list (O(size + changes × log changes)), no full sort.
-    fn published_list(&mut self) -> InstanceList {
-        if self.dirty.is_empty() {
-            return self.list.clone();
+    /// Hands over the changes since the last publication (O(1)).
+    fn take(&mut self) -> AppUpdate {
+        if self.changes.is_empty() && !self.fresh {
+            return AppUpdate::Same;
         }
-        let mut dirty = std::mem::take(&mut self.dirty);
-        dirty.sort_unstable();
-        dirty.dedup();
-        let old = &self.list;
-        let mut out: Vec<Arc<InstanceInfo>> = Vec::with_capacity(self.leases.len());
-        let mut rest = old.iter().peekable();
-        for id in &dirty {
-            while let Some(r) = rest.next_if(|r| r.id() < &**id) {
-                out.push(r.clone());
-            }
-            // Skip the old version of this id, if any.
-            let _ = rest.next_if(|r| r.id() == &**id);
-            if let Some(lease) = self.leases.get(id) {
-                out.push(lease.record.clone());
-            }
+        self.compact_at = 0;
+        AppUpdate::Changed {
+            fresh: std::mem::replace(&mut self.fresh, false),
+            changes: std::mem::take(&mut self.changes),
         }
-        out.extend(rest.cloned());
-        // The list is rebuilt anyway: counting it is the same order of work.
-        self.state.counts = out.iter().map(|i| i.status).collect();
-        self.list = out.into();
-        self.list.clone()
     }
 }
 
@@ -211,32 +197,26 @@ impl Index {
         true
     }
 
-    /// Notes that `key`'s record changed at content revision `revision`: its app's list
-    /// is patched at the next publication.
-    pub(crate) fn mark_dirty(&mut self, key: &Key, revision: u64) {
+    /// Notes that `key`'s record changed (the `seq`-th change of the registry, its content
+    /// revision): its app's list is patched at the next publication.
+    pub(crate) fn mark_dirty(&mut self, key: &Key, seq: u64) {
         if let Some(a) = self.apps.get_mut(&key.0) {
-            a.mark_dirty(&key.1);
-            a.state.version = revision;
+            a.changed(seq, &key.1);
+            a.version = seq;
         }
     }
 
-    /// Every non-empty app with its instance list, in name order, and beside it (same
-    /// order) each app's [`TargetState`]. Unchanged apps hand out their previous list (the
-    /// same allocation); changed ones are patched.
-    pub(crate) fn published_lists(&mut self) -> (Vec<(Arc<str>, InstanceList)>, Vec<TargetState>) {
+    /// Every app holding a lease, in name order, with what changed in it since the last
+    /// call and the content revision of its last change: O(apps), the changes handed
+    /// over whole.
+    pub(crate) fn take_updates(&mut self) -> Vec<(Arc<str>, AppUpdate, u64)> {
         let mut apps = Vec::with_capacity(self.names.len());
-        let mut states = Vec::with_capacity(self.names.len());
         for name in &self.names {
-            let Some(a) = self.apps.get_mut(name) else {
-                continue;
-            };
-            let list = a.published_list();
-            if !list.is_empty() {
-                apps.push((name.clone(), list));
-                states.push(a.state);
+            if let Some(a) = self.apps.get_mut(name) {
+                apps.push((name.clone(), a.take(), a.version));
             }
         }
-        (apps, states)
+        apps
     }
 
     /// Every app with its leases, in no particular order (tests: the full rebuild).

@@ -55,9 +55,10 @@
 //!   from a client). Apps map to per-app hash maps of leases; a
 //!   lease holds its record as an immutable `Arc<InstanceInfo>` that is replaced, never
 //!   mutated, on every visible change.
-//! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, one push into the expiry
-//!   wheel (buckets keyed by expiry second; stale entries are skipped when drained), a
-//!   counter increment. It never scans and it is **not a visible change**: it neither
+//! * **A heartbeat is O(1)**: one hash lookup, a timestamp write, a counter increment; it
+//!   leaves the expiry wheel alone (buckets keyed by expiry second: a lease's entry is
+//!   pushed again at its current expiry when its bucket is drained, stale entries are
+//!   skipped). It never scans and it is **not a visible change**: it neither
 //!   rebuilds a record nor bumps the revision. Consequently `leaseInfo.lastRenewalTimestamp`
 //!   in a snapshot is "as of the record's last visible change" (register, status change,
 //!   cancel); R-41 forbids clients and tests from relying on it. Renew-time status changes
@@ -69,7 +70,10 @@
 //! * **Snapshots** are immutable and built copy-on-write: unchanged apps share their
 //!   `Arc<[Arc<InstanceInfo>]>` lists, the hash comes from incrementally kept
 //!   [`StatusCounts`](crate::model::StatusCounts), the delta view is rebuilt only when the
-//!   delta changed. Publication is lazy and coalesced: [`Registry::snapshot`] returns the
+//!   delta changed. A publication holds the lock only to take what changed since the last
+//!   one (O(apps)) and patches the changed lists outside it, from the last published
+//!   snapshot, so that publishing after a mass change never stalls heartbeats. Publication
+//!   is lazy and coalesced: [`Registry::snapshot`] returns the
 //!   published snapshot (an `arc-swap` load) unless the live revision moved *and*
 //!   [`publish_interval`](RegistryConfig::publish_interval) has passed since the last
 //!   publication, in which case it publishes first. A change is therefore never invisible
@@ -87,6 +91,7 @@ mod lease;
 mod origin;
 mod overrides;
 mod preservation;
+mod publish;
 mod renew;
 mod sharded;
 mod snapshot;
@@ -128,6 +133,9 @@ struct Inner {
     config: RegistryConfig,
     clock: Clock,
     state: Mutex<State>,
+    /// Held by the one publication in progress (never with `state` held first): each
+    /// publication builds on the snapshot published before it.
+    publishing: Mutex<()>,
     published: ArcSwap<RegistrySnapshot>,
     /// Live revision, mirrored from the state after every operation.
     live_revision: AtomicU64,
@@ -152,7 +160,7 @@ impl Registry {
     pub fn new(config: RegistryConfig) -> Registry {
         let clock = config.clock.unwrap_or_default();
         let mut state = State::new(&config, clock);
-        let first = Arc::new(state.build_snapshot());
+        let first = Arc::new(state.take_publication().build(None));
         Registry {
             inner: Arc::new(Inner {
                 live_revision: AtomicU64::new(state.revision()),
@@ -163,6 +171,7 @@ impl Registry {
                 app_changes: Mutex::new(Map::default()),
                 epoch: rand::random::<u64>() | 1,
                 state: Mutex::new(state),
+                publishing: Mutex::new(()),
                 clock,
                 config,
             }),
@@ -460,19 +469,26 @@ impl Registry {
     }
 
     /// Publishes the live state now (sweeping the delta window first).
+    ///
+    /// The registry lock is held only to take what changed since the last publication
+    /// (O(apps)); the changed lists are patched from the published snapshot with no lock
+    /// held, so that a publication after a mass change does not stall heartbeats and
+    /// registrations (see `publish`). Readers that need this publication wait for it.
     fn publish(&self) -> Arc<RegistrySnapshot> {
         let inner = &*self.inner;
-        self.with_state(|st, now| {
+        let _turn = crate::sync::lock(&inner.publishing);
+        let taken = self.with_state(|st, now| {
             st.sweep_delta(now);
-            let current = inner.published.load_full();
-            if current.revision == st.revision() {
-                return current;
-            }
-            let snap = Arc::new(st.build_snapshot());
-            inner.published.store(snap.clone());
-            inner.last_publish.store(now, Ordering::Release);
-            snap
-        })
+            (inner.published.load().revision != st.revision()).then(|| (st.take_publication(), now))
+        });
+        let prev = inner.published.load_full();
+        let Some((publication, now)) = taken else {
+            return prev;
+        };
+        let snap = Arc::new(publication.build(Some(&prev)));
+        inner.published.store(snap.clone());
+        inner.last_publish.store(now, Ordering::Release);
+        snap
     }
 
     /// One eviction pass at the current time (R-42: per-window limit, random choice,

@@ -109,6 +109,11 @@ impl RegistrySnapshot {
         self
     }
 
+    /// The watch state of the `i`-th app of `apps`.
+    pub(crate) fn app_state_at(&self, i: usize) -> Option<TargetState> {
+        self.app_states.get(i).copied()
+    }
+
     /// The watch state of application `name` (upper-case): O(log apps). An unknown app
     /// has the default state (version 0, no instances).
     pub fn app_state(&self, name: &str) -> TargetState {

@@ -13,8 +13,8 @@ use super::index::Index;
 use super::lease::{expected_milli, Key, Lease, Stamp, Tracked};
 use super::overrides::{effective_status, Overrides};
 use super::preservation::{Preservation, SelfPreservationStatus};
+use super::publish::Publication;
 use super::renew::Verdict;
-use super::snapshot::RegistrySnapshot;
 use super::stats::Counters;
 use super::tombstone::Tombstones;
 use super::wheel::ExpiryWheel;
@@ -38,7 +38,7 @@ pub(crate) struct State {
     delta: DeltaLog,
     counters: Counters,
     tombstones: Tombstones,
-    /// See [`RegistrySnapshot::content_revision`].
+    /// See [`RegistrySnapshot::content_revision`](super::RegistrySnapshot::content_revision).
     content_revision: u64,
     /// The content revision last announced (see `take_content_change`).
     content_notified: u64,
@@ -213,7 +213,7 @@ impl State {
         origin: Origin,
         now: u64,
     ) -> RenewOutcome {
-        // The common path is one lookup, a timestamp write and at most one wheel push.
+        // The common path is one lookup and a timestamp write (the wheel is left alone).
         let (status_change, verdict, key) = {
             let Some(lease) = self.index.get_mut(app, id) else {
                 self.counters.renewals_not_found += 1;
@@ -227,7 +227,7 @@ impl State {
             }
             lease.touch(now);
             lease.client_write = origin == Origin::Client;
-            self.wheel.schedule(lease, self.legacy_expiry);
+            self.wheel.renewed(lease, self.legacy_expiry);
             let status_change = (effective != stored).then_some(effective);
             // dirty-timestamp comparison (the lease is renewed either way).
             let stored_ldt = lease.record.last_dirty_timestamp;
@@ -352,7 +352,7 @@ impl State {
         }
         let lease = self.index.get_mut(app, id)?;
         lease.touch(now);
-        self.wheel.schedule(lease, self.legacy_expiry);
+        self.wheel.renewed(lease, self.legacy_expiry);
         Some(lease.key.clone())
     }
 
@@ -498,17 +498,17 @@ impl State {
 
     // === snapshots and stats ===
 
-    pub(crate) fn build_snapshot(&mut self) -> RegistrySnapshot {
-        let (apps, states) = self.index.published_lists();
-        RegistrySnapshot::new(
-            self.delta.version(),
-            self.content_revision,
-            self.index.counts(),
-            apps,
-            self.index.len(),
-            self.delta.view(),
-        )
-        .with_app_states(states)
+    /// What changed since the last publication, taken at this instant (O(apps)); the
+    /// caller builds the snapshot from it outside the lock ([`Publication::build`]).
+    pub(crate) fn take_publication(&mut self) -> Publication {
+        Publication {
+            revision: self.delta.version(),
+            content_revision: self.content_revision,
+            counts: self.index.counts(),
+            len: self.index.len(),
+            apps: self.index.take_updates(),
+            delta: self.delta.take_update(),
+        }
     }
 
     pub(crate) fn stats(&mut self, now: u64) -> RegistryStats {
@@ -550,12 +550,34 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
 
+    // W-13 / R-92: an app that empties and is registered again between two publications
+    // does not inherit the instances of its earlier list.
+    #[test]
+    fn an_app_emptied_and_filled_again_starts_from_an_empty_list() {
+        let mut st = State::new(&RegistryConfig::default(), Clock::starting_at(0));
+        let one = |id: &str| InstanceInfo::builder("A").instance_id(id).build();
+        st.register(one("a1"), Origin::Client, None, 1);
+        st.register(one("a2"), Origin::Client, None, 2);
+        let first = st.take_publication().build(None);
+        assert_eq!(first.app("A").map(<[_]>::len), Some(2));
+        st.cancel("A", "a1", Origin::Client, 3);
+        st.cancel("A", "a2", Origin::Client, 4);
+        st.register(one("a3"), Origin::Client, None, 5);
+        let second = st.take_publication().build(Some(&first));
+        let ids: Vec<&str> = second.app("A").unwrap().iter().map(|i| i.id()).collect();
+        assert_eq!(ids, vec!["a3"]);
+        assert_eq!(second.len(), 1);
+        // The delta still shows both cancels and the registration.
+        assert_eq!(second.delta_len(), 3);
+    }
+
     // the incrementally patched app lists always equal a full rebuild.
     #[test]
     fn patched_lists_match_full_rebuild() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut st = State::new(&RegistryConfig::default(), Clock::starting_at(0));
         let mut now = 0;
+        let mut last: Option<super::super::RegistrySnapshot> = None;
         for step in 0..2_000 {
             now += 10;
             let app = ["A", "B", "C"][rng.random_range(0..3)];
@@ -573,7 +595,7 @@ mod tests {
                 }
             }
             if step % 7 == 0 {
-                let snap = st.build_snapshot();
+                let snap = st.take_publication().build(last.as_ref());
                 let mut expected: Vec<(String, Vec<(String, Status)>)> = st
                     .index
                     .apps()
@@ -602,6 +624,7 @@ mod tests {
                         snap.apps().flat_map(|(_, l)| l.iter().map(|i| i.status))
                     )
                 );
+                last = Some(snap);
             }
         }
     }

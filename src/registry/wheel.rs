@@ -1,10 +1,15 @@
 //! A lazy expiry wheel: leases bucketed by the second in which they expire.
 //!
-//! A renewal pushes one entry into the bucket of the lease's new expiry second (O(log b)
-//! with b the number of distinct pending seconds, about the longest lease duration, so
-//! independent of the registry size); the old entry is left behind and recognised as
-//! stale when its bucket is drained (the lease's `tracked` slot no longer matches). An
-//! eviction pass therefore costs what expires, not what is registered.
+//! A lease holds one entry, in the bucket of the expiry it had when the entry was pushed.
+//! A renewal only moves the lease's expiry later and leaves the wheel alone
+//! ([`renewed`](ExpiryWheel::renewed)): when that bucket is drained, a lease that is not
+//! expired by then is pushed again into the bucket of its current expiry. A heartbeat
+//! therefore costs the wheel nothing, and a lease renewed every 30 s with a 90 s duration
+//! is pushed once per 90 s instead of at every heartbeat (each push cloned the key: two
+//! reference counts on cold cache lines at 100k instances). Entries of removed or
+//! re-registered leases are recognised as stale when drained (the lease's uid or
+//! `tracked` slot no longer matches). An eviction pass costs what expires or was due to,
+//! not what is registered.
 
 use super::lease::{Key, Lease, Tracked};
 use std::collections::BTreeMap;
@@ -48,6 +53,14 @@ impl ExpiryWheel {
                     uid: lease.uid,
                 },
             );
+        }
+    }
+
+    /// After a renewal of `lease`: nothing when it already has an entry (its expiry only
+    /// moved later; the drain pushes it again), else [`schedule`](Self::schedule).
+    pub(crate) fn renewed(&mut self, lease: &mut Lease, legacy_expiry: bool) {
+        if !matches!(lease.tracked, Tracked::Wheel(_)) {
+            self.schedule(lease, legacy_expiry);
         }
     }
 
