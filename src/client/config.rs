@@ -1,5 +1,6 @@
 //! The client's settings, with the defaults of the Java client (spec 1.3.2).
 
+use super::lifecycle::WallClock;
 use std::time::Duration;
 
 /// Settings of the background client: what the setters of
@@ -48,6 +49,8 @@ pub(crate) struct Config {
     pub(crate) identity_name: String,
     /// See `EurekaClientBuilder::rng_seed`.
     pub(crate) rng_seed: Option<u64>,
+    /// See `EurekaClientBuilder::wall_clock` (tests only).
+    pub(crate) wall_clock: WallClock,
     /// See `EurekaClientBuilder::ca_pem`: PEM CA bundles trusted besides the Mozilla roots.
     #[cfg(feature = "tls")]
     pub(crate) ca_pems: Vec<Vec<u8>>,
@@ -76,6 +79,7 @@ impl Default for Config {
             gzip: true,
             identity_name: "TowerEurekaClient".to_owned(),
             rng_seed: None,
+            wall_clock: WallClock::default(),
             #[cfg(feature = "tls")]
             ca_pems: Vec::new(),
         }

@@ -3,6 +3,8 @@
 
 mod support;
 
+#[cfg(feature = "server")]
+mod clock;
 mod faults;
 mod fetch;
 mod fixtures;
