@@ -2,7 +2,7 @@
 
 use super::config::Config;
 use super::health::HealthCheck;
-use super::lifecycle::{self, InstancePaths, LocalRecord};
+use super::lifecycle::{self, InstancePaths, LocalRecord, WallClock};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
 use super::zones::ZoneConfig;
@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
@@ -469,6 +469,15 @@ impl EurekaClientBuilder {
         self
     }
 
+    /// For tests only, not a stable API: the wall clock the instance record's
+    /// `lastDirtyTimestamp` is read from (default `SystemTime::now`), so that a test can
+    /// step it back and forth. Timers never read it; they run on tokio's clock.
+    #[doc(hidden)]
+    pub fn wall_clock(mut self, now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.config.wall_clock = WallClock::new(now);
+        self
+    }
+
     /// Starts the background tasks. Must be called within a tokio runtime.
     ///
     /// Fails on an unusable configuration: no or invalid server URL, an instance with a
@@ -522,7 +531,7 @@ impl EurekaClientBuilder {
             own_key: instance
                 .as_ref()
                 .map(|i| (i.app.clone(), i.id().to_owned())),
-            record: instance.map(|i| Mutex::new(LocalRecord::new(i))),
+            record: instance.map(|i| Mutex::new(LocalRecord::new(i, config.wall_clock.clone()))),
             config,
             transport,
             record_changed: Notify::new(),

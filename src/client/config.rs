@@ -1,5 +1,6 @@
 //! The client's settings, with the defaults of the Java client (spec 1.3.2).
 
+use super::lifecycle::WallClock;
 use std::time::Duration;
 
 /// Settings of the background client: what the setters of
@@ -60,6 +61,8 @@ pub(crate) struct Config {
     pub(crate) health_check_interval: Option<Duration>,
     /// See `EurekaClientBuilder::health_check_timeout`.
     pub(crate) health_check_timeout: Duration,
+    /// See `EurekaClientBuilder::wall_clock` (tests only).
+    pub(crate) wall_clock: WallClock,
     /// See `EurekaClientBuilder::ca_pem`: PEM CA bundles trusted besides the Mozilla roots.
     #[cfg(feature = "tls")]
     pub(crate) ca_pems: Vec<Vec<u8>>,
@@ -97,6 +100,7 @@ impl Default for Config {
             health_check: None,
             health_check_interval: None,
             health_check_timeout: Duration::from_secs(5),
+            wall_clock: WallClock::default(),
             #[cfg(feature = "tls")]
             ca_pems: Vec::new(),
             remote_regions: None,

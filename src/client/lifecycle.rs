@@ -34,35 +34,80 @@ pub(crate) struct LocalRecord {
     app_status: Status,
     /// The last health-check result; `None` without a check or before its first answer.
     health: Option<Health>,
+    clock: WallClock,
 }
 
-fn wall_clock_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+/// Where the record's timestamps come from: the system's wall clock, or one a test steps
+/// (`EurekaClientBuilder::wall_clock`). The only wall-clock reading of the client; every
+/// timer runs on tokio's clock.
+#[derive(Clone, Default)]
+pub(crate) struct WallClock(Option<Arc<dyn Fn() -> SystemTime + Send + Sync>>);
+
+impl WallClock {
+    pub(crate) fn new(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        WallClock(Some(Arc::new(now)))
+    }
+
+    /// Milliseconds since the epoch; 0 for a clock before 1970.
+    fn now_ms(&self) -> u64 {
+        let now = self.0.as_ref().map_or_else(SystemTime::now, |f| f());
+        now.duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+impl std::fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "WallClock(injected)"
+        } else {
+            "WallClock(system)"
+        })
+    }
 }
 
 impl LocalRecord {
-    /// A new record, dirty, with a fresh `lastDirtyTimestamp`.
-    pub(crate) fn new(info: InstanceInfo) -> Self {
+    /// A new record, dirty, with a fresh `lastDirtyTimestamp` read from `clock`.
+    pub(crate) fn new(info: InstanceInfo, clock: WallClock) -> Self {
         let mut r = LocalRecord {
             app_status: info.status,
             info,
             dirty: false,
             health: None,
+            clock,
         };
         r.touch();
         r
     }
 
-    /// Marks the record changed: `lastDirtyTimestamp = max(now, last + 1)` (C-07).
+    /// Marks the record changed: `lastDirtyTimestamp = max(now, last + 1)` (C-07), so that
+    /// a wall clock stepped back never makes the record look older to the server.
     pub(crate) fn touch(&mut self) -> u64 {
-        let ts = wall_clock_ms().max(self.info.last_dirty_timestamp.saturating_add(1));
+        let ts = self
+            .clock
+            .now_ms()
+            .max(self.info.last_dirty_timestamp.saturating_add(1));
         self.info.last_dirty_timestamp = ts;
         self.info.last_updated_timestamp = ts;
         self.dirty = true;
         ts
+    }
+
+    /// The server holds this instance with `lastDirtyTimestamp = theirs`. When that is newer
+    /// than ours (a record a previous run of this instance left there with a wall clock
+    /// ahead of ours now), the server keeps it over every registration of ours and
+    /// renews it (R-50: 200 to an older timestamp), so our record would never take effect:
+    /// move past it (`theirs + 1`) and mark the record dirty. Returns whether it did.
+    pub(crate) fn overtake(&mut self, theirs: u64) -> bool {
+        if theirs <= self.info.last_dirty_timestamp {
+            return false;
+        }
+        let ts = theirs.saturating_add(1);
+        self.info.last_dirty_timestamp = ts;
+        self.info.last_updated_timestamp = ts;
+        self.dirty = true;
+        true
     }
 
     pub(crate) fn info(&self) -> &InstanceInfo {
@@ -415,7 +460,7 @@ mod tests {
 
     #[test]
     fn c07_timestamps_are_monotonic_and_compare_and_clear() {
-        let mut r = LocalRecord::new(InstanceInfo::builder("a").build());
+        let mut r = LocalRecord::new(InstanceInfo::builder("a").build(), WallClock::default());
         assert!(r.is_dirty());
         let t1 = r.info().last_dirty_timestamp;
         assert!(t1 > 1_600_000_000_000);
@@ -433,7 +478,10 @@ mod tests {
 
     #[test]
     fn c07_updates_touch_only_on_real_changes() {
-        let mut r = LocalRecord::new(InstanceInfo::builder("a").host_name("h").build());
+        let mut r = LocalRecord::new(
+            InstanceInfo::builder("a").host_name("h").build(),
+            WallClock::default(),
+        );
         let t = r.info().last_dirty_timestamp;
         r.clear_if(t);
         assert!(!r.update(|i| i.status = Status::Up));
@@ -449,7 +497,10 @@ mod tests {
 
     #[test]
     fn c08_health_changes_the_registered_status_not_the_applications() {
-        let mut r = LocalRecord::new(InstanceInfo::builder("a").host_name("h").build());
+        let mut r = LocalRecord::new(
+            InstanceInfo::builder("a").host_name("h").build(),
+            WallClock::default(),
+        );
         let t = r.info().last_dirty_timestamp;
         r.clear_if(t);
         assert!(!r.set_health(Health::Up));

@@ -164,7 +164,22 @@ impl ClientState {
         let Some((app, id)) = &self.own_key else {
             return;
         };
-        let status = copy.instance(app, id).map(|i| i.status);
+        let own = copy.instance(app, id);
+        // C-07, R-11: a record with a newer lastDirtyTimestamp than ours (left by a previous
+        // run whose wall clock was ahead) would win over every registration of ours.
+        if let (Some(record), Some(theirs)) = (self.record.as_ref(), own.as_ref()) {
+            if self
+                .lock_record(record)
+                .overtake(theirs.last_dirty_timestamp)
+            {
+                tracing::info!(
+                    server = theirs.last_dirty_timestamp,
+                    "eureka server holds this instance with a newer lastDirtyTimestamp; re-registering past it"
+                );
+                self.record_changed.notify_one();
+            }
+        }
+        let status = own.map(|i| i.status);
         self.own_status_tx.send_if_modified(|cur| {
             if *cur == status {
                 false

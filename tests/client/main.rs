@@ -4,6 +4,8 @@
 mod support;
 
 #[cfg(feature = "server")]
+mod clock;
+#[cfg(feature = "server")]
 mod compact;
 mod faults;
 mod fetch;
