@@ -12,7 +12,7 @@
 //!
 //! | class | requests | admitted while |
 //! |---|---|---|
-//! | priority | `PUT`/`DELETE /apps/{app}/{id}` (heartbeat, cancel), `/health`, `/ready` | fewer than `limit` priority requests are in progress (a reserve of their own) |
+//! | priority | `PUT`/`DELETE /apps/{app}/{id}` (heartbeat, cancel), `POST /apps/{app}` (register), `POST /peerreplication/batch`, `/health`, `/ready` | fewer than `limit` priority requests are in progress (a reserve of their own; E-34: heartbeats, registrations and replication are not throttled with the reads) |
 //! | full fetch | `GET /apps` | fewer than `limit / 2` general requests are in progress |
 //! | general | everything else | fewer than `limit` general requests are in progress |
 //!
@@ -79,12 +79,21 @@ impl Class {
         if *method == http::Method::GET && last.eq_ignore_ascii_case("apps") {
             return Class::FullFetch;
         }
-        if *method == http::Method::PUT || *method == http::Method::DELETE {
+        // E-34: heartbeats, registrations and replication are not throttled (only beyond
+        // their own reserve).
+        let before = rev.next();
+        if *method == http::Method::POST
+            && (before.is_some_and(|s| s.eq_ignore_ascii_case("apps"))
+                || (last == "batch" && before == Some("peerreplication")))
+        {
+            // `POST /apps/{app}` (register), `POST /peerreplication/batch`.
+            return Class::Priority;
+        }
+        if (*method == http::Method::PUT || *method == http::Method::DELETE)
+            && rev.next().is_some_and(|s| s.eq_ignore_ascii_case("apps"))
+        {
             // `/apps/{app}/{id}`: the segment two before the last is `apps`.
-            let _app = rev.next();
-            if rev.next().is_some_and(|s| s.eq_ignore_ascii_case("apps")) {
-                return Class::Priority;
-            }
+            return Class::Priority;
         }
         Class::General
     }
@@ -386,7 +395,7 @@ mod tests {
     use http::Method;
 
     #[test]
-    fn requests_are_classed_by_method_and_last_segments() {
+    fn e34_requests_are_classed_by_method_and_last_segments() {
         let c = |m: Method, p: &str, q: Option<&str>| Class::of(&m, p, q);
         assert_eq!(
             c(Method::PUT, "/eureka/apps/ORDERS/i-1", None),
@@ -417,7 +426,18 @@ mod tests {
             c(Method::GET, "/eureka/apps/ORDERS", Some("hash=&watch=0")),
             Class::Exempt
         );
-        assert_eq!(c(Method::POST, "/eureka/apps/ORDERS", None), Class::General);
+        assert_eq!(
+            c(Method::POST, "/eureka/apps/ORDERS", None),
+            Class::Priority
+        );
+        assert_eq!(
+            c(Method::POST, "/eureka/peerreplication/batch/", None),
+            Class::Priority
+        );
+        assert_eq!(
+            c(Method::POST, "/eureka/apps/ORDERS/i-1/metadata", None),
+            Class::General
+        );
         assert_eq!(
             c(Method::GET, "/eureka/apps/ORDERS/i-1", None),
             Class::General

@@ -51,7 +51,7 @@ fn assert_shed(res: &Res) {
 }
 
 #[tokio::test]
-async fn beyond_the_limit_full_fetches_are_shed_while_heartbeats_and_probes_are_served() {
+async fn e34_beyond_the_limit_full_fetches_are_shed_while_heartbeats_and_probes_are_served() {
     let (plain, svc, layer) = shed_service(4);
     let r = send(
         &svc,
@@ -90,6 +90,15 @@ async fn beyond_the_limit_full_fetches_are_shed_while_heartbeats_and_probes_are_
         assert_eq!(hb.status(), 200);
     }
     assert_eq!(get(&svc, "/health").await.status(), 200);
+    // ...and so do registrations (E-34).
+    let reg = send(
+        &svc,
+        http::Method::POST,
+        "/eureka/apps/ORDERS",
+        &register_body("ORDERS", "o2", "h", 8080, "UP"),
+    )
+    .await;
+    assert_eq!(reg.status(), 204);
     // A long poll is not counted: it is served (here at its 1 ms timeout).
     let watch = get(&svc, "/eureka/apps/delta?watch=999999&waitMs=1").await;
     assert_eq!(watch.status(), 200);
@@ -108,7 +117,7 @@ async fn beyond_the_limit_full_fetches_are_shed_while_heartbeats_and_probes_are_
     );
 
     // Bodies read to the end (or dropped) give their places back.
-    drop((delta, app, watch));
+    drop((delta, app, watch, reg));
     for r in held {
         let _ = r.into_body().collect().await.expect("body");
     }
@@ -142,7 +151,8 @@ async fn a_dropped_response_future_gives_its_place_back() {
             .is_err(),
         "the registration waits for its body"
     );
-    assert_eq!(layer.stats().in_progress(), (1, 0));
+    // A registration is a priority request (E-34).
+    assert_eq!(layer.stats().in_progress(), (0, 1));
     drop(pending);
     assert_eq!(layer.stats().in_progress(), (0, 0));
 }
