@@ -1,37 +1,4 @@
-//! Load shedding (issue 11): a bound on the requests in progress, answered `503` with
-//! `Retry-After` beyond it instead of queueing without bound, with heartbeats, cancels and
-//! the operator probes kept apart from full-registry fetches.
-//!
-//! A request is "in progress" from the moment the service is called until its response
-//! body has been written out (or dropped): for this server, whose answers are cached bytes,
-//! what an overloaded node holds is bodies being uploaded (registrations, replication
-//! batches) and bodies being written to slow readers (multi-megabyte full registries), so
-//! the permit travels in the response body.
-//!
-//! Three classes, chosen from the method and the path's last segments (no routing):
-//!
-//! | class | requests | admitted while |
-//! |---|---|---|
-//! | priority | `PUT`/`DELETE /apps/{app}/{id}` (heartbeat, cancel), `POST /apps/{app}` (register), `POST /peerreplication/batch`, `/health`, `/ready` | fewer than `limit` priority requests are in progress (a reserve of their own; E-34: heartbeats, registrations and replication are not throttled with the reads) |
-//! | full fetch | `GET /apps` | fewer than `limit / 2` general requests are in progress |
-//! | general | everything else | fewer than `limit` general requests are in progress |
-//!
-//! Long polls (a `watch=` query, see the watch extension) are not counted: they wait idle
-//! for up to two minutes and the connection limit bounds them.
-//!
-//! ```
-//! use tower::{Layer, Service, ServiceExt};
-//! use tower_eureka::server::{EurekaService, ShedLayer};
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! let shed = ShedLayer::new(512);
-//! let mut svc = shed.layer(EurekaService::default());
-//! let req = http::Request::get("/apps").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
-//! let res = svc.ready().await.unwrap().call(req).await.unwrap();
-//! assert_eq!(res.status(), 200);
-//! assert_eq!(shed.stats().shed_total(), 0);
-//! # }
-//! ```
+//! Load shedding (issue 11): see [`ShedLayer`].
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -176,8 +143,42 @@ impl Drop for Permit {
     }
 }
 
-/// A [`tower::Layer`] that sheds load beyond `limit` requests in progress (see the module
-/// docs). Clones share their counters.
+/// Load shedding (issue 11): a bound on the requests in progress, answered `503` with
+/// `Retry-After` beyond it instead of queueing without bound, with heartbeats, cancels and
+/// the operator probes kept apart from full-registry fetches.
+///
+/// A request is "in progress" from the moment the service is called until its response
+/// body has been written out (or dropped): for this server, whose answers are cached bytes,
+/// what an overloaded node holds is bodies being uploaded (registrations, replication
+/// batches) and bodies being written to slow readers (multi-megabyte full registries), so
+/// the permit travels in the response body.
+///
+/// Three classes, chosen from the method and the path's last segments (no routing):
+///
+/// | class | requests | admitted while |
+/// |---|---|---|
+/// | priority | `PUT`/`DELETE /apps/{app}/{id}` (heartbeat, cancel), `POST /apps/{app}` (register), `POST /peerreplication/batch`, `/health`, `/ready` | fewer than `limit` priority requests are in progress (a reserve of their own; E-34: heartbeats, registrations and replication are not throttled with the reads) |
+/// | full fetch | `GET /apps` | fewer than `limit / 2` general requests are in progress |
+/// | general | everything else | fewer than `limit` general requests are in progress |
+///
+/// Long polls (a `watch=` query, see the watch extension) are not counted: they wait idle
+/// for up to two minutes and the connection limit bounds them.
+///
+/// ```
+/// use tower::{Layer, ServiceExt};
+/// use tower_eureka::server::{EurekaService, ShedLayer};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let shed = ShedLayer::new(512);
+/// let svc = shed.layer(EurekaService::default());
+/// let req = http::Request::get("/apps").body(http_body_util::Empty::<bytes::Bytes>::new()).unwrap();
+/// let res = svc.oneshot(req).await.unwrap();
+/// assert_eq!(res.status(), 200);
+/// assert_eq!(shed.stats().shed_total(), 0);
+/// # }
+/// ```
+///
+/// Clones share their counters.
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
     limit: usize,
