@@ -30,6 +30,7 @@
 
 mod cli;
 mod entry;
+mod no_ops;
 mod parse;
 mod resolve;
 mod settings;

@@ -1,7 +1,9 @@
 //! `EurekaClientBuilder`: every setting of an [`EurekaClient`], set once.
 
+mod health;
+mod zones;
+
 use super::config::Config;
-use super::health::HealthCheck;
 use super::lifecycle::{self, InstancePaths, LocalRecord, WallClock};
 use super::local::detect_ip_addr;
 use super::transport::{ServerUrl, Transport};
@@ -303,147 +305,6 @@ impl EurekaClientBuilder {
     /// seeded from the OS).
     pub fn rng_seed(mut self, seed: u64) -> Self {
         self.config.rng_seed = Some(seed);
-        self
-    }
-
-    // --- health checks (C-08) ---
-
-    /// Report the instance's health (Spring's `eureka.client.healthcheck.enabled` with
-    /// actuator health; Java's `HealthCheckHandler`). `check` returns a future of a
-    /// [`Health`](super::Health) (or a `bool`, `true` healthy). The client polls it at
-    /// start, before the first registration, then every
-    /// [`health_check_interval`](Self::health_check_interval) on tokio time. When the status
-    /// to register changes it re-registers at once, within the on-demand rate limit
-    /// ([`on_demand_rate_limit`](Self::on_demand_rate_limit), C-08; with
-    /// [`on_demand_update_status_change`](Self::on_demand_update_status_change) off, at the
-    /// next replication interval): consumers watching the registry drop a sick instance
-    /// within one watch round trip instead of a lease expiry.
-    ///
-    /// The registered status combines the application's own status
-    /// ([`EurekaClient::set_status`]) with the health result as Java does: health `Down`
-    /// or `OutOfService` wins over the application's `UP`; the application's `STARTING`,
-    /// `OUT_OF_SERVICE` and `DOWN` stay whatever the health. A check that panics or takes
-    /// longer than [`health_check_timeout`](Self::health_check_timeout) counts as `Down` and
-    /// is logged; it never stops the client. The check runs in a task of its own: it must
-    /// not block the thread. A client that does not register (fetch-only, or without an
-    /// instance) never runs it.
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicBool, Ordering};
-    /// use std::sync::Arc;
-    /// use std::time::Duration;
-    /// use tower_eureka::client::{local_instance, EurekaClient, Health};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tower_eureka::client::Error> {
-    /// let db_ok = Arc::new(AtomicBool::new(true));
-    /// let flag = db_ok.clone();
-    /// let client = EurekaClient::builder(["http://127.0.0.1:8761/eureka"])
-    ///     .instance(local_instance("orders").port(8080).build())
-    ///     .health_check(move || {
-    ///         let flag = flag.clone();
-    ///         async move {
-    ///             if flag.load(Ordering::Relaxed) { Health::Up } else { Health::Down }
-    ///         }
-    ///     })
-    ///     .health_check_interval(Duration::from_secs(5))
-    ///     .start()?;
-    /// db_ok.store(false, Ordering::Relaxed); // registered as DOWN within about 5 s
-    /// # drop(client); Ok(()) }
-    /// ```
-    pub fn health_check<F, Fut, H>(mut self, check: F) -> Self
-    where
-        F: Fn() -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = H> + Send + 'static,
-        H: Into<super::Health>,
-    {
-        self.config.health_check = Some(HealthCheck::new(check));
-        self
-    }
-
-    /// How often the [`health_check`](Self::health_check) runs (default: the
-    /// [`instance_info_replication_interval`](Self::instance_info_replication_interval),
-    /// 30 s, where Java's replicator checks).
-    pub fn health_check_interval(mut self, every: Duration) -> Self {
-        self.config.health_check_interval = Some(every);
-        self
-    }
-
-    /// How long one [`health_check`](Self::health_check) may take before it counts as
-    /// `Down` (default 5 s).
-    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
-        self.config.health_check_timeout = timeout;
-        self
-    }
-
-    // --- zones (C-40, C-70) ---
-
-    /// The server URLs of one zone (Spring's `eureka.client.service-url.<zone>`); call it
-    /// once per zone. The URLs given to [`EurekaClient::builder`] are the `defaultZone`
-    /// list, which serves every zone that has none of its own (Spring's fallback).
-    ///
-    /// Servers are tried own zone first (C-40): the own zone is the instance's (Amazon
-    /// `availability-zone`, else metadata `zone`, C-29), else the first availability zone;
-    /// then the other zones follow in configured order, wrapping around from the own zone,
-    /// as Java's `EndpointUtils.getServiceUrlsMapFromConfig` lists them. Within a zone the
-    /// order is random. A client sticks to the server that answered (C-41), so after a
-    /// failover to another zone it comes back to its own at the next session reshuffle
-    /// ([`session_reconnect_interval`](Self::session_reconnect_interval), C-42).
-    ///
-    /// ```no_run
-    /// use tower_eureka::client::{local_instance, EurekaClient};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tower_eureka::client::Error> {
-    /// let me = local_instance("orders").port(8080).metadata("zone", "zone-b").build();
-    /// let client = EurekaClient::builder(Vec::<String>::new())
-    ///     .region("eu-west-1")
-    ///     .availability_zones("eu-west-1", ["zone-a", "zone-b", "zone-c"])
-    ///     .service_urls("zone-a", ["http://eureka-a:8761/eureka"])
-    ///     .service_urls("zone-b", ["http://eureka-b1:8761/eureka", "http://eureka-b2:8761/eureka"])
-    ///     .service_urls("zone-c", ["http://eureka-c:8761/eureka"])
-    ///     .instance(me)
-    ///     .start()?;
-    /// // Tried in this order: eureka-b1/b2 (shuffled), eureka-c, eureka-a.
-    /// # drop(client); Ok(()) }
-    /// ```
-    pub fn service_urls<I, S>(mut self, zone: impl Into<String>, urls: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let urls = urls.into_iter().map(Into::into).collect();
-        self.zones.service_urls.push((zone.into(), urls));
-        self
-    }
-
-    /// The client's region (`eureka.client.region`, default `us-east-1`): which
-    /// [`availability_zones`](Self::availability_zones) list applies.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.zones.region = region.into();
-        self
-    }
-
-    /// The zones of `region`, in order (`eureka.client.availability-zones.<region>`).
-    /// Only the client's [`region`](Self::region)'s list is used; only its zones' URLs are
-    /// tried (Java's rule). Without a list, the zones given
-    /// [`service_urls`](Self::service_urls) count, in the order given; without those,
-    /// `defaultZone`.
-    pub fn availability_zones<I, S>(mut self, region: impl Into<String>, zones: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let zones = zones.into_iter().map(Into::into).collect();
-        self.zones.availability_zones.push((region.into(), zones));
-        self
-    }
-
-    /// Whether the own zone's servers come first (`eureka.client.prefer-same-zone-eureka`,
-    /// default true). Off, the list starts at the first zone that is not the own one (as
-    /// Java's `getZoneOffset` does) and the own zone comes after the others.
-    pub fn prefer_same_zone(mut self, yes: bool) -> Self {
-        self.zones.prefer_same_zone = yes;
         self
     }
 
