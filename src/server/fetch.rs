@@ -52,7 +52,7 @@ fn entity_in(
                 && !remote.is_empty()
                 && snap.app(name).map_or(true, <[_]>::is_empty) =>
         {
-            remote.select(Some(&remote.names().collect::<Vec<_>>().join(",")), false)
+            remote.select_all(false)
         }
         _ => Selection::default(),
     };

@@ -330,6 +330,16 @@ impl RemoteRegions {
             .collect();
         picked.sort_unstable();
         picked.dedup();
+        self.picked(picked, delta)
+    }
+
+    /// Every configured region (the transparent fallback looks in all of them).
+    pub(super) fn select_all(&self, delta: bool) -> Selection {
+        self.picked((0..self.regions.len()).collect(), delta)
+    }
+
+    /// The regions at `picked` (sorted, distinct), with their current copies.
+    fn picked(&self, picked: Vec<usize>, delta: bool) -> Selection {
         Selection(
             picked
                 .into_iter()
