@@ -1,6 +1,9 @@
 //! Shared helpers for the server tests: a registry on 127.0.0.1:0 and request shortcuts.
 
+use bytes::Bytes;
+use http_body_util::Empty;
 use std::time::Duration;
+use tower::ServiceExt;
 use tower_eureka::server::{serve, EurekaService, ServerConfig};
 
 pub(crate) struct TestServer {
@@ -158,4 +161,22 @@ pub(crate) fn fixture(rel: &str) -> Vec<u8> {
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&p).unwrap_or_else(|e| panic!("fixture {p}: {e}"))
+}
+
+/// Sends a body-less `method path` (JSON accepted) through the service, no socket.
+pub(crate) async fn send(
+    svc: &EurekaService,
+    method: http::Method,
+    path: &str,
+) -> http::Response<tower_eureka::server::ResponseBody> {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("accept", "application/json")
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    svc.clone()
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| match e {})
 }

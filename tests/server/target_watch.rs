@@ -3,9 +3,9 @@
 //! the ordinary payload with `x-eureka-version` / `x-eureka-hash` / `x-eureka-watch` to
 //! send next. Through the tower Service on paused time.
 
-use crate::support::{config, register_body};
+use crate::support::{config, register_body, send};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
@@ -19,23 +19,6 @@ struct Answer {
     version: Option<u64>,
     hash: Option<String>,
     ids: Vec<String>,
-}
-
-async fn send(
-    svc: &EurekaService,
-    method: http::Method,
-    path: &str,
-) -> http::Response<tower_eureka::server::ResponseBody> {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("accept", "application/json")
-        .body(Empty::<Bytes>::new())
-        .expect("request");
-    svc.clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {})
 }
 
 async fn get(svc: &EurekaService, path: &str) -> Answer {

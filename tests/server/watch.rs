@@ -2,30 +2,12 @@
 //! until `waitMs`, then answers the ordinary delta; every delta answer says the server
 //! supports it (`x-eureka-watch: 1`). Through the tower Service on paused time.
 
-use crate::support::{config, register_body};
+use crate::support::{config, register_body, send};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Full};
 use std::time::Duration;
 use tower::ServiceExt;
 use tower_eureka::server::EurekaService;
-
-/// Sends a body-less `method path` (JSON accepted) through the service.
-async fn send(
-    svc: &EurekaService,
-    method: http::Method,
-    path: &str,
-) -> http::Response<tower_eureka::server::ResponseBody> {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("accept", "application/json")
-        .body(Empty::<Bytes>::new())
-        .expect("request");
-    svc.clone()
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| match e {})
-}
 
 async fn get(svc: &EurekaService, path: &str) -> (u16, Option<String>, serde_json::Value) {
     let res = send(svc, http::Method::GET, path).await;
