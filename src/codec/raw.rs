@@ -268,14 +268,20 @@ impl RawInstance {
             return Err("Missing ip address".into());
         }
         let body_app = match self.app.as_deref() {
-            Some(a) if !is_blank(Some(a)) => normalize_app_name(a),
+            Some(a) if !is_blank(Some(a)) => a,
             _ => return Err("Missing appName".into()),
         };
-        // Rule 5.
-        let path_app = normalize_app_name(path_app);
-        if body_app != path_app {
+        // Rule 5, compared upper-cased (both ASCII, the common case: without allocating).
+        let same_app = if body_app.is_ascii() && path_app.is_ascii() {
+            body_app.eq_ignore_ascii_case(path_app)
+        } else {
+            normalize_app_name(body_app) == normalize_app_name(path_app)
+        };
+        if !same_app {
             return Err(format!(
-                "Mismatched appName, expecting {path_app} but was {body_app}"
+                "Mismatched appName, expecting {} but was {}",
+                normalize_app_name(path_app),
+                normalize_app_name(body_app)
             ));
         }
         // Rules 6, 7.
@@ -317,15 +323,14 @@ impl RawInstance {
                 return Err(format!("Invalid metadata key \"{key}\""));
             }
         }
-        let derived_id = derived_id.to_owned();
+        // W-31: a blank Amazon instance-id is back-filled with the derived id (the record
+        // keeps the Amazon metadata as read, see `RawDci::resolve`).
+        let backfill = (dci_name == Some(DataCenterName::Amazon)
+            && is_blank(dci.metadata.as_ref().and_then(|m| m.get("instance-id"))))
+        .then(|| derived_id.to_owned());
         let mut inst = self.into_instance();
-        // W-31: back-fill a blank Amazon instance-id with the derived id.
-        if inst.data_center_info.name == DataCenterName::Amazon
-            && is_blank(inst.data_center_info.metadata.get("instance-id"))
-        {
-            inst.data_center_info
-                .metadata
-                .insert("instance-id", derived_id);
+        if let Some(id) = backfill {
+            inst.data_center_info.metadata.insert("instance-id", id);
         }
         Ok(inst)
     }
