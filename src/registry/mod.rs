@@ -240,8 +240,18 @@ impl Registry {
             tracing::warn!(app = %inst.app, error = %e, "register refused");
             return Err(e);
         }
-        self.with_state(|st, now| st.register(inst, origin, None, now));
+        self.register_decoded(inst, origin);
         Ok(())
+    }
+
+    /// [`register`](Self::register) for a record that [`codec::decode_register`] (or its
+    /// replication twin) produced: the codec already applied the text rule, or proved that
+    /// the body could not break it (a JSON body without `\` or 0xEF), so the server does
+    /// not scan every string a second time under its request.
+    ///
+    /// [`codec::decode_register`]: crate::codec::decode_register
+    pub(crate) fn register_decoded(&self, inst: InstanceInfo, origin: Origin) {
+        self.with_state(|st, now| st.register(inst, origin, None, now));
     }
 
     /// A heartbeat: R-20..R-23, R-50, R-51, E-11.

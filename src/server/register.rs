@@ -32,11 +32,9 @@ pub(super) fn register(
         Ok(inst) => {
             tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
             let key = want_key.then(|| (inst.app.clone(), inst.id().to_owned()));
-            match registry.register(inst, Origin::from_replication_header(ctx.replication)) {
-                Ok(()) => (empty(StatusCode::NO_CONTENT), key),
-                // The codec checked the text already; the registry agrees.
-                Err(e) => (invalid(app, e.to_string()), None),
-            }
+            // The codec applied the text rule: no second scan in the registry.
+            registry.register_decoded(inst, Origin::from_replication_header(ctx.replication));
+            (empty(StatusCode::NO_CONTENT), key)
         }
         Err(RegisterError::Invalid(msg)) => (invalid(app, msg), None),
         Err(RegisterError::InvalidText(e)) => (invalid(app, e.to_string()), None),

@@ -102,13 +102,8 @@ fn apply(registry: &Registry, item: &Item<'_>, out: &mut Vec<u8>) {
             // cannot carry is answered 400 (issue 12), which Java senders log and drop.
             if let Some(inst) = item.instance {
                 match codec::decode_register_object(inst.get().as_bytes(), &item.app) {
-                    Ok(i) => {
-                        // The codec checked the text already; the registry agrees.
-                        if let Err(e) = registry.register(i, Origin::Peer) {
-                            tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
-                            return code(out, 400);
-                        }
-                    }
+                    // The codec applied the text rule: no second scan in the registry.
+                    Ok(i) => registry.register_decoded(i, Origin::Peer),
                     Err(e @ RegisterError::InvalidText(_)) => {
                         tracing::debug!(app = %item.app, id = %item.id, error = %e, "replicated register refused");
                         return code(out, 400);
