@@ -533,8 +533,12 @@ impl Registry {
             let registry = Registry { inner };
             registry.evict();
             registry.with_state(|st, now| st.maintain(now));
-            // Keep the published snapshot fresh so readers hit the fast path.
-            let _ = registry.snapshot();
+            // Keep the published snapshot fresh so readers hit the fast path. Off the
+            // worker thread: after a mass change nobody read (a storm of new ids), the
+            // publication patches every changed app's list, tens of milliseconds at 250k
+            // instances, which would stall every connection this worker serves (the
+            // registration max of the load driver).
+            let _ = tokio::task::spawn_blocking(move || drop(registry.snapshot())).await;
         }
     }
 
