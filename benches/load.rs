@@ -530,6 +530,9 @@ async fn driver(quick: bool) {
         let eureka = Server::start("eureka", None, &[]);
         let base = Server::start("accept", None, &[]);
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        // Server CPU per request: the rate ratio is also bounded by this load generator
+        // (the baseline runs at its limit), the CPU time is the server's own cost.
+        let (mut ours_cpu, mut theirs_cpu) = (Vec::new(), Vec::new());
         for r in 0..rounds {
             // Fresh ids every round: every request is a new registration.
             let offset = 10_000_000 * (r as u64 + 1);
@@ -537,12 +540,14 @@ async fn driver(quick: bool) {
                 let inner = post_register("/eureka/apps");
                 Arc::new(move |n| inner(n + offset))
             };
-            let o = load(eureka.addr, conns, d, u64::MAX, make.clone()).await;
-            check(&o, "register");
-            let b = load(base.addr, conns, d, u64::MAX, make).await;
-            check(&b, "accept baseline");
-            ours.push(o);
-            theirs.push(b);
+            let o = measured(&eureka, conns, d, make.clone()).await;
+            check(&o.out, "register");
+            let b = measured(&base, conns, d, make).await;
+            check(&b.out, "accept baseline");
+            ours_cpu.push(o.server_us_per_req());
+            theirs_cpu.push(b.server_us_per_req());
+            ours.push(o.out);
+            theirs.push(b.out);
         }
         let rate = |v: &[Outcome]| median(v.iter().map(Outcome::rate).collect());
         let (o, b) = (rate(&ours), rate(&theirs));
@@ -559,6 +564,15 @@ async fn driver(quick: bool) {
             format!("registration latency p50 / p99 / max, {conns} connections"),
             &ours,
             &theirs,
+        );
+        let (oc, bc) = (median(ours_cpu), median(theirs_cpu));
+        row(
+            &mut rows,
+            "server CPU per registration (new ids)",
+            format!("{oc:.1} us"),
+            format!("{bc:.1} us (1 KB accept, 204)"),
+            format!("{:.2}", oc / bc),
+            "",
         );
         // A re-registration storm: the same 10k ids registered again and again (every app
         // changes in every publication interval), as after a network blip.
@@ -592,6 +606,10 @@ async fn driver(quick: bool) {
             &ours,
             &theirs,
         );
+    }
+    // Experiments only (profiling the register path): `LOAD_ONLY=register` stops here.
+    if std::env::var("LOAD_ONLY").is_ok_and(|v| v == "register") {
+        return print_rows(rows);
     }
 
     // 2. Heartbeats at 1k, 10k (and 100k) instances vs hyper hello world; the registries of
@@ -951,6 +969,10 @@ async fn driver(quick: bool) {
         );
     }
 
+    print_rows(rows);
+}
+
+fn print_rows(rows: Vec<Row>) {
     println!("\n| metric | ours | baseline (same run) | ratio | target |\n|---|---|---|---|---|");
     for r in rows {
         println!(

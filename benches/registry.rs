@@ -94,6 +94,19 @@ fn ops(c: &mut Criterion) {
                 criterion::BatchSize::SmallInput,
             )
         });
+        // New ids on top (the load driver's "registrations/s (new ids)"): the registry
+        // grows while measured, as it does during a registration storm of fresh instances.
+        let mut k = 1_000_000_000u64;
+        g.bench_with_input(BenchmarkId::new("register-new-id", n), &n, |b, _| {
+            b.iter_batched(
+                || {
+                    k += 1;
+                    instance(k)
+                },
+                |inst| reg.register(inst, Origin::Client),
+                criterion::BatchSize::SmallInput,
+            )
+        });
         // Baseline: the least a renew can do.
         let mut map: HashMap<String, u64> = keys.iter().map(|(_, id)| (id.clone(), 0)).collect();
         let mut k = 0usize;
