@@ -400,6 +400,8 @@ mod tests {
         seen: Arc<Mutex<Vec<Seen>>>,
         in_flight: Arc<AtomicUsize>,
         max_in_flight: Arc<AtomicUsize>,
+        /// `GET apps/` calls (the anti-entropy's), beside the idle check's `apps/delta`.
+        list_gets: Arc<AtomicUsize>,
     }
 
     impl FakePeer {
@@ -410,6 +412,7 @@ mod tests {
                 seen: Arc::default(),
                 in_flight: Arc::default(),
                 max_in_flight: Arc::default(),
+                list_gets: Arc::default(),
             }
         }
 
@@ -435,7 +438,9 @@ mod tests {
                 return Err(CallError::Io("connection refused".into()));
             }
             let body = if get {
-                "{}".to_owned()
+                // An empty registry, as `GET apps/` answers it.
+                r#"{"applications":{"versions__delta":"1","apps__hashcode":"","application":[]}}"#
+                    .to_owned()
             } else {
                 let list = vec![r#"{"statusCode":200}"#; items].join(",");
                 format!(r#"{{"responseList":[{list}]}}"#)
@@ -462,7 +467,10 @@ mod tests {
             async move { me.answer(false, items).await }
         }
 
-        fn get_json(&self, _url: &str) -> impl Future<Output = Result<Answer, CallError>> + Send {
+        fn get_json(&self, url: &str) -> impl Future<Output = Result<Answer, CallError>> + Send {
+            if url.ends_with("/apps/") {
+                self.list_gets.fetch_add(1, Ordering::SeqCst);
+            }
             let me = self.clone();
             async move { me.answer(true, 0).await }
         }
@@ -517,6 +525,42 @@ mod tests {
 
     fn queued(peer: &Peer) -> usize {
         crate::sync::lock(&peer.queue).len()
+    }
+
+    // P-35 / P-43: a round that cannot read the peer's list (a new peer not answering yet)
+    // is tried again after 1 s, 2 s, 4 s... instead of after the whole 120 s interval, and
+    // a round that could read it goes back to the interval.
+    #[tokio::test(start_paused = true)]
+    async fn p35_a_failed_repair_round_is_retried_soon_then_the_interval_resumes() {
+        let fake = FakePeer::new(false);
+        let (rig, registry) = rig(3, fake.clone());
+        let (_stop, stopped) = tokio::sync::watch::channel(());
+        let config = Arc::new(rig.config.clone());
+        assert_eq!(config.anti_entropy_interval, Duration::from_secs(120));
+        tokio::spawn(crate::cluster::repair::run(
+            rig.peer.clone(),
+            registry,
+            fake.clone(),
+            config,
+            stopped,
+        ));
+        rig.peer.repair.notify_one();
+        let gets = |f: &FakePeer| f.list_gets.load(Ordering::SeqCst);
+        // Rounds at ~0, 1, 3 and 7 s while the peer refuses.
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(gets(&fake), 4, "{:?}", fake.seen());
+        assert_eq!(rig.peer.repair_rounds.load(Ordering::Relaxed), 0);
+        // Up again: the next retry (at ~15 s) reads the list; then nothing until the
+        // interval has passed.
+        fake.set_up(true);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(rig.peer.repair_rounds.load(Ordering::Relaxed), 1);
+        let after_success = gets(&fake);
+        assert_eq!(after_success, 5, "{:?}", fake.seen());
+        tokio::time::sleep(Duration::from_secs(100)).await;
+        assert_eq!(gets(&fake), after_success, "no round before the interval");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert_eq!(gets(&fake), after_success + 1, "the interval's round");
     }
 
     // P-30: tasks that arrive together share batches of at most 250, at most

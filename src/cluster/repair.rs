@@ -8,8 +8,11 @@
 //! (its `lastDirtyTimestamp` is not newer than the cancelled one,
 //! [`Registry::client_cancels`]) and that this node does not hold again. Runs every [`anti_entropy_interval`](super::ClusterConfig::anti_entropy_interval)
 //! and after a loss (a circuit closed again, a task dropped), once the queue has drained.
+//! A round that cannot read the peer's list is tried again after 1 s, doubling up to the
+//! interval: a new peer's first round must not wait the whole interval for one failed
+//! `GET`.
 
-use super::http::PeerClient;
+use super::http::Transport;
 use super::peer::Peer;
 use super::queue::TaskKey;
 use super::ClusterConfig;
@@ -21,10 +24,13 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) async fn run(
+/// The wait before the first retry of a round that could not read the peer's list.
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+
+pub(crate) async fn run<T: Transport>(
     peer: Arc<Peer>,
     registry: Registry,
-    client: PeerClient,
+    client: T,
     config: Arc<ClusterConfig>,
     mut stop: tokio::sync::watch::Receiver<()>,
 ) {
@@ -32,9 +38,14 @@ pub(crate) async fn run(
         return;
     }
     let work = async {
+        // `Some(wait)` after a failed round: the next comes sooner than the interval.
+        let mut retry: Option<Duration> = None;
         loop {
+            let wait = retry.map_or(config.anti_entropy_interval, |r| {
+                r.min(config.anti_entropy_interval)
+            });
             tokio::select! {
-                () = tokio::time::sleep(config.anti_entropy_interval) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = peer.repair.notified() => {}
             }
             // Let the queue drain first: what it still holds needs no repair.
@@ -44,7 +55,11 @@ pub(crate) async fn run(
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-            round(&peer, &registry, &client).await;
+            retry = if round(&peer, &registry, &client).await {
+                None
+            } else {
+                Some(retry.map_or(FIRST_RETRY, |r| r.saturating_mul(2)))
+            };
         }
     };
     tokio::select! {
@@ -53,20 +68,22 @@ pub(crate) async fn run(
     }
 }
 
-async fn round(peer: &Peer, registry: &Registry, client: &PeerClient) {
+/// One round; false when the peer's list could not be read (nothing was compared).
+async fn round<T: Transport>(peer: &Peer, registry: &Registry, client: &T) -> bool {
     let answer = match client.get_json(&peer.url.join("apps/")).await {
         Ok(a) if a.status.is_success() => a,
         Ok(a) => {
             tracing::debug!(peer = %peer.url, status = %a.status, "anti-entropy: peer did not answer");
-            return;
+            return false;
         }
         Err(e) => {
             tracing::debug!(peer = %peer.url, error = %e, "anti-entropy: peer did not answer");
-            return;
+            return false;
         }
     };
     let Ok(apps) = codec::decode_applications(&answer.body, Format::Json) else {
-        return;
+        tracing::debug!(peer = %peer.url, "anti-entropy: the peer's list did not decode");
+        return false;
     };
     let mut theirs: HashMap<(String, String), (u64, crate::model::Status)> = HashMap::new();
     for app in apps.applications {
@@ -111,4 +128,5 @@ async fn round(peer: &Peer, registry: &Registry, client: &PeerClient) {
             peer.enqueue(k);
         }
     }
+    true
 }
