@@ -113,6 +113,10 @@ fn registry(n: usize) -> Applications {
 
 // === the plain baseline structs (same data, derived serde) ===
 
+#[path = "support/plain.rs"]
+mod plain;
+use plain::{PDci, PInst, PLease, PPort};
+
 #[derive(Serialize, Deserialize)]
 struct PDoc {
     applications: PApps,
@@ -131,66 +135,6 @@ struct PApps {
 struct PApp {
     name: String,
     instance: Vec<PInst>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PInst {
-    instance_id: String,
-    host_name: String,
-    app: String,
-    ip_addr: String,
-    status: String,
-    overridden_status: String,
-    port: PPort,
-    secure_port: PPort,
-    country_id: i32,
-    data_center_info: PDci,
-    lease_info: PLease,
-    metadata: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    home_page_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_page_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    health_check_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    vip_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secure_vip_address: Option<String>,
-    is_coordinating_discovery_server: String,
-    last_updated_timestamp: String,
-    last_dirty_timestamp: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    action_type: Option<String>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct PPort {
-    #[serde(rename = "$")]
-    port: u16,
-    #[serde(rename = "@enabled")]
-    enabled: String,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct PDci {
-    #[serde(rename = "@class")]
-    class: String,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PLease {
-    renewal_interval_in_secs: u32,
-    duration_in_secs: u32,
-    registration_timestamp: u64,
-    last_renewal_timestamp: u64,
-    eviction_timestamp: u64,
-    service_up_timestamp: u64,
 }
 
 fn plain(apps: &Applications) -> PDoc {

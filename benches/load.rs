@@ -16,7 +16,8 @@
 //! visibility is not 30 s) with 500 instances, as a smoke of every step.
 //!
 //! Each server under test (the Eureka registry, and hyper baselines: hello world, a 1 KB
-//! accept-and-204, a static body) runs as a child process of this driver pinned to CPU 0
+//! accept-and-204, a static body, and a minimal registry that decodes a registration with
+//! serde's derive and keeps it in a `HashMap`) runs as a child process of this driver pinned to CPU 0
 //! (`taskset`), and the load runs pinned to CPU 1, when `taskset` and two CPUs are there.
 
 use bytes::Bytes;
@@ -32,6 +33,8 @@ use std::time::{Duration, Instant};
 
 mod support;
 use support::{cpu_secs, register_body, rss_of};
+#[path = "support/plain.rs"]
+mod plain;
 
 // ---------------------------------------------------------------------------------------
 // Servers (child processes)
@@ -78,15 +81,38 @@ fn serve_main(kind: &str, file: Option<String>) {
                 .unwrap_or_default(),
         );
         let kind: Arc<str> = Arc::from(kind);
+        // "store": the least a registry does with a registration (see `MinimalStore`).
+        let store = Arc::new(std::sync::Mutex::new(MinimalStore::default()));
         loop {
             let (stream, _) = listener.accept().await.expect("accept");
             let _ = stream.set_nodelay(true);
-            let (kind, body) = (kind.clone(), body.clone());
+            let (kind, body, store) = (kind.clone(), body.clone(), store.clone());
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (kind, body) = (kind.clone(), body.clone());
+                    let (kind, body, store) = (kind.clone(), body.clone(), store.clone());
                     async move {
                         let res = match &*kind {
+                            "store" => {
+                                let bytes = match req.into_body().collect().await {
+                                    Ok(c) => c.to_bytes(),
+                                    Err(_) => Bytes::new(),
+                                };
+                                let status = match serde_json::from_slice::<PlainRegister>(&bytes) {
+                                    Ok(r) => {
+                                        let i = r.instance;
+                                        let mut s = store.lock().expect("store lock");
+                                        s.by_app
+                                            .entry(i.app.clone())
+                                            .or_default()
+                                            .insert(i.instance_id.clone(), i);
+                                        hyper::StatusCode::NO_CONTENT
+                                    }
+                                    Err(_) => hyper::StatusCode::BAD_REQUEST,
+                                };
+                                let mut r = Response::new(Full::new(Bytes::new()));
+                                *r.status_mut() = status;
+                                r
+                            }
                             "hello" => {
                                 Response::new(Full::new(Bytes::from_static(b"Hello, World!")))
                             }
@@ -114,6 +140,20 @@ fn serve_main(kind: &str, file: Option<String>) {
             });
         }
     });
+}
+
+/// The "minimal registry" baseline: a registration body read by serde's derive into owned
+/// strings (`plain::PInst`, the same data our codec reads) and stored under its app and id
+/// in std `HashMap`s, behind one mutex. No validation, no lease, no change log, no snapshot:
+/// what any registry must at least do with a register, and nothing more.
+#[derive(Default)]
+struct MinimalStore {
+    by_app: std::collections::HashMap<String, std::collections::HashMap<String, plain::PInst>>,
+}
+
+#[derive(serde::Deserialize)]
+struct PlainRegister {
+    instance: plain::PInst,
 }
 
 struct Server {
@@ -529,10 +569,13 @@ async fn driver(quick: bool) {
     {
         let eureka = Server::start("eureka", None, &[]);
         let base = Server::start("accept", None, &[]);
+        // The floor under any registry: decode into owned strings and store (no more).
+        let store = Server::start("store", None, &[]);
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         // Server CPU per request: the rate ratio is also bounded by this load generator
         // (the baseline runs at its limit), the CPU time is the server's own cost.
         let (mut ours_cpu, mut theirs_cpu) = (Vec::new(), Vec::new());
+        let (mut floor, mut floor_cpu) = (Vec::new(), Vec::new());
         for r in 0..rounds {
             // Fresh ids every round: every request is a new registration.
             let offset = 10_000_000 * (r as u64 + 1);
@@ -542,8 +585,12 @@ async fn driver(quick: bool) {
             };
             let o = measured(&eureka, conns, d, make.clone()).await;
             check(&o.out, "register");
-            let b = measured(&base, conns, d, make).await;
+            let b = measured(&base, conns, d, make.clone()).await;
             check(&b.out, "accept baseline");
+            let f = measured(&store, conns, d, make).await;
+            check(&f.out, "minimal registry");
+            floor_cpu.push(f.server_us_per_req());
+            floor.push(f.out);
             ours_cpu.push(o.server_us_per_req());
             theirs_cpu.push(b.server_us_per_req());
             ours.push(o.out);
@@ -572,6 +619,35 @@ async fn driver(quick: bool) {
             format!("{oc:.1} us"),
             format!("{bc:.1} us (1 KB accept, 204)"),
             format!("{:.2}", oc / bc),
+            "",
+        );
+        // The same two rows against the minimal registry (serde derive + HashMap): how far
+        // our server is from the least a registry must do, and that floor's own ratio to
+        // the accept baseline.
+        let fl = rate(&floor);
+        let fc = median(floor_cpu);
+        row(
+            &mut rows,
+            "registrations/s (new ids) vs a minimal registry",
+            format!("{o:.0}"),
+            format!("{fl:.0} (serde derive + HashMap, 204)"),
+            format!("{:.2}", o / fl),
+            "",
+        );
+        row(
+            &mut rows,
+            "server CPU per registration vs a minimal registry",
+            format!("{oc:.1} us"),
+            format!("{fc:.1} us (serde derive + HashMap, 204)"),
+            format!("{:.2}", oc / fc),
+            "",
+        );
+        row(
+            &mut rows,
+            "minimal registry vs 1 KB accept, registrations/s",
+            format!("{fl:.0}"),
+            format!("{b:.0} (1 KB accept, 204)"),
+            format!("{:.2}", fl / b),
             "",
         );
         // A re-registration storm: the same 10k ids registered again and again (every app
