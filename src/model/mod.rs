@@ -21,6 +21,7 @@
 //! ```
 
 mod builder;
+#[cfg(any(feature = "server", feature = "client"))]
 mod delta;
 mod hash;
 mod instance;
@@ -29,6 +30,7 @@ mod text;
 mod vip;
 
 pub use self::builder::InstanceInfoBuilder;
+#[cfg(any(feature = "server", feature = "client"))]
 pub(crate) use self::delta::{same_record, walk_delta, DeltaTarget};
 pub use self::hash::{apps_hashcode, StatusCounts};
 pub use self::instance::{
