@@ -84,6 +84,8 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(any(feature = "server", feature = "client"))]
+mod backoff;
 pub mod codec;
 pub mod model;
 mod redact;

@@ -9,10 +9,10 @@
 
 use super::error::{Chain, Error};
 use super::metrics::Event;
-use super::schedule::RetryBackoff;
 use super::snapshot::ClientSnapshot;
 use super::transport::CallKind;
 use super::ClientState;
+use crate::backoff::RetryBackoff;
 use crate::codec;
 use crate::model::Applications;
 use http::{Method, StatusCode};

@@ -24,10 +24,10 @@
 
 use super::error::{Chain, Error};
 use super::metrics::Event;
-use super::schedule::RetryBackoff;
 use super::snapshot::Target;
 use super::transport::{encode_segment, CallKind, Reply};
 use super::ClientState;
+use crate::backoff::RetryBackoff;
 use crate::codec;
 use crate::model::{
     normalize_app_name, ActionType, Application, Applications, InstanceInfo, StatusCounts,

@@ -8,9 +8,10 @@
 use super::error::{Chain, Error};
 use super::health::{self, combine, AbortOnDrop, Health};
 use super::metrics::Event;
-use super::schedule::{FixedRate, RetryBackoff, TokenBucket};
+use super::schedule::{FixedRate, TokenBucket};
 use super::transport::{encode_segment, CallKind};
 use super::ClientState;
+use crate::backoff::RetryBackoff;
 use crate::codec::{self, Format};
 use crate::model::{InstanceInfo, Status};
 use bytes::Bytes;

@@ -193,7 +193,8 @@ pub struct ClusterConfig {
     /// A peer is healthy when its last success is at most this old (P-45).
     pub healthy_window: Duration,
     /// Period of the anti-entropy comparison with each peer (P-35); zero disables it. A
-    /// round that cannot read the peer's list is retried sooner (1 s, doubling to this).
+    /// round that cannot read the peer's list is retried sooner (a random wait of at most
+    /// 1 s, the bound doubling to this).
     pub anti_entropy_interval: Duration,
     /// TLS settings for `https://` peers (feature `tls`); `None` trusts the Mozilla roots.
     /// Build one with a private CA with [`tls::client_config`](crate::tls::client_config).

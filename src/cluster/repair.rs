@@ -8,14 +8,15 @@
 //! (its `lastDirtyTimestamp` is not newer than the cancelled one,
 //! [`Registry::client_cancels`]) and that this node does not hold again. Runs every [`anti_entropy_interval`](super::ClusterConfig::anti_entropy_interval)
 //! and after a loss (a circuit closed again, a task dropped), once the queue has drained.
-//! A round that cannot read the peer's list is tried again after 1 s, doubling up to the
-//! interval: a new peer's first round must not wait the whole interval for one failed
-//! `GET`.
+//! A round that cannot read the peer's list is tried again sooner, with the crate's
+//! back-off (at most 1 s, doubling up to the interval, full jitter): a new peer's first
+//! round must not wait the whole interval for one failed `GET`.
 
 use super::http::Transport;
 use super::peer::Peer;
 use super::queue::TaskKey;
 use super::ClusterConfig;
+use crate::backoff::RetryBackoff;
 use crate::codec::{self, Format};
 use crate::registry::Registry;
 use crate::server::WriteKind;
@@ -24,7 +25,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The wait before the first retry of a round that could not read the peer's list.
+/// The ceiling of the wait before the first retry of a round that could not read the
+/// peer's list; it doubles with each failed round up to the interval (full jitter below).
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 
 pub(crate) async fn run<T: Transport>(
@@ -38,12 +40,12 @@ pub(crate) async fn run<T: Transport>(
         return;
     }
     let work = async {
-        // `Some(wait)` after a failed round: the next comes sooner than the interval.
+        // `Some(wait)` after a failed round: the next comes sooner than the interval, with
+        // jitter, so that peers that failed together do not retry together.
+        let mut backoff = RetryBackoff::new(FIRST_RETRY, config.anti_entropy_interval);
         let mut retry: Option<Duration> = None;
         loop {
-            let wait = retry.map_or(config.anti_entropy_interval, |r| {
-                r.min(config.anti_entropy_interval)
-            });
+            let wait = retry.unwrap_or(config.anti_entropy_interval);
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = peer.repair.notified() => {}
@@ -56,9 +58,10 @@ pub(crate) async fn run<T: Transport>(
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             retry = if round(&peer, &registry, &client).await {
+                backoff.reset();
                 None
             } else {
-                Some(retry.map_or(FIRST_RETRY, |r| r.saturating_mul(2)))
+                Some(backoff.fail(&mut rand::rng()))
             };
         }
     };
