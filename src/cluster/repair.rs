@@ -45,7 +45,10 @@ pub(crate) async fn run<T: Transport>(
         let mut backoff = RetryBackoff::new(FIRST_RETRY, config.anti_entropy_interval);
         let mut retry: Option<Duration> = None;
         loop {
-            let wait = retry.unwrap_or(config.anti_entropy_interval);
+            // (An interval under the first retry's 1 s bound still caps the wait.)
+            let wait = retry.map_or(config.anti_entropy_interval, |r| {
+                r.min(config.anti_entropy_interval)
+            });
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = peer.repair.notified() => {}
