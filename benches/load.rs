@@ -17,8 +17,9 @@
 //!
 //! Each server under test (the Eureka registry, and hyper baselines: hello world, a 1 KB
 //! accept-and-204, a static body, and a minimal registry that decodes a registration with
-//! serde's derive and keeps it in a `HashMap`) runs as a child process of this driver pinned to CPU 0
-//! (`taskset`), and the load runs pinned to CPU 1, when `taskset` and two CPUs are there.
+//! serde's derive and keeps it in a `HashMap`) runs as a child process of this driver
+//! pinned to CPU 0 (`taskset`), and the load runs pinned to CPU 1, when `taskset` and two
+//! CPUs are there.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -81,7 +82,7 @@ fn serve_main(kind: &str, file: Option<String>) {
                 .unwrap_or_default(),
         );
         let kind: Arc<str> = Arc::from(kind);
-        // "store": the least a registry does with a registration (see `MinimalStore`).
+        // "store": a plain registry, decode and keep (see `MinimalStore`).
         let store = Arc::new(std::sync::Mutex::new(MinimalStore::default()));
         loop {
             let (stream, _) = listener.accept().await.expect("accept");
@@ -145,7 +146,8 @@ fn serve_main(kind: &str, file: Option<String>) {
 /// The "minimal registry" baseline: a registration body read by serde's derive into owned
 /// strings (`plain::PInst`, the same data our codec reads) and stored under its app and id
 /// in std `HashMap`s, behind one mutex. No validation, no lease, no change log, no snapshot:
-/// what any registry must at least do with a register, and nothing more.
+/// a plain way to do the least a registry does with a register (a cleverer store could be
+/// faster; BENCHMARKS.md says what the comparison shows and what it does not).
 #[derive(Default)]
 struct MinimalStore {
     by_app: std::collections::HashMap<String, std::collections::HashMap<String, plain::PInst>>,
@@ -569,13 +571,13 @@ async fn driver(quick: bool) {
     {
         let eureka = Server::start("eureka", None, &[]);
         let base = Server::start("accept", None, &[]);
-        // The floor under any registry: decode into owned strings and store (no more).
+        // A plain store: decode into owned strings and keep them (nothing more).
         let store = Server::start("store", None, &[]);
         let (mut ours, mut theirs) = (Vec::new(), Vec::new());
         // Server CPU per request: the rate ratio is also bounded by this load generator
         // (the baseline runs at its limit), the CPU time is the server's own cost.
         let (mut ours_cpu, mut theirs_cpu) = (Vec::new(), Vec::new());
-        let (mut floor, mut floor_cpu) = (Vec::new(), Vec::new());
+        let (mut plain_runs, mut plain_cpu) = (Vec::new(), Vec::new());
         for r in 0..rounds {
             // Fresh ids every round: every request is a new registration.
             let offset = 10_000_000 * (r as u64 + 1);
@@ -589,8 +591,8 @@ async fn driver(quick: bool) {
             check(&b.out, "accept baseline");
             let f = measured(&store, conns, d, make).await;
             check(&f.out, "minimal registry");
-            floor_cpu.push(f.server_us_per_req());
-            floor.push(f.out);
+            plain_cpu.push(f.server_us_per_req());
+            plain_runs.push(f.out);
             ours_cpu.push(o.server_us_per_req());
             theirs_cpu.push(b.server_us_per_req());
             ours.push(o.out);
@@ -622,10 +624,10 @@ async fn driver(quick: bool) {
             "",
         );
         // The same two rows against the minimal registry (serde derive + HashMap): how far
-        // our server is from the least a registry must do, and that floor's own ratio to
-        // the accept baseline.
-        let fl = rate(&floor);
-        let fc = median(floor_cpu);
+        // our server is from a plain store, and that store's own ratio to the accept
+        // baseline.
+        let fl = rate(&plain_runs);
+        let fc = median(plain_cpu);
         row(
             &mut rows,
             "registrations/s (new ids) vs a minimal registry",

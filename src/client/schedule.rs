@@ -1,7 +1,7 @@
 //! Timing helpers of the background tasks: the fixed-rate heartbeat schedule with per-beat
 //! jitter (C-11) and the token bucket of on-demand registrations (C-08); the back-off of
-//! failed calls (C-13) is the crate's one `backoff::RetryBackoff`. Pure: time and randomness come
-//! in as arguments.
+//! failed calls (C-13) is the crate's one `backoff::RetryBackoff`. Pure: time and
+//! randomness come in as arguments.
 
 use rand::Rng;
 use std::time::Duration;

@@ -528,8 +528,8 @@ mod tests {
     }
 
     // P-35 / P-43: a round that cannot read the peer's list (a new peer not answering yet)
-    // is tried again after 1 s, 2 s, 4 s... instead of after the whole 120 s interval, and
-    // a round that could read it goes back to the interval.
+    // is tried again after a jittered wait of at most 1 s, 2 s, 4 s... instead of after the
+    // whole 120 s interval, and a round that could read it goes back to the interval.
     #[tokio::test(start_paused = true)]
     async fn p35_a_failed_repair_round_is_retried_soon_then_the_interval_resumes() {
         let fake = FakePeer::new(false);
