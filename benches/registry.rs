@@ -1,7 +1,8 @@
 //! Criterion benches of the registry state machine (no HTTP): the cost of register, renew
 //! and cancel at 1k and 100k instances (a heartbeat must not depend on the registry's size),
 //! of publishing a snapshot after one change at 10k instances, and of publishing after a
-//! mass change (every instance re-registered) at 10k and 100k: how long the publication
+//! mass change (every instance re-registered) at 10k and 100k, and after 1k new ids on top
+//! (instances arriving, nothing replaced): how long the publication
 //! takes and the longest heartbeat that waited for it (issue 8's publication pause).
 //!
 //! ```text
@@ -234,6 +235,31 @@ fn publication(c: &mut Criterion) {
                     f.change();
                     let t = std::time::Instant::now();
                     black_box(f.reg.snapshot().revision());
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+        // Instances arriving: 1,000 new ids (10 per app) on top of the registry, then one
+        // publication. Every app changes, but nothing in the delta window is replaced, so
+        // this costs the new entries and the lists they are appended to, not a search of
+        // the whole window (which holds every registration of the last 3 minutes).
+        let mut fixture: Option<(Registry, u64)> = None;
+        g.bench_function(BenchmarkId::new("publish-after-1k-new-ids", n), |b| {
+            let (reg, next) = fixture.get_or_insert_with(|| {
+                let (reg, _) = registry(n, Duration::ZERO);
+                let _ = reg.snapshot();
+                (reg, 1_000_000_000)
+            });
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    for _ in 0..1_000 {
+                        *next += 1;
+                        reg.register(instance(*next), Origin::Client).unwrap();
+                    }
+                    let t = std::time::Instant::now();
+                    black_box(reg.snapshot().revision());
                     total += t.elapsed();
                 }
                 total
