@@ -44,6 +44,7 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
                 m.insert(key, v);
             }
         }
+        m.shrink_to_fit();
         Ok(Some(m))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {

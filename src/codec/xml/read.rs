@@ -609,6 +609,7 @@ impl<'a> XmlIn<'a> {
             }
             m.insert(key, std::mem::take(&mut self.text));
         }
+        m.shrink_to_fit();
         Ok(m)
     }
 }
