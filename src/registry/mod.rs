@@ -207,14 +207,15 @@ impl Registry {
         if let Some(content) = st.take_content_change() {
             // The content changed: wake whoever waits for that (a long-polling delta).
             self.inner.changes.send_replace(content);
-            let apps = st.take_changed_apps();
             let watched = crate::sync::lock(&self.inner.app_changes);
-            if !watched.is_empty() {
-                for app in &apps {
+            if watched.is_empty() {
+                st.drain_changed_apps(|_| {});
+            } else {
+                st.drain_changed_apps(|app| {
                     if let Some(tx) = watched.get(app) {
                         tx.send_replace(content);
                     }
-                }
+                });
             }
         }
         self.inner

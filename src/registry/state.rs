@@ -104,9 +104,12 @@ impl State {
         })
     }
 
-    /// The apps changed since the last call, to wake their watchers.
-    pub(crate) fn take_changed_apps(&mut self) -> Vec<Arc<str>> {
-        std::mem::take(&mut self.changed_apps)
+    /// Calls `f` with each app changed since the last call (an app may come more than
+    /// once), to wake its watchers. The list keeps its room: no allocation per change.
+    pub(crate) fn drain_changed_apps(&mut self, mut f: impl FnMut(&Arc<str>)) {
+        for app in self.changed_apps.drain(..) {
+            f(&app);
+        }
     }
 
     /// A `MODIFIED` change of the lease at `key`: its record, edited by `edit`, stamped

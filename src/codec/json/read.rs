@@ -15,7 +15,7 @@ use super::super::fields::{instance_field, Slot};
 use super::super::raw::{DciClass, RawDci, RawInstance, RawLease, RawName, RawPort};
 use super::ctx::Ctx;
 use super::metadata::MetaSeed;
-use super::scalar::{ActionSeed, BoolSeed, DeltaSeed, IntSeed, StatusSeed, TextSeed};
+use super::scalar::{ActionSeed, BoolSeed, DeltaSeed, IntSeed, StatusSeed, TextAs, TextSeed};
 use super::skip::Skip;
 use crate::model::{Application, Applications, DataCenterName, InstanceInfo};
 use serde::de::value::MapAccessDeserializer;
@@ -504,19 +504,22 @@ impl<'de> Visitor<'de> for DciSeed<'_> {
             _ => 0,
         }))? {
             match f {
-                1 => {
-                    if let Some(c) = value!(ctx, map, "@class", TextSeed) {
-                        d.class = Some(DciClass::from_text(&c));
-                    }
-                }
-                2 => {
-                    if let Some(n) = value!(ctx, map, "name", TextSeed) {
-                        d.name = Some(match DataCenterName::parse(&n) {
+                1 => set!(
+                    d.class,
+                    value!(ctx, map, "@class", TextAs(DciClass::from_text))
+                ),
+                2 => set!(
+                    d.name,
+                    value!(
+                        ctx,
+                        map,
+                        "name",
+                        TextAs(|n: &str| match DataCenterName::parse(n) {
                             Some(n) => RawName::Known(n),
-                            None => RawName::Unknown(n),
-                        });
-                    }
-                }
+                            None => RawName::Unknown(n.to_owned()),
+                        })
+                    )
+                ),
                 3 => set!(d.metadata, value!(ctx, map, "metadata", MetaSeed(ctx))),
                 _ => {
                     map.next_value::<Skip>()?;

@@ -22,6 +22,44 @@ impl<'de> Visitor<'de> for TextSeed {
     scalars_as_text!();
 }
 
+/// A string field read as [`TextSeed`] reads it, but handed to `F` as read instead of
+/// copied into a `String` first: for fields matched against known values (a
+/// dataCenterInfo's `@class` and `name`), which are not kept as text.
+#[derive(Clone, Copy)]
+pub(super) struct TextAs<F>(pub(super) F);
+
+impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for TextAs<F> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for TextAs<F> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some((self.0)(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some((self.0)(&v.to_string())))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some((self.0)(&v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some((self.0)(&v.to_string())))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some((self.0)(&v.to_string())))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
 /// An integer given as a number or a numeric string (W-56); `null` is `None`.
 #[derive(Clone, Copy)]
 pub(super) struct IntSeed;
