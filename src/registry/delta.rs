@@ -41,7 +41,8 @@ struct Latest {
 /// to this app's previous list (outside the registry lock, see `publish`).
 #[derive(Debug, Default)]
 struct AppDelta {
-    entries: VecDeque<(u64, Key)>,
+    /// The sequence numbers of its entries (the keys are in the log's own queue).
+    entries: VecDeque<u64>,
     pending: Vec<Change<Arc<InstanceInfo>>>,
     /// When `pending` is compacted next.
     compact_at: usize,
@@ -132,10 +133,13 @@ impl DeltaLog {
         let seq = self.next_seq;
         self.next_seq += 1;
         let new_key = self.latest.insert(key.clone(), Latest { seq }).is_none();
-        let app = self.by_app.entry(key.0.clone()).or_default();
+        let app = match self.by_app.get_mut(&key.0) {
+            Some(app) => app,
+            None => self.by_app.entry(key.0.clone()).or_default(),
+        };
         app.distinct += usize::from(new_key);
         app.replacing |= !new_key;
-        app.entries.push_back((seq, key.clone()));
+        app.entries.push_back(seq);
         app.pending.push((seq, key.1.clone(), record));
         compact_if_due(&mut app.pending, &mut app.compact_at, app.distinct);
         self.entries.push_back(Entry { at_ms, seq, key });
@@ -203,7 +207,7 @@ impl DeltaLog {
             .by_app
             .iter_mut()
             .filter_map(|(name, app)| {
-                let &(first, _) = app.entries.front()?;
+                let &first = app.entries.front()?;
                 app.compact_at = 0;
                 Some(AppPending {
                     first,

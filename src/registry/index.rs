@@ -168,23 +168,22 @@ impl Index {
     /// Returns the interned `(app, id)` key, creating the app (and its sorted name entry)
     /// if needed. The app stays empty until [`insert`](Self::insert).
     pub(crate) fn intern(&mut self, app: &str, id: &str) -> Key {
-        let app_key = match self.apps.get_key_value(app) {
-            Some((k, _)) => k.clone(),
+        let (app_key, in_app) = match self.apps.get_key_value(app) {
+            Some((k, a)) => (
+                k.clone(),
+                a.leases.get_key_value(id).map(|(i, _)| i.clone()),
+            ),
             None => {
                 let k: Arc<str> = Arc::from(app);
                 self.apps.insert(k.clone(), AppLeases::default());
                 if let Err(pos) = self.names.binary_search(&k) {
                     self.names.insert(pos, k.clone());
                 }
-                k
+                (k, None)
             }
         };
-        let id_key = match self
-            .apps
-            .get(&app_key)
-            .and_then(|a| a.leases.get_key_value(id))
-        {
-            Some((k, _)) => k.clone(),
+        let id_key = match in_app {
+            Some(k) => k,
             None => match self.ids.get_key_value(id) {
                 Some((k, _)) => k.clone(),
                 None => Arc::from(id),
@@ -198,12 +197,12 @@ impl Index {
     pub(crate) fn insert(&mut self, lease: Lease) -> Option<Lease> {
         let key = lease.key.clone();
         let status = lease.record.status;
-        let previous = self
-            .apps
-            .entry(key.0.clone())
-            .or_default()
-            .leases
-            .insert(key.1.clone(), lease);
+        // The app exists after `intern`: look it up without cloning its name.
+        let app = match self.apps.get_mut(&key.0) {
+            Some(app) => app,
+            None => self.apps.entry(key.0.clone()).or_default(),
+        };
+        let previous = app.leases.insert(key.1.clone(), lease);
         if let Some(p) = &previous {
             self.counts.remove(p.record.status);
         }
