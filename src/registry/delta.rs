@@ -260,45 +260,41 @@ impl DeltaUpdate {
                         cut => (records[cut..].into(), seqs[cut..].into()),
                     }
                 }
-                base if !replacing => {
-                    // New ids only: the previous list minus what left, then the new
-                    // entries, already in sequence order (an id pushed twice would have
-                    // replaced its own entry; one whose entry left is cut by `front`).
-                    pending.retain(|(s, _, _)| *s >= front);
-                    let cut = base.map_or(0, |(_, s)| s.partition_point(|&q| q < front));
-                    let kept = base.map_or(0, |(r, _)| r.len() - cut);
-                    let mut records = Vec::with_capacity(kept + pending.len());
-                    let mut seqs = Vec::with_capacity(kept + pending.len());
-                    if let Some((r, s)) = base {
-                        records.extend_from_slice(&r[cut..]);
-                        seqs.extend_from_slice(&s[cut..]);
-                    }
-                    for (seq, _, rec) in pending {
-                        records.push(rec);
-                        seqs.push(seq);
-                    }
-                    (records.into(), seqs.into())
-                }
                 base => {
                     pending.retain(|(s, _, _)| *s >= front);
-                    newest_per_id(&mut pending);
-                    let replaced = |r: &Arc<InstanceInfo>| {
-                        pending
-                            .binary_search_by(|(_, id, _)| (**id).cmp(r.id()))
-                            .is_ok()
-                    };
+                    // Without a replaced entry (new ids only) the pending ids are distinct
+                    // and absent from the previous list, and already in sequence order (an
+                    // id pushed twice would have replaced its own entry; one whose entry
+                    // left is cut by `front`): nothing to search, nothing to sort.
+                    if replacing {
+                        newest_per_id(&mut pending);
+                    }
                     let mut records = Vec::new();
                     let mut seqs = Vec::new();
                     if let Some((r, s)) = base {
                         let cut = s.partition_point(|&q| q < front);
-                        for (rec, seq) in r[cut..].iter().zip(&s[cut..]) {
-                            if !replaced(rec) {
-                                records.push(rec.clone());
-                                seqs.push(*seq);
+                        records.reserve(r.len() - cut + pending.len());
+                        seqs.reserve(r.len() - cut + pending.len());
+                        if replacing {
+                            let replaced = |r: &Arc<InstanceInfo>| {
+                                pending
+                                    .binary_search_by(|(_, id, _)| (**id).cmp(r.id()))
+                                    .is_ok()
+                            };
+                            for (rec, seq) in r[cut..].iter().zip(&s[cut..]) {
+                                if !replaced(rec) {
+                                    records.push(rec.clone());
+                                    seqs.push(*seq);
+                                }
                             }
+                        } else {
+                            records.extend_from_slice(&r[cut..]);
+                            seqs.extend_from_slice(&s[cut..]);
                         }
                     }
-                    pending.sort_unstable_by_key(|c| c.0);
+                    if replacing {
+                        pending.sort_unstable_by_key(|c| c.0);
+                    }
                     for (seq, _, rec) in pending {
                         records.push(rec);
                         seqs.push(seq);

@@ -208,15 +208,11 @@ impl Registry {
             // The content changed: wake whoever waits for that (a long-polling delta).
             self.inner.changes.send_replace(content);
             let watched = crate::sync::lock(&self.inner.app_changes);
-            if watched.is_empty() {
-                st.drain_changed_apps(|_| {});
-            } else {
-                st.drain_changed_apps(|app| {
-                    if let Some(tx) = watched.get(app) {
-                        tx.send_replace(content);
-                    }
-                });
-            }
+            st.drain_changed_apps(|app| {
+                if let Some(tx) = watched.get(app) {
+                    tx.send_replace(content);
+                }
+            });
         }
         self.inner
             .delta_deadline
