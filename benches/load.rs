@@ -32,6 +32,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+// The servers under test run in this process image (`--serve KIND`), so it uses the
+// allocator the `eureka-server` binary ships with; the baselines run under it too.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod support;
 use support::{cpu_secs, register_body, rss_of};
 #[path = "support/plain.rs"]

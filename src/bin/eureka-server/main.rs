@@ -28,6 +28,17 @@
 //! | `cli` | the clap command built from the table |
 //! | `main` | startup: resolve, log, bind, serve, shut down |
 
+#![forbid(unsafe_code)]
+
+// jemalloc instead of the system allocator (feature `jemalloc`, on by default): a
+// registration allocates ~30 small blocks that live as long as its lease, and glibc's
+// per-thread arena grows them with an `mprotect` every few kilobytes; jemalloc's
+// thread cache and extents cut the server's CPU per new registration by about a tenth
+// (BENCHMARKS.md, "jemalloc in the binary").
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 mod cli;
 mod entry;
 mod no_ops;
