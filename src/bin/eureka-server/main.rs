@@ -30,11 +30,11 @@
 
 #![forbid(unsafe_code)]
 
-// jemalloc instead of the system allocator (feature `jemalloc`, on by default): a
-// registration allocates ~30 small blocks that live as long as its lease, and glibc's
-// per-thread arena grows them with an `mprotect` every few kilobytes; jemalloc's
-// thread cache and extents cut the server's CPU per new registration by about a tenth
-// (BENCHMARKS.md, "jemalloc in the binary").
+// jemalloc instead of the system allocator (feature `jemalloc`, on by default): a new
+// registration allocates ~30 small blocks, the record's among them kept for its lease, and
+// glibc's per-thread arena grows for them with an `mprotect` every few kilobytes;
+// jemalloc's thread cache and extents cut the server's CPU per new registration by about
+// a tenth (BENCHMARKS.md, "jemalloc in the binary").
 #[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
