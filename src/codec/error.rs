@@ -200,8 +200,9 @@ pub(crate) struct Trace {
 }
 
 impl Trace {
-    /// Records `seg` if `r` is an error, and passes `r` through.
-    #[inline]
+    /// Records `seg` if `r` is an error, and passes `r` through. Always inlined: it wraps
+    /// every field of a register body, and a call moves the whole result twice.
+    #[inline(always)]
     pub(crate) fn at<T, E>(&self, seg: Seg, r: Result<T, E>) -> Result<T, E> {
         if r.is_err() {
             self.segs.borrow_mut().push(seg);
