@@ -399,6 +399,16 @@ pub fn decode_register(
     format: Format,
     path_app: &str,
 ) -> Result<InstanceInfo, RegisterError> {
+    decode_register_boxed(bytes, format, path_app).map(|inst| *inst)
+}
+
+/// [`decode_register`] with the record boxed, as the server hands it to the registry: a
+/// record is ~600 bytes, and a pointer passes through the layers without being copied.
+pub(crate) fn decode_register_boxed(
+    bytes: &[u8],
+    format: Format,
+    path_app: &str,
+) -> Result<Box<InstanceInfo>, RegisterError> {
     let raw = match format {
         Format::Json => json::read::decode_register(bytes)?,
         Format::Xml => xml::read::decode_register(bytes)?,
@@ -413,7 +423,7 @@ pub fn decode_register(
 pub(crate) fn decode_register_object(
     bytes: &[u8],
     path_app: &str,
-) -> Result<InstanceInfo, RegisterError> {
+) -> Result<Box<InstanceInfo>, RegisterError> {
     validate_register(
         json::read::decode_register_object(bytes)?,
         path_app,
@@ -424,10 +434,10 @@ pub(crate) fn decode_register_object(
 /// The register validation of [`decode_register`], after decoding. `check_text` is false
 /// only for a JSON body that cannot hold a character XML cannot carry ([`may_escape`]).
 fn validate_register(
-    raw: raw::RawInstance,
+    raw: Box<raw::RawInstance>,
     path_app: &str,
     check_text: bool,
-) -> Result<InstanceInfo, RegisterError> {
+) -> Result<Box<InstanceInfo>, RegisterError> {
     let inst = raw
         .into_registered(path_app)
         .map_err(RegisterError::Invalid)?;

@@ -194,7 +194,7 @@ impl RawInstance {
     /// missing `@enabled` enabled for `port`, disabled for `securePort` (W-26, W-76), a
     /// missing status `UP` (the Java default), a missing override `UNKNOWN`, a missing
     /// country id 1, `sid` `na` as `None`; app names upper-cased.
-    pub(crate) fn into_instance(self) -> InstanceInfo {
+    pub(crate) fn into_instance(self: Box<Self>) -> InstanceInfo {
         InstanceInfo {
             instance_id: self.instance_id,
             host_name: self.host_name.unwrap_or_default(),
@@ -236,7 +236,10 @@ impl RawInstance {
     /// record, with a blank Amazon `instance-id` back-filled (W-31).
     ///
     /// On failure the error is the exact plain-text 400 body.
-    pub(crate) fn into_registered(self, path_app: &str) -> Result<InstanceInfo, String> {
+    pub(crate) fn into_registered(
+        self: Box<Self>,
+        path_app: &str,
+    ) -> Result<Box<InstanceInfo>, String> {
         let dci_name = self
             .data_center_info
             .as_ref()
@@ -328,7 +331,8 @@ impl RawInstance {
         let backfill = (dci_name == Some(DataCenterName::Amazon)
             && is_blank(dci.metadata.as_ref().and_then(|m| m.get("instance-id"))))
         .then(|| derived_id.to_owned());
-        let mut inst = self.into_instance();
+        // Boxed: the record goes on to the registry as a pointer (see `RawInstSeed`).
+        let mut inst = Box::new(self.into_instance());
         if let Some(id) = backfill {
             inst.data_center_info.metadata.insert("instance-id", id);
         }
@@ -369,7 +373,7 @@ mod tests {
 
     #[test]
     fn e10_defaults_and_id_fallback() {
-        let i = valid().into_registered("ORDERS").unwrap();
+        let i = Box::new(valid()).into_registered("ORDERS").unwrap();
         assert_eq!(i.app, "ORDERS");
         assert_eq!(i.id(), "h");
         assert_eq!(i.status, Status::Up);
@@ -387,19 +391,22 @@ mod tests {
         r.data_center_info = None;
         r.app = Some("other".into());
         assert_eq!(
-            r.into_registered("orders").unwrap_err(),
+            Box::new(r).into_registered("orders").unwrap_err(),
             "Mismatched appName, expecting ORDERS but was OTHER"
         );
         let mut r = valid();
         r.status = Some(RawStatus::Unknown("X".into()));
         r.data_center_info = None;
         assert_eq!(
-            r.into_registered("orders").unwrap_err(),
+            Box::new(r).into_registered("orders").unwrap_err(),
             "Missing dataCenterInfo"
         );
         let mut r = valid();
         r.overridden_status = Some(RawStatus::Unknown("X".into()));
-        assert_eq!(r.into_registered("orders").unwrap_err(), "Unknown status X");
+        assert_eq!(
+            Box::new(r).into_registered("orders").unwrap_err(),
+            "Unknown status X"
+        );
     }
 
     #[test]

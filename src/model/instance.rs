@@ -208,11 +208,34 @@ impl Metadata {
         Some(self.entries.remove(pos).1)
     }
 
-    /// Gives back spare capacity: a decoded map is kept for the life of a lease, and a
-    /// vector grown entry by entry holds room for twice its entries (96 bytes of heap per
-    /// instance with Spring's two entries).
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.entries.shrink_to_fit();
+    /// Builds a map entry by entry (`fill` inserts into it) in one allocation of exactly
+    /// its size: a decoded map is kept for the life of a lease, and a vector grown entry by
+    /// entry holds room for up to twice its entries (96 bytes of heap per instance with
+    /// Spring's two entries), which giving back afterwards costs a reallocation per
+    /// decode. The entries gather in a per-thread scratch vector instead and are moved
+    /// out once at the end. An error from `fill` is passed on (the scratch is emptied).
+    pub(crate) fn build_exact<E>(
+        fill: impl FnOnce(&mut Metadata) -> Result<(), E>,
+    ) -> Result<Metadata, E> {
+        /// Scratch capacity kept between decodes, in entries (a larger one is dropped).
+        const KEEP: usize = 64;
+        thread_local! {
+            static SCRATCH: std::cell::Cell<Vec<(String, String)>> =
+                const { std::cell::Cell::new(Vec::new()) };
+        }
+        // Taken out of the cell, so a nested build (none today) would just start empty.
+        let mut scratch = Metadata {
+            entries: SCRATCH.with(std::cell::Cell::take),
+        };
+        scratch.entries.clear();
+        let result = fill(&mut scratch).map(|()| Metadata {
+            entries: scratch.entries.drain(..).collect(),
+        });
+        scratch.entries.clear();
+        if scratch.entries.capacity() <= KEEP {
+            SCRATCH.with(|c| c.set(scratch.entries));
+        }
+        result
     }
 
     /// Entries in insertion order.
@@ -436,6 +459,41 @@ impl Applications {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn w41_metadata_built_entry_by_entry_holds_exactly_its_entries() {
+        let m = Metadata::build_exact(|m| {
+            m.insert("zone", "a");
+            m.insert("management.port", "8081");
+            m.insert("zone", "b"); // replaced in place, as `insert` does
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(
+            m.iter().collect::<Vec<_>>(),
+            [("zone", "b"), ("management.port", "8081")]
+        );
+        assert_eq!(
+            m.entries.capacity(),
+            2,
+            "one allocation of exactly its size"
+        );
+        // An error passes through and leaves nothing behind for the next build.
+        let e = Metadata::build_exact(|m| {
+            m.insert("left", "over");
+            Err("bad value")
+        });
+        assert_eq!(e.unwrap_err(), "bad value");
+        let next = Metadata::build_exact(|m| {
+            m.insert("k", "v");
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(next.iter().collect::<Vec<_>>(), [("k", "v")]);
+        let empty = Metadata::build_exact(|_| Ok::<(), ()>(())).unwrap();
+        assert!(empty.is_empty());
+        assert_eq!(empty.entries.capacity(), 0);
+    }
 
     #[test]
     fn r01_id_fallbacks() {

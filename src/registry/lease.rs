@@ -107,6 +107,12 @@ impl Stamp {
         action: ActionType,
         now: u64,
     ) -> InstanceInfo {
+        self.stamp(&mut r, lease, action, now);
+        r
+    }
+
+    /// [`record`](Self::record) in place.
+    pub(crate) fn stamp(&self, r: &mut InstanceInfo, lease: &Lease, action: ActionType, now: u64) {
         r.overridden_status = lease.override_status.unwrap_or(Status::Unknown);
         r.action_type = Some(action);
         r.last_updated_timestamp = self.clock.epoch_at(now);
@@ -127,7 +133,6 @@ impl Stamp {
             .server_instance_id
             .as_deref()
             .is_some_and(|me| me == r.id());
-        r
     }
 }
 

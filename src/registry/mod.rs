@@ -237,7 +237,7 @@ impl Registry {
             tracing::warn!(app = %inst.app, error = %e, "register refused");
             return Err(e);
         }
-        self.register_decoded(inst, origin);
+        self.register_decoded(Box::new(inst), origin);
         Ok(())
     }
 
@@ -247,7 +247,7 @@ impl Registry {
     /// not scan every string a second time under its request.
     ///
     /// [`codec::decode_register`]: crate::codec::decode_register
-    pub(crate) fn register_decoded(&self, inst: InstanceInfo, origin: Origin) {
+    pub(crate) fn register_decoded(&self, inst: Box<InstanceInfo>, origin: Origin) {
         self.with_state(|st, now| st.register(inst, origin, None, now));
     }
 

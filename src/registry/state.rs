@@ -132,7 +132,7 @@ impl State {
     /// takes the body's status.
     pub(crate) fn register(
         &mut self,
-        mut inst: InstanceInfo,
+        mut inst: Box<InstanceInfo>,
         origin: Origin,
         reported: Option<Status>,
         now: u64,
@@ -156,7 +156,7 @@ impl State {
         // 2. Conflict: strictly newer stored copy wins.
         let (mut chosen, reported) = match previous {
             Some(p) if p.record.last_dirty_timestamp > inst.last_dirty_timestamp => {
-                ((*p.record).clone(), p.reported)
+                (Box::new((*p.record).clone()), p.reported)
             }
             _ => {
                 let rep = reported.unwrap_or(inst.status);
@@ -194,7 +194,10 @@ impl State {
             client_write: origin == Origin::Client,
         };
         // 8. ADDED, lastUpdatedTimestamp, delta entry.
-        let record = Arc::new(self.stamp.record(chosen, &lease, ActionType::Added, now));
+        // Stamped in place and moved into the `Arc` once (the record is ~600 bytes).
+        self.stamp
+            .stamp(&mut chosen, &lease, ActionType::Added, now);
+        let record: Arc<InstanceInfo> = Arc::from(chosen);
         lease.record = record.clone();
         self.wheel.schedule(&mut lease, self.legacy_expiry);
         self.overrides.track(&key, override_status);
@@ -439,7 +442,7 @@ impl State {
             r.metadata.insert(k.clone(), v.clone());
         }
         // Processed as a local register of the stored record (new lease, ADDED).
-        self.register(r, Origin::Client, Some(reported), now);
+        self.register(Box::new(r), Origin::Client, Some(reported), now);
         true
     }
 
@@ -559,13 +562,13 @@ mod tests {
     fn an_app_emptied_and_filled_again_starts_from_an_empty_list() {
         let mut st = State::new(&RegistryConfig::default(), Clock::starting_at(0));
         let one = |id: &str| InstanceInfo::builder("A").instance_id(id).build();
-        st.register(one("a1"), Origin::Client, None, 1);
-        st.register(one("a2"), Origin::Client, None, 2);
+        st.register(Box::new(one("a1")), Origin::Client, None, 1);
+        st.register(Box::new(one("a2")), Origin::Client, None, 2);
         let first = st.take_publication().build(None);
         assert_eq!(first.app("A").map(<[_]>::len), Some(2));
         st.cancel("A", "a1", Origin::Client, 3);
         st.cancel("A", "a2", Origin::Client, 4);
-        st.register(one("a3"), Origin::Client, None, 5);
+        st.register(Box::new(one("a3")), Origin::Client, None, 5);
         let second = st.take_publication().build(Some(&first));
         let ids: Vec<&str> = second.app("A").unwrap().iter().map(|i| i.id()).collect();
         assert_eq!(ids, vec!["a3"]);
@@ -588,7 +591,7 @@ mod tests {
             match rng.random_range(0..4) {
                 0 | 1 => {
                     let i = InstanceInfo::builder(app).instance_id(id).build();
-                    st.register(i, Origin::Client, None, now);
+                    st.register(Box::new(i), Origin::Client, None, now);
                 }
                 2 => {
                     st.cancel(app, &id, Origin::Client, now);

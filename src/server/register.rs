@@ -28,7 +28,7 @@ pub(super) fn register(
         Ok(f) => f,
         Err(e) => return (error(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.reason()), None),
     };
-    match codec::decode_register(body, format, app) {
+    match codec::decode_register_boxed(body, format, app) {
         Ok(inst) => {
             tracing::debug!(app = %inst.app, id = %inst.id(), replication = ctx.replication, "register");
             let key = want_key.then(|| (inst.app.clone(), inst.id().to_owned()));

@@ -22,30 +22,31 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let ctx = self.0;
-        let mut m = Metadata::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "@class" {
-                // W-41: always dropped (the EmptyMap marker, or any other class).
-                map.next_value::<Skip>()?;
-                continue;
-            }
-            let v = match map.next_value_seed(MetaValueSeed(ctx.strict)) {
-                Ok(v) => v,
-                Err(e) => {
-                    ctx.trace.push(Seg::Name(key));
-                    return Err(e);
-                }
-            };
-            if let Some(v) = v {
-                // W-41: a `class` key (from XML) is dropped only when it is the marker.
-                if key == "class" && v == EMPTY_MAP_CLASS {
+        Metadata::build_exact(|m| {
+            while let Some(key) = map.next_key::<String>()? {
+                if key == "@class" {
+                    // W-41: always dropped (the EmptyMap marker, or any other class).
+                    map.next_value::<Skip>()?;
                     continue;
                 }
-                m.insert(key, v);
+                let v = match map.next_value_seed(MetaValueSeed(ctx.strict)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        ctx.trace.push(Seg::Name(key));
+                        return Err(e);
+                    }
+                };
+                if let Some(v) = v {
+                    // W-41: a `class` key (from XML) is dropped only when it is the marker.
+                    if key == "class" && v == EMPTY_MAP_CLASS {
+                        continue;
+                    }
+                    m.insert(key, v);
+                }
             }
-        }
-        m.shrink_to_fit();
-        Ok(Some(m))
+            Ok(())
+        })
+        .map(Some)
     }
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(None)

@@ -73,7 +73,7 @@ pub(crate) fn decode_instance(bytes: &[u8]) -> Result<InstanceInfo, DecodeError>
     })
 }
 
-pub(crate) fn decode_register(bytes: &[u8]) -> Result<RawInstance, DecodeError> {
+pub(crate) fn decode_register(bytes: &[u8]) -> Result<Box<RawInstance>, DecodeError> {
     run!(bytes, true, |ctx, de| {
         Wrapped::new("instance", RawInstSeed(ctx), ctx).deserialize(de)
     })
@@ -82,7 +82,7 @@ pub(crate) fn decode_register(bytes: &[u8]) -> Result<RawInstance, DecodeError> 
 /// [`decode_register`]'s strict reader over a bare InstanceInfo object (no `instance`
 /// wrapper), as the `instanceInfo` of a replication `Register` item carries it (P-13).
 #[cfg(feature = "server")]
-pub(crate) fn decode_register_object(bytes: &[u8]) -> Result<RawInstance, DecodeError> {
+pub(crate) fn decode_register_object(bytes: &[u8]) -> Result<Box<RawInstance>, DecodeError> {
     run!(bytes, true, |ctx, de| RawInstSeed(ctx).deserialize(de))
 }
 
@@ -373,16 +373,19 @@ impl<'de> DeserializeSeed<'de> for InstSeed<'_> {
 #[derive(Clone, Copy)]
 struct RawInstSeed<'c>(&'c Ctx);
 
-seed_is_visitor!(RawInstSeed<'_> => RawInstance, deserialize_map);
+seed_is_visitor!(RawInstSeed<'_> => Box<RawInstance>, deserialize_map);
 
 impl<'de> Visitor<'de> for RawInstSeed<'_> {
-    type Value = RawInstance;
+    // Boxed: the record (~700 bytes) is filled in place and then passes up through the
+    // seeds, the `Result`s and the validation as a pointer instead of being copied at
+    // every level.
+    type Value = Box<RawInstance>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an InstanceInfo object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawInstance, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Box<RawInstance>, A::Error> {
         let ctx = self.0;
-        let mut r = RawInstance::default();
+        let mut r = Box::<RawInstance>::default();
         while let Some(f) = map.next_key_seed(KeySeed(instance_field))? {
             let Some(f) = f else {
                 map.next_value::<Skip>()?;

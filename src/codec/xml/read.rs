@@ -42,7 +42,7 @@ pub(crate) fn decode_instance(bytes: &[u8]) -> Result<InstanceInfo, DecodeError>
     x.finish(r, "instance")
 }
 
-pub(crate) fn decode_register(bytes: &[u8]) -> Result<RawInstance, DecodeError> {
+pub(crate) fn decode_register(bytes: &[u8]) -> Result<Box<RawInstance>, DecodeError> {
     let mut x = XmlIn::new(bytes, true);
     let empty = x.root(b"instance")?;
     let r = x.instance(empty);
@@ -427,8 +427,9 @@ impl<'a> XmlIn<'a> {
         Ok(super::super::application_named(name, instances))
     }
 
-    fn instance(&mut self, empty: bool) -> R<RawInstance> {
-        let mut r = RawInstance::default();
+    fn instance(&mut self, empty: bool) -> R<Box<RawInstance>> {
+        // Boxed, as in the JSON reader: filled in place, passed up as a pointer.
+        let mut r = Box::<RawInstance>::default();
         if empty {
             return Ok(r);
         }
@@ -578,38 +579,38 @@ impl<'a> XmlIn<'a> {
     /// Metadata entries as child elements (W-73, W-74); nested elements inside a value are
     /// an error in register bodies (W-42) and drop the entry otherwise.
     fn metadata(&mut self, empty: bool) -> R<Metadata> {
-        let mut m = Metadata::new();
         if empty {
-            return Ok(m);
+            return Ok(Metadata::new());
         }
-        while let Some(c) = self.child()? {
-            let raw = c.start.local_name();
-            let key = match std::str::from_utf8(raw.as_ref()) {
-                Ok(k) => decode_name(k),
-                Err(_) => return Err(self.data("element name is not UTF-8")),
-            };
-            let nested = match self.text_into(c.empty) {
-                Ok(n) => n,
-                Err(f) => {
-                    self.trace.push(Seg::Name(key));
-                    return Err(f);
+        Metadata::build_exact(|m| {
+            while let Some(c) = self.child()? {
+                let raw = c.start.local_name();
+                let key = match std::str::from_utf8(raw.as_ref()) {
+                    Ok(k) => decode_name(k),
+                    Err(_) => return Err(self.data("element name is not UTF-8")),
+                };
+                let nested = match self.text_into(c.empty) {
+                    Ok(n) => n,
+                    Err(f) => {
+                        self.trace.push(Seg::Name(key));
+                        return Err(f);
+                    }
+                };
+                if nested {
+                    if self.strict {
+                        let f = self.data("metadata values must be text, not elements (W-42)");
+                        self.trace.push(Seg::Name(key));
+                        return Err(f);
+                    }
+                    continue;
                 }
-            };
-            if nested {
-                if self.strict {
-                    let f = self.data("metadata values must be text, not elements (W-42)");
-                    self.trace.push(Seg::Name(key));
-                    return Err(f);
+                // W-41: a `class` entry holding the EmptyMap marker is not data.
+                if key == "class" && self.text == EMPTY_MAP_CLASS {
+                    continue;
                 }
-                continue;
+                m.insert(key, std::mem::take(&mut self.text));
             }
-            // W-41: a `class` entry holding the EmptyMap marker is not data.
-            if key == "class" && self.text == EMPTY_MAP_CLASS {
-                continue;
-            }
-            m.insert(key, std::mem::take(&mut self.text));
-        }
-        m.shrink_to_fit();
-        Ok(m)
+            Ok(())
+        })
     }
 }
