@@ -7,12 +7,15 @@
 //! * the query, decoded lazily ([`Query`]).
 
 use crate::codec::{Accept, Format};
-use http::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING};
+use http::header::{HeaderName, HeaderValue, ACCEPT, ACCEPT_ENCODING};
 use http::Request;
 use std::borrow::Cow;
 
-/// The header peers set on replicated single calls (E-31).
-const REPLICATION_HEADER: &str = "x-netflix-discovery-replication";
+/// The header peers set on replicated single calls (E-31). Header names are statics so
+/// that a lookup hashes the name without parsing it first.
+static REPLICATION_HEADER: HeaderName = HeaderName::from_static("x-netflix-discovery-replication");
+/// The header that asks for the compact variant (E-30).
+static X_EUREKA_ACCEPT: HeaderName = HeaderName::from_static("x-eureka-accept");
 
 /// What a handler needs from the request head.
 #[derive(Debug)]
@@ -38,7 +41,7 @@ impl RequestCtx {
         RequestCtx {
             format: Format::from_accept(h.get(ACCEPT).map(HeaderValue::as_bytes)),
             compact: matches!(
-                Accept::from_header(h.get("x-eureka-accept").map(HeaderValue::as_bytes)),
+                Accept::from_header(h.get(&X_EUREKA_ACCEPT).map(HeaderValue::as_bytes)),
                 Accept::Compact
             ),
             gzip: h
@@ -47,7 +50,7 @@ impl RequestCtx {
                 .any(|v| contains(v.as_bytes(), b"gzip")),
             // E-31: exactly `true`.
             replication: h
-                .get(REPLICATION_HEADER)
+                .get(&REPLICATION_HEADER)
                 .is_some_and(|v| v.as_bytes() == b"true"),
             query: Query::new(req.uri().query()),
         }
@@ -137,7 +140,7 @@ mod tests {
             .header("x-eureka-accept", " Compact ")
             .header(ACCEPT_ENCODING, "deflate")
             .header(ACCEPT_ENCODING, "br, gzip")
-            .header(REPLICATION_HEADER, "true")
+            .header(&REPLICATION_HEADER, "true")
             .body(())
             .unwrap_or_default();
         let ctx = RequestCtx::new(&req);
@@ -145,7 +148,7 @@ mod tests {
         assert!(ctx.compact && ctx.gzip && ctx.replication);
         assert_eq!(ctx.query.get("x").as_deref(), Some("1"));
         let req = Request::get("/apps")
-            .header(REPLICATION_HEADER, "TRUE")
+            .header(&REPLICATION_HEADER, "TRUE")
             .body(())
             .unwrap_or_default();
         let ctx = RequestCtx::new(&req);

@@ -80,9 +80,15 @@ impl Route {
                 if raw.is_empty() || n == seg.len() {
                     return Err(NoRoute::NotFound);
                 }
-                seg[n] = percent_decode_str(raw)
-                    .decode_utf8()
-                    .map_err(|_| NoRoute::BadEncoding)?;
+                // Most segments hold no escape: a byte search, not the decoder's
+                // byte-at-a-time walk and second UTF-8 check (`path` is already a `str`).
+                seg[n] = if raw.as_bytes().contains(&b'%') {
+                    percent_decode_str(raw)
+                        .decode_utf8()
+                        .map_err(|_| NoRoute::BadEncoding)?
+                } else {
+                    Cow::Borrowed(raw)
+                };
                 n += 1;
             }
         }
