@@ -170,7 +170,20 @@ impl Http {
 }
 
 /// Polls `f` until it returns `Some`, at most `limit`; panics with `what` otherwise.
-pub(crate) async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(limit: Duration, what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    match within(limit, f).await {
+        Some(v) => v,
+        None => panic!("timed out after {limit:?} waiting for: {what}"),
+    }
+}
+
+/// Polls `f` until it returns `Some`, at most `limit`; `None` when it never did (for a
+/// caller that adds what it knows to the failure).
+pub(crate) async fn within<T, F, Fut>(limit: Duration, mut f: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -178,10 +191,10 @@ where
     let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = f().await {
-            return v;
+            return Some(v);
         }
         if Instant::now() > deadline {
-            panic!("timed out after {limit:?} waiting for: {what}");
+            return None;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
