@@ -38,22 +38,7 @@ impl Class {
             return Class::Exempt;
         }
         let path = path.strip_suffix('/').unwrap_or(path);
-        // The segments from the end, as `path.rsplit('/')` yields them (a byte search per
-        // segment: every request is classed).
-        let mut rest = Some(path);
-        let mut rev = std::iter::from_fn(|| {
-            let s = rest?;
-            match memchr::memrchr(b'/', s.as_bytes()) {
-                Some(i) => {
-                    rest = Some(&s[..i]);
-                    Some(&s[i + 1..])
-                }
-                None => {
-                    rest = None;
-                    Some(s)
-                }
-            }
-        });
+        let mut rev = path.rsplit('/');
         let last = rev.next().unwrap_or("");
         if last == "health" || last == "ready" {
             return Class::Priority;
