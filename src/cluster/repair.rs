@@ -101,7 +101,9 @@ async fn round<T: Transport>(peer: &Peer, registry: &Registry, client: &T) -> bo
         }
     }
     peer.repair_rounds.fetch_add(1, Ordering::Relaxed);
-    let snap = registry.snapshot();
+    // Every write so far, not the snapshot of up to `publish_interval` ago: an instance
+    // registered just before the round must be compared too.
+    let snap = registry.snapshot_current();
     let mut repair = Vec::new();
     for (app, list) in snap.apps() {
         for inst in list {

@@ -408,6 +408,21 @@ impl Registry {
         self.publish()
     }
 
+    /// [`snapshot`](Self::snapshot) holding every change made so far: a waiting change is
+    /// published at once, whatever [`publish_interval`](RegistryConfig::publish_interval)
+    /// says. For anti-entropy (P-35), which compares with a peer's list and must not miss a
+    /// write of the last interval: a round run within `publish_interval` of a register
+    /// would otherwise not repair that instance until its next round.
+    pub(crate) fn snapshot_current(&self) -> Arc<RegistrySnapshot> {
+        let inner = &*self.inner;
+        let current = inner.published.load_full();
+        let delta_due = inner.clock.elapsed_ms() > inner.delta_deadline.load(Ordering::Acquire);
+        if !delta_due && current.revision == inner.live_revision.load(Ordering::Acquire) {
+            return current;
+        }
+        self.publish()
+    }
+
     /// A receiver of the live content revision
     /// ([`RegistrySnapshot::content_revision`]): it changes with every change of the
     /// registry's content (never with a heartbeat, nor when old entries leave the delta
